@@ -1,0 +1,1 @@
+"""Pure mapping core of casesync: value models and decisions, no I/O."""

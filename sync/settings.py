@@ -1,0 +1,108 @@
+"""casesync's settings: environment variables ``CASESYNC_<FIELD>`` and a ``.env`` file.
+
+Commands that only read or migrate the store need nothing but ``database_url``; the Zendesk fields are
+checked by :meth:`Settings.require_zendesk` when a command is about to talk to Zendesk, so a missing
+token is a one-line :class:`~sync.errors.ConfigurationError` naming the variable, never a traceback.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sync.errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings"]
+
+ENV_PREFIX = "CASESYNC_"
+
+
+class Settings(BaseSettings):
+    """Every knob of casesync; see the README's configuration reference."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Zendesk
+    zendesk_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_token: SecretStr | None = None
+    zendesk_oauth_token: SecretStr | None = None
+    default_assignee_email: str | None = None
+    console_case_field_id: int | None = None
+    request_timeout_s: float = Field(default=30.0, gt=0)
+
+    # store
+    database_url: str = "sqlite:///casesync.db"
+
+    # webhooks and the HTTP server
+    webhook_secret: SecretStr | None = None
+    public_url: str | None = None
+    webhook_tolerance_s: float = Field(default=300.0, gt=0)
+    webhook_max_body_bytes: int = Field(default=1_048_576, gt=0)
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
+    # workers
+    poll_interval_s: float = Field(default=30.0, ge=0)
+    outbox_max_backoff_s: float = Field(default=300.0, gt=0)
+    outbox_batch_size: int = Field(default=100, gt=0)
+    retry_window_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    lease_s: float = Field(default=30.0, gt=0)
+    inbound_max_attempts: int = Field(default=5, gt=0)
+    poll_start: datetime | None = None
+    reconcile_interval_s: float = Field(default=3600.0, gt=0)
+
+    # presentation
+    staff_name: Literal["first_name", "full_name", "team"] = "first_name"
+    staff_team_name: str = "Support team"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    @field_validator("zendesk_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://acme.zendesk.com")
+        host = parts.hostname or ""
+        if "." not in host:
+            # zenpy splits the host at its first dot into subdomain and domain.
+            raise ValueError("the host must contain a dot (use 127.0.0.1, not localhost)")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if not (value.startswith("sqlite:///") or value.startswith(("postgresql://", "postgresql+psycopg://"))):
+            raise ValueError("must be sqlite:///path.db, sqlite:////abs/path.db or postgresql://…")
+        return value
+
+    def require_zendesk(self) -> None:
+        """Raise :class:`ConfigurationError` naming the first missing Zendesk variable."""
+        if not self.zendesk_url:
+            raise ConfigurationError(f"{ENV_PREFIX}ZENDESK_URL is not set (e.g. https://acme.zendesk.com)")
+        if self.zendesk_oauth_token is None:
+            if self.zendesk_token is None:
+                raise ConfigurationError(
+                    f"{ENV_PREFIX}ZENDESK_TOKEN (or {ENV_PREFIX}ZENDESK_OAUTH_TOKEN) is not set"
+                )
+            if not self.zendesk_email:
+                raise ConfigurationError(f"{ENV_PREFIX}ZENDESK_EMAIL is not set (the agent paired with the token)")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build :class:`Settings`, turning validation errors into a one-line ConfigurationError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigurationError(f"{ENV_PREFIX}{field.upper()}: {first['msg']}") from None
