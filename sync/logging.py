@@ -1,0 +1,83 @@
+"""Structured logging for casesync (structlog).
+
+JSON lines in production, a readable console rendering in a terminal.  A pure processor,
+:func:`redact_secrets`, runs on every event before rendering: tokens, secrets, passwords and
+``Authorization`` headers never reach a log, wherever they are nested.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets", "redact_value"]
+
+REDACTED = "[redacted]"
+
+# Keys whose values are secrets, whatever their shape.
+_SECRET_KEY = re.compile(r"(token|secret|password|authorization|api[_-]?key|signature|cookie)", re.I)
+# Secrets embedded in free text: "Bearer xyz", "Basic xyz", "token:xyz" (Zendesk's email/token:TOKEN).
+_SECRET_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+|(/token:)[^\s\"',]+")
+
+
+def redact_value(value: Any) -> Any:
+    """Return ``value`` with secrets replaced, recursing into mappings and sequences."""
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else redact_value(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(v) for v in value)
+    if isinstance(value, str):
+        return _SECRET_TEXT.sub(_mask_match, value)
+    if hasattr(value, "get_secret_value"):
+        return REDACTED
+    return value
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)} {REDACTED}"
+    return f"{match.group(2)}{REDACTED}"
+
+
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: redact every secret-looking key and embedded credential."""
+    return {
+        key: (REDACTED if key != "event" and _SECRET_KEY.search(key) else redact_value(value))
+        for key, value in event_dict.items()
+    }
+
+
+def configure_logging(fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
+    """Configure structlog once for the process: ``fmt`` is ``json``, ``console`` or ``auto`` (a TTY)."""
+    out = stream if stream is not None else sys.stderr
+    if fmt == "auto":
+        fmt = "console" if getattr(out, "isatty", lambda: False)() else "json"
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """A bound structlog logger named after its module."""
+    return structlog.get_logger(name)
