@@ -1,0 +1,9 @@
+"""Placeholder."""
+
+from .routing import Router
+
+__all__ = ["register"]
+
+
+def register(r: Router) -> None:
+    """Add routes."""
