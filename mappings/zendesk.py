@@ -120,6 +120,8 @@ class TicketDraft(_Snapshot):
     custom_fields: list[dict[str, Any]] = Field(default_factory=list)
     email_ccs: list[CcChange] = Field(default_factory=list)
     via_followup_source_id: int | None = None
+    #: Sent as the create request's ``metadata``: the audit's ``metadata.custom`` (casesync's marker).
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class TicketUpdateDraft(_Snapshot):
