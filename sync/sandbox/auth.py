@@ -165,7 +165,7 @@ def create_oauth_token(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
 def current_token(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/oauth/tokens/current``: the Bearer token in use (without its secret)."""
     header = ctx.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _sep, value = header.partition(" ")
     tok = st.oauth_tokens.get(value.strip()) if scheme.lower() == "bearer" else None
     if tok is None:
         from .errors import not_found

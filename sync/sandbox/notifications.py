@@ -40,10 +40,7 @@ def notify(st: State, t: Record, comment: Record, *, created: bool, updater_id: 
     if not users:
         return None
     trigger = TRIGGER_CREATED if created else TRIGGER_UPDATED
-    if created:
-        subject = f"[Request received] {t['subject']}"
-    else:
-        subject = f"[Updated] Re: {t['subject']}"
+    subject = f"[Request received] {t['subject']}" if created else f"[Updated] Re: {t['subject']}"
     st.emails.append(
         {
             "ticket_id": t["id"],

@@ -36,7 +36,7 @@ class RateLimiter:
         window = int(now // 60)
         if window != self._window:
             self._window, self._count = window, 0
-        reset = max(1, int(math.ceil((window + 1) * 60 - now)))
+        reset = max(1, math.ceil((window + 1) * 60 - now))
         limit = cfg.requests_per_minute
         if cfg.rate_limits and self._count >= limit:
             headers = {"X-Rate-Limit": str(limit), "X-Rate-Limit-Remaining": "0"}
@@ -65,7 +65,7 @@ class RateLimiter:
         if window != self._export_window:
             self._export_window, self._export_count = window, 0
         if self._export_count >= cfg.export_requests_per_minute:
-            retry = max(1, int(math.ceil((window + 1) * 60 - now)))
+            retry = max(1, math.ceil((window + 1) * 60 - now))
             return ApiError(
                 429,
                 {
@@ -87,7 +87,7 @@ class RateLimiter:
         while q and q[0] <= now - cfg.ticket_update_window_s:
             q.popleft()
         if len(q) >= cfg.ticket_updates_per_window:
-            retry = max(1, int(math.ceil(q[0] + cfg.ticket_update_window_s - now)))
+            retry = max(1, math.ceil(q[0] + cfg.ticket_update_window_s - now))
             return ApiError(
                 429,
                 "Rate limit for ticket updates exceeded, please wait before updating this ticket again",

@@ -32,7 +32,7 @@ class Sandbox:
         self.clock = Clock()
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
-        for module in (tickets_api, users_orgs, jobs, requests_api, exports, webhooks):
+        for module in (jobs, tickets_api, users_orgs, requests_api, exports, webhooks):
             module.register(api)
         api.add("POST", "/api/v2/oauth/clients", create_oauth_client)
         api.add("POST", "/api/v2/oauth/tokens", create_oauth_token)

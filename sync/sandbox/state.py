@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import Clock

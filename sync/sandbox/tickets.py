@@ -162,7 +162,7 @@ def _apply_ccs(st: State, t: Record, spec: list[Any] | None, extra: list[Any] | 
 
 
 def _resolve_assignee(st: State, data: dict[str, Any]) -> tuple[bool, int | None]:
-    if "assignee_email" in data and data["assignee_email"]:
+    if data.get("assignee_email"):
         u = st.user_by_email(str(data["assignee_email"]))
     elif "assignee_id" in data:
         if data["assignee_id"] is None:

@@ -29,9 +29,9 @@ def _org(st: State, raw: Any) -> Record:
 
 def add_membership(st: State, user: Record, org: Record) -> Record:
     """Make ``user`` a member of ``org`` (the first membership is the default organization)."""
-    for m in st.memberships.values():
-        if m["user_id"] == user["id"] and m["organization_id"] == org["id"]:
-            return m
+    for existing in st.memberships.values():
+        if existing["user_id"] == user["id"] and existing["organization_id"] == org["id"]:
+            return existing
     now = st.clock.now()
     first = user["organization_id"] is None
     m: Record = {"id": st.next_id("membership"), "user_id": user["id"], "organization_id": org["id"],
