@@ -136,7 +136,7 @@ def test_impersonation_via_requests_api(zd: Sandbox, admin: requests.Session) ->
     assert r.status_code == 200 and r.json()["request"]["status"] == "open"
     comments = admin.get(f"{zd.url}/api/v2/tickets/{t['id']}/comments.json").json()["comments"]
     assert comments[-1]["author_id"] == u["id"]
-    assert all("still broken" != e["body"] for e in admin.get(f"{zd.url}/__sandbox/emails").json()["emails"])
+    assert all(e["body"] != "still broken" for e in admin.get(f"{zd.url}/__sandbox/emails").json()["emails"])
     agent_target = dict(bearer, **{"X-On-Behalf-Of": zd.agent_email})
     assert requests.get(f"{zd.url}/api/v2/requests/{t['id']}.json", headers=agent_target).status_code == 403
 
@@ -255,8 +255,9 @@ def test_identities_and_orgs(zd: Sandbox, admin: requests.Session) -> None:
                        json={"organization": {"name": "Acme 2", "external_id": "console-account:1"}})
     assert again.status_code == 200 and again.json()["organization"]["name"] == "Acme 2"
     u = _end_user(admin, zd, "old@x.test")
+    oid = org.json()["organization"]["id"]
     admin.post(f"{zd.url}/api/v2/organization_memberships.json",
-               json={"organization_membership": {"user_id": u["id"], "organization_id": org.json()["organization"]["id"]}})
+               json={"organization_membership": {"user_id": u["id"], "organization_id": oid}})
     ident = admin.post(f"{zd.url}/api/v2/users/{u['id']}/identities.json",
                        json={"identity": {"type": "email", "value": "new@x.test"}}).json()["identity"]
     admin.put(f"{zd.url}/api/v2/users/{u['id']}/identities/{ident['id']}/make_primary.json")
@@ -310,7 +311,7 @@ class _Receiver(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
