@@ -18,6 +18,7 @@
         │   └── TicketClosedRemotely   422 "closed prevents ticket update": the ticket closed under us
         └── PermanentError             retrying cannot help: dead-letter with the reason
             ├── ZendeskRejected        any other 4xx (status and body kept)
+            │   └── RecordNotFound     404: the ticket, user or object does not exist (or was deleted)
             ├── AuthenticationFailed   401/403: credentials are wrong or lack rights
             └── MappingError           Zendesk sent something casesync cannot map (e.g. an unknown status)
 
@@ -39,6 +40,7 @@ __all__ = [
     "NetworkError",
     "PermanentError",
     "RateLimited",
+    "RecordNotFound",
     "RetriableError",
     "ServerUnavailable",
     "SyncError",
@@ -99,9 +101,14 @@ class SyncError(CaseSyncError):
 
 
 class RetriableError(SyncError):
-    """A transient failure: try again later, never dead-letter."""
+    """A transient failure: try again later, never dead-letter.
+
+    ``ambiguous`` is true when the request may nevertheless have been applied (a write that timed out or
+    got a 500/502/504): the caller checks Zendesk before sending it again.
+    """
 
     retry_after: float | None = None
+    ambiguous: bool = False
 
 
 class RateLimited(RetriableError):
@@ -154,3 +161,7 @@ class AuthenticationFailed(PermanentError):
 
 class MappingError(PermanentError):
     """Zendesk sent a value casesync cannot map (never guessed)."""
+
+
+class RecordNotFound(ZendeskRejected):
+    """404: the record does not exist in Zendesk (never created, or deleted)."""

@@ -1,0 +1,277 @@
+"""The Zendesk gateway: the only code of casesync that talks to Zendesk (through zenpy and requests).
+
+It takes drafts from :mod:`mappings.zendesk` and returns snapshots, never zenpy objects.  Every call runs
+under :class:`~sync.retry.RetryPolicy` with zenpy and requests errors translated by
+:mod:`sync.gateway.errors`; every attempt builds its zenpy objects afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from zenpy.lib.api_objects import Identity, Organization, OrganizationMembership, User
+from zenpy.lib.api_objects import TicketField as ZenpyTicketField
+
+from mappings.zendesk import ZOrganization, ZUser
+from sync.errors import ZendeskRejected
+from sync.gateway.convert import comment_events_from, organization_from, ticket_from, user_from
+from sync.gateway.models import EventPage, TicketField, TicketPage, Webhook
+from sync.gateway.session import parse_http_date
+from sync.gateway.tickets import TicketsMixin
+
+__all__ = ["ZendeskGateway"]
+
+_ALREADY = ("already", "duplicatevalue", "taken")
+
+
+class ZendeskGateway(TicketsMixin):
+    """Typed access to the part of Zendesk casesync uses.  Thread-safe: one zenpy client per thread.
+
+    ``ZendeskGateway(settings)`` or ``ZendeskGateway(url=…, email=…, token=…)`` /
+    ``ZendeskGateway(url=…, oauth_token=…)``; inject ``session`` (a
+    :class:`~sync.gateway.session.GatewaySession`) and ``policy`` in tests.
+    """
+
+    # -- users and organizations ---------------------------------------------------------------------
+
+    def me(self) -> ZUser:
+        """The authenticated user (the agent paired with the token)."""
+        return self._call(lambda: user_from(self._zenpy().users.me().to_dict()))
+
+    def upsert_organization(self, external_id: str, name: str) -> ZOrganization:
+        """Create or update the organization with this ``external_id`` (create_or_update: replay-safe)."""
+        return self._call(
+            lambda: organization_from(
+                self._zenpy().organizations.create_or_update(Organization(external_id=external_id, name=name)).to_dict()
+            ),
+            method="POST",
+            replay_safe=True,
+        )
+
+    def rename_organization(self, organization_id: int, name: str) -> ZOrganization:
+        """Rename an organization."""
+        return self._call(
+            lambda: organization_from(
+                self._zenpy().organizations.update(Organization(id=organization_id, name=name)).to_dict()
+            ),
+            method="PUT",
+            replay_safe=True,
+        )
+
+    def find_user_by_email(self, email: str) -> ZUser | None:
+        """The user whose primary email is ``email`` (case-insensitive), or the only user the search finds."""
+
+        def search() -> ZUser | None:
+            found = [user_from(u.to_dict()) for u in self._zenpy().users.search(query=f"email:{email}")]
+            exact = [u for u in found if (u.email or "").lower() == email.lower()]
+            if exact:
+                return exact[0]
+            return found[0] if len(found) == 1 else None
+
+        return self._call(search)
+
+    def upsert_end_user(
+        self,
+        email: str,
+        name: str,
+        organization_id: int | None,
+        verified: bool = True,
+        *,
+        guard_staff: bool = True,
+    ) -> ZUser:
+        """Make sure an end user with ``email`` exists and belongs to ``organization_id``.
+
+        With ``guard_staff`` (the default) the email is looked up first and a user whose role is not
+        ``end-user`` is returned **untouched**: casesync never renames an agent or adds one to a customer's
+        organization; the caller sees ``role`` and refuses it.  A new user is created verified (no
+        verification email); an existing end user is renamed if needed and added to the organization as a
+        further membership (setting ``organization_id`` would change its default organization instead).
+        """
+        existing = self.find_user_by_email(email) if guard_staff else None
+        if existing is not None and existing.role != "end-user":
+            return existing
+        fields: dict[str, Any] = {"email": email, "name": name, "verified": verified}
+        if verified:
+            fields["skip_verify_email"] = True
+        if existing is None and organization_id is not None:
+            fields["organization_id"] = organization_id
+        if existing is not None and existing.name == name and (existing.verified or not verified):
+            user = existing  # nothing to change: no write
+        else:
+            user = self._call(
+                lambda: user_from(self._zenpy().users.create_or_update(User(**fields)).to_dict()),
+                method="POST",
+                replay_safe=True,
+            )
+        if existing is not None and organization_id is not None and user.organization_id != organization_id:
+            self.add_membership(user.id, organization_id)
+        return user
+
+    def add_membership(self, user_id: int, organization_id: int) -> bool:
+        """Add the user to the organization; ``False`` when it already was a member (not an error)."""
+        try:
+            self._call(
+                lambda: self._zenpy().organization_memberships.create(
+                    OrganizationMembership(user_id=user_id, organization_id=organization_id)
+                ),
+                method="POST",
+                replay_safe=True,
+            )
+        except ZendeskRejected as exc:
+            if exc.status == 422 and any(word in exc.body.lower() for word in _ALREADY):
+                return False
+            raise
+        return True
+
+    def change_user_email(self, user_id: int, old_email: str, new_email: str) -> None:
+        """Replace a user's email through identities: add the new one, make it primary, delete the old.
+
+        Each attempt starts from the current identities, so a retry after any failure is safe.
+        """
+
+        def change() -> None:
+            identities = [i.to_dict() for i in self._zenpy().users.identities(id=user_id)]
+            emails = {str(i.get("value", "")).lower(): i for i in identities if i.get("type") == "email"}
+            new = emails.get(new_email.lower())
+            if new is None:
+                created = self._zenpy().users.identities.create(
+                    user_id, Identity(type="email", value=new_email, verified=True)
+                )
+                new = created.to_dict()
+            if not new.get("primary"):
+                self._raw("PUT", f"users/{user_id}/identities/{new['id']}/make_primary")
+            old = emails.get(old_email.lower())
+            if old is not None and old_email.lower() != new_email.lower():
+                self._raw("DELETE", f"users/{user_id}/identities/{old['id']}.json")
+
+        self._call(change, method="PUT", replay_safe=True)
+
+    # -- exports -------------------------------------------------------------------------------------
+
+    def export_tickets(
+        self, *, start_time: int | None = None, cursor: str | None = None, per_page: int | None = None
+    ) -> TicketPage:
+        """One page of the cursor-based incremental ticket export (exactly one of start_time / cursor).
+
+        A 429 is raised at once, never waited for: the poller skips the poll (export budget: 10/min).
+        """
+        if (start_time is None) == (cursor is None):
+            raise ValueError("pass exactly one of start_time and cursor")
+        params: dict[str, Any] = {"cursor": cursor} if cursor is not None else {"start_time": start_time}
+        if per_page is not None:
+            params["per_page"] = per_page
+
+        def fetch() -> TicketPage:
+            response = self._raw("GET", "incremental/tickets/cursor.json", params=params)
+            body = self._json(response)
+            return TicketPage(
+                tickets=[ticket_from(t) for t in body.get("tickets") or () if isinstance(t, Mapping)],
+                after_cursor=body.get("after_cursor"),
+                end_of_stream=bool(body.get("end_of_stream", True)),
+                server_date=parse_http_date(response.headers.get("Date")),
+            )
+
+        return self._call(fetch, retry_rate_limited=False)
+
+    def export_ticket_events(self, start_time: int) -> EventPage:
+        """One page of the ticket-event export with ``comment_events``: the comments, with ticket ids.
+
+        The next page starts at ``end_time``.  A 429 is raised at once, as for :meth:`export_tickets`.
+        """
+
+        def fetch() -> EventPage:
+            response = self._raw(
+                "GET",
+                "incremental/ticket_events.json",
+                params={"start_time": start_time, "include": "comment_events"},
+            )
+            body = self._json(response)
+            end_time = body.get("end_time")
+            return EventPage(
+                comment_events=comment_events_from(body.get("ticket_events")),
+                end_time=int(end_time) if isinstance(end_time, int | float) else None,
+                end_of_stream=bool(body.get("end_of_stream", True)),
+                count=int(body.get("count") or 0),
+                server_date=parse_http_date(response.headers.get("Date")),
+            )
+
+        return self._call(fetch, retry_rate_limited=False)
+
+    # -- setup ---------------------------------------------------------------------------------------
+
+    def ticket_fields(self) -> list[TicketField]:
+        """The account's ticket fields."""
+        return self._call(
+            lambda: [TicketField.model_validate(_present(f.to_dict())) for f in self._zenpy().ticket_fields()]
+        )
+
+    def create_ticket_field(self, title: str, *, type: str = "text", description: str = "") -> TicketField:
+        """Create a ticket field (``setup-zendesk`` creates "Console case" this way)."""
+        fields: dict[str, Any] = {"type": type, "title": title}
+        if description:
+            fields["description"] = description
+        return self._call(
+            lambda: TicketField.model_validate(
+                _present(self._zenpy().ticket_fields.create(ZenpyTicketField(**fields)).to_dict())
+            ),
+            method="POST",
+            replay_safe=False,
+        )
+
+    def webhooks(self) -> list[Webhook]:
+        """Every webhook of the account (following cursor pages)."""
+
+        def fetch() -> list[Webhook]:
+            out: list[Webhook] = []
+            url: str | None = "webhooks.json"
+            while url:
+                body = self._json(self._raw("GET", url))
+                out.extend(Webhook.model_validate(_present(w)) for w in body.get("webhooks") or ())
+                meta, links = body.get("meta") or {}, body.get("links") or {}
+                url = links.get("next") if meta.get("has_more") else None
+            return out
+
+        return self._call(fetch)
+
+    def create_webhook(
+        self,
+        name: str,
+        endpoint: str,
+        *,
+        subscriptions: Sequence[str] = ("conditional_ticket_events",),
+        extra: Mapping[str, Any] | None = None,
+    ) -> Webhook:
+        """Create an active JSON POST webhook (connected to triggers by default)."""
+        webhook: dict[str, Any] = {
+            "name": name,
+            "endpoint": endpoint,
+            "http_method": "POST",
+            "request_format": "json",
+            "status": "active",
+            "subscriptions": list(subscriptions),
+            **dict(extra or {}),
+        }
+        body = self._call(
+            lambda: self._json(self._raw("POST", "webhooks.json", json={"webhook": webhook})),
+            method="POST",
+            replay_safe=False,
+        )
+        return Webhook.model_validate(_present(body.get("webhook") or {}))
+
+    def signing_secret(self, webhook_id: str) -> str:
+        """The webhook's signing secret (used to verify deliveries)."""
+        body = self._get_json(f"webhooks/{webhook_id}/signing_secret.json")
+        secret = (body.get("signing_secret") or {}).get("secret")
+        if not isinstance(secret, str):
+            raise ZendeskRejected(f"webhook {webhook_id} has no readable signing secret")
+        return secret
+
+    def account_settings(self) -> dict[str, Any]:
+        """The account's settings object (``GET /api/v2/account/settings``)."""
+        settings = self._get_json("account/settings.json").get("settings")
+        return dict(settings) if isinstance(settings, dict) else {}
+
+
+def _present(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}

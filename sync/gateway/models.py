@@ -1,0 +1,83 @@
+"""Values the gateway returns beyond :mod:`mappings.zendesk`: export pages, job results, setup objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mappings.zendesk import ZAttachment, ZTicket
+
+__all__ = ["CommentEvent", "EventPage", "JobResult", "TicketField", "TicketPage", "Webhook"]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TicketPage(_Value):
+    """One page of the cursor-based incremental ticket export.
+
+    Keep ``after_cursor`` even when ``end_of_stream`` is true: the next poll resumes from it.
+    ``server_date`` is the response's ``Date`` header (Zendesk's clock), for the export budget.
+    """
+
+    tickets: list[ZTicket]
+    after_cursor: str | None = None
+    end_of_stream: bool = True
+    server_date: datetime | None = None
+
+
+class CommentEvent(_Value):
+    """A comment as the ticket-event export reports it (``include=comment_events``)."""
+
+    ticket_id: int
+    comment_id: int
+    author_id: int
+    public: bool
+    body: str = ""
+    created_at: datetime
+    attachments: list[ZAttachment] = Field(default_factory=list)
+    #: ``metadata.custom`` of the update that carried the comment, when the export includes it.
+    custom: dict[str, Any] = Field(default_factory=dict)
+    via_channel: str | None = None
+    #: The event's ``updater_id`` (the updater may differ from the author shown).
+    updater_id: int | None = None
+
+
+class EventPage(_Value):
+    """One page of the time-based ticket-event export; the next page starts at ``end_time``."""
+
+    comment_events: list[CommentEvent]
+    end_time: int | None = None
+    end_of_stream: bool = True
+    count: int = 0
+    server_date: datetime | None = None
+
+
+class JobResult(_Value):
+    """One item of a finished background job (``job_status.results``)."""
+
+    id: int | None = None
+    index: int | None = None
+    success: bool = True
+    action: str | None = None
+    status: str | None = None
+    error: str | None = None
+    details: str | None = None
+
+
+class TicketField(_Value):
+    id: int
+    type: str
+    title: str
+    active: bool = True
+
+
+class Webhook(_Value):
+    id: str
+    name: str = ""
+    endpoint: str = ""
+    status: str = "active"
+    subscriptions: list[str] = Field(default_factory=list)

@@ -1,0 +1,135 @@
+"""The HTTP session every Zendesk request of casesync goes through (zenpy's and our own).
+
+It does four things zenpy cannot:
+
+* **per-request headers** (``Idempotency-Key``, ``X-On-Behalf-Of``) from a context variable, so a header set
+  around one zenpy call reaches that call's request and no other (threads and tasks each have their own);
+* **no hidden retries**: urllib3 adapters with ``max_retries=0`` on http and https, because urllib3 would
+  otherwise re-send a PUT (a comment) on a read error; :mod:`sync.retry` is the one retry owner;
+* **records** the rate-limit headers (for the :class:`~sync.retry.Pacer`) and the latest ``Date`` header
+  (Zendesk's clock, which the export budget is counted in);
+* **raises on 429** from a response hook, before zenpy sees the response: zenpy 2.0.57 would otherwise
+  sleep ``Retry-After`` seconds in a loop of its own and re-send the request, underneath our policy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import MappingProxyType
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sync.retry import Pacer
+
+__all__ = ["GatewaySession", "RateLimitResponse", "ZendeskClock", "parse_http_date", "request_headers"]
+
+_extra_headers: ContextVar[Mapping[str, str]] = ContextVar("casesync_zendesk_headers", default=MappingProxyType({}))
+
+
+@contextmanager
+def request_headers(headers: Mapping[str, str]) -> Iterator[None]:
+    """Add ``headers`` to every request made through a :class:`GatewaySession` inside the block."""
+    merged = {**_extra_headers.get(), **headers}
+    token = _extra_headers.set(merged)
+    try:
+        yield
+    finally:
+        _extra_headers.reset(token)
+
+
+class RateLimitResponse(requests.HTTPError):
+    """Raised by the response hook on a 429 so zenpy never runs its own sleep-and-resend loop.
+
+    It carries the response; :mod:`sync.gateway.errors` turns it into :class:`~sync.errors.RateLimited`.
+    """
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date (``Date`` header) as an aware UTC datetime; ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+class ZendeskClock:
+    """Zendesk's clock: the latest ``Date`` header plus the local monotonic time elapsed since."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._seen: tuple[datetime, float] | None = None
+
+    def observe(self, date_header: str | None) -> datetime | None:
+        """Record a ``Date`` header; return it parsed (``None`` when absent or unreadable)."""
+        when = parse_http_date(date_header)
+        if when is not None:
+            with self._lock:
+                self._seen = (when, self._monotonic())
+        return when
+
+    def now(self) -> datetime | None:
+        """Zendesk's current time, or ``None`` before any response carried a ``Date`` header."""
+        with self._lock:
+            seen = self._seen
+        if seen is None:
+            return None
+        when, at = seen
+        return when + timedelta(seconds=max(self._monotonic() - at, 0.0))
+
+
+def _int_header(response: requests.Response, name: str) -> int | None:
+    raw = response.headers.get(name)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class GatewaySession(requests.Session):
+    """A ``requests.Session`` for Zendesk: per-request headers, no urllib3 retries, 429 raised early.
+
+    ``pacer`` and ``clock`` are shared with the gateway; pass your own to share them between sessions.
+    """
+
+    def __init__(self, *, pacer: Pacer | None = None, clock: ZendeskClock | None = None) -> None:
+        super().__init__()
+        self.pacer = pacer if pacer is not None else Pacer()
+        self.zendesk_clock = clock if clock is not None else ZendeskClock()
+        for prefix in ("http://", "https://"):
+            # max_retries=0: urllib3 never re-sends anything, not even on a refused connection.
+            self.mount(prefix, HTTPAdapter(max_retries=0))
+        self.hooks["response"].append(self._on_response)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """Pace, then send with the context's extra headers merged over the caller's."""
+        extra = _extra_headers.get()
+        if extra:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.update(extra)
+            kwargs["headers"] = headers
+        self.pacer.wait()
+        return super().request(method, url, *args, **kwargs)
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # A hook's return value replaces the response unless it is None: always return None.
+        # The account-wide budget; ``ratelimit-reset`` belongs to an endpoint's own limit, so it is not used.
+        self.pacer.observe(_int_header(response, "X-Rate-Limit"), _int_header(response, "X-Rate-Limit-Remaining"))
+        self.zendesk_clock.observe(response.headers.get("Date"))
+        if response.status_code == 429:
+            # Read the body now: it releases the connection to the pool, and the error keeps the text.
+            _ = response.content
+            raise RateLimitResponse(f"429 Too Many Requests for {response.url}", response=response)
