@@ -1,0 +1,164 @@
+"""Shared plumbing of the SQL transaction classes: the connection, the dialect and row conversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Row, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mappings.models import CaseStatus
+from sync.store import schema as s
+from sync.store.base import StoreTx
+from sync.store.types import (
+    AccountRecord,
+    AttachmentRecord,
+    CaseRecord,
+    InboxEntry,
+    MessageRecord,
+    OutboxEntry,
+    UserRecord,
+)
+
+__all__ = ["ATTACHMENT_META", "TxBase", "email_key"]
+
+#: Attachment columns without the content, so listing a case never loads its files.
+ATTACHMENT_META = [c for c in s.attachments.c if c.name != "content"]
+
+
+def email_key(email: str) -> str:
+    """Addresses compare case-insensitively everywhere (Zendesk treats them so)."""
+    return email.strip().lower()
+
+
+class TxBase(StoreTx):
+    """What every SQL mixin needs: the open connection, the backend's name, the transaction's time."""
+
+    def __init__(self, conn: Connection, now: Any, *, writable: bool) -> None:
+        self.conn = conn
+        self.now = now
+        self.writable = writable
+        self.is_pg = conn.dialect.name == "postgresql"
+        #: Case numbers taken by this transaction (SQLite burns them if it fails; see SqlStore).
+        self.allocated_case_numbers: list[int] = []
+
+    def _insert(self, table: Table) -> Any:
+        """A dialect insert, so ``on_conflict_do_nothing/update`` is available on both backends."""
+        ins: Insert = postgresql.insert(table) if self.is_pg else sqlite.insert(table)
+        return ins
+
+    def _check_writable(self) -> None:
+        if not self.writable:
+            raise RuntimeError("write attempted in a read-only store transaction")
+
+    # -- row conversion ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _account(row: Row[Any]) -> AccountRecord:
+        m = row._mapping
+        return AccountRecord(m["id"], m["name"], m["zendesk_org_id"], m["created_at"], m["updated_at"])
+
+    @staticmethod
+    def _user(row: Row[Any]) -> UserRecord:
+        m = row._mapping
+        return UserRecord(
+            m["account_id"],
+            m["user_id"],
+            m["email"],
+            m["name"],
+            bool(m["admin"]),
+            m["zendesk_user_id"],
+            m["created_at"],
+            m["updated_at"],
+        )
+
+    @staticmethod
+    def _case(row: Row[Any], ticket_id: int | None) -> CaseRecord:
+        m = row._mapping
+        return CaseRecord(
+            id=m["id"],
+            account_id=m["account_id"],
+            requester_id=m["requester_id"],
+            subject=m["subject"],
+            status=CaseStatus(m["status"]),
+            refers_to=m["refers_to"],
+            merged_into=m["merged_into"],
+            closed_by=m["closed_by"],
+            closed_reason=m["closed_reason"],
+            cc=list(m["cc"] or []),
+            ticket_id=ticket_id,
+            created_at=m["created_at"],
+            updated_at=m["updated_at"],
+        )
+
+    @staticmethod
+    def _attachment(row: Row[Any]) -> AttachmentRecord:
+        m = row._mapping
+        return AttachmentRecord(
+            m["id"],
+            m["message_id"],
+            m["case_id"],
+            m["filename"],
+            m["content_type"],
+            m["size"],
+            m["sha256"],
+            m["zendesk_attachment_id"],
+        )
+
+    @staticmethod
+    def _message(row: Row[Any], files: list[AttachmentRecord]) -> MessageRecord:
+        m = row._mapping
+        return MessageRecord(
+            id=m["id"],
+            case_id=m["case_id"],
+            account_id=m["account_id"],
+            author=m["author"],
+            author_name=m["author_name"],
+            body=m["body"],
+            created_at=m["created_at"],
+            origin=m["origin"],
+            zendesk_comment_id=m["zendesk_comment_id"],
+            withdrawn=bool(m["withdrawn"]),
+            acknowledges_solution=bool(m["acknowledges_solution"]),
+            attachments=files,
+        )
+
+    @staticmethod
+    def _outbox(row: Row[Any]) -> OutboxEntry:
+        m = row._mapping
+        return OutboxEntry(
+            id=m["id"],
+            ordering_key=m["ordering_key"],
+            kind=m["kind"],
+            payload=dict(m["payload"]),
+            account_id=m["account_id"],
+            case_id=m["case_id"],
+            status=m["status"],
+            attempts=m["attempts"],
+            next_attempt_at=m["next_attempt_at"],
+            first_attempt_at=m["first_attempt_at"],
+            last_error=m["last_error"],
+            lease_owner=m["lease_owner"],
+            lease_until=m["lease_until"],
+            created_at=m["created_at"],
+            delivered_at=m["delivered_at"],
+        )
+
+    @staticmethod
+    def _inbox(row: Row[Any], covers: tuple[int, ...] = ()) -> InboxEntry:
+        m = row._mapping
+        return InboxEntry(
+            id=m["id"],
+            ticket_id=m["ticket_id"],
+            source=m["source"],
+            dedupe_key=m["dedupe_key"],
+            payload=dict(m["payload"]),
+            status=m["status"],
+            attempts=m["attempts"],
+            next_attempt_at=m["next_attempt_at"],
+            last_error=m["last_error"],
+            lease_owner=m["lease_owner"],
+            lease_until=m["lease_until"],
+            created_at=m["created_at"],
+            covers=covers,
+        )

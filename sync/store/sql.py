@@ -1,0 +1,143 @@
+"""The SQL store: one implementation for SQLite and PostgreSQL over SQLAlchemy Core.
+
+The few places where the backends differ are explicit: how a write transaction starts (SQLite's
+``BEGIN IMMEDIATE``, see :mod:`sync.store.engine`), how claims lock rows (PostgreSQL's
+``FOR UPDATE SKIP LOCKED``), how case numbers are drawn, and who may upgrade the schema (SQLite upgrades
+itself; PostgreSQL, shared by several machines, waits for ``casesync migrate``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine
+
+from sync.errors import ConfigurationError
+from sync.store import schema as s
+from sync.store.base import Clock, Store, StoreTx
+from sync.store.engine import WRITE_OPTION, make_engine
+from sync.store.migrations import read_status, upgrade
+from sync.store.sql_entities import EntitiesMixin
+from sync.store.sql_queues import QueuesMixin
+from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
+
+__all__ = ["SqlStore", "SqlTx", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+class SqlTx(EntitiesMixin, QueuesMixin):
+    """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
+
+
+class SqlStore(Store):
+    """A casesync database behind a SQLAlchemy engine (SQLite file or PostgreSQL)."""
+
+    def __init__(self, database_url: str, *, clock: Clock | None = None) -> None:
+        self.clock = clock or utc_now
+        self.engine: Engine = make_engine(database_url)
+        self.dialect = self.engine.dialect.name
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    # -- schema ------------------------------------------------------------------------------------
+
+    def schema_status(self) -> SchemaStatus:
+        with self.engine.connect() as conn:
+            return read_status(conn)
+
+    def migrate(self) -> list[int]:
+        with self._raw_transaction(write=True) as conn:
+            applied = upgrade(conn, self._now())
+        self._schema_ready = True
+        return applied
+
+    def _ensure_schema(self) -> None:
+        """On first use: create an empty database's schema; upgrade SQLite; refuse an outdated PostgreSQL."""
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            status = self.schema_status()
+            if status.state == "newer" or (status.state == "outdated" and self.dialect == "postgresql"):
+                raise ConfigurationError(status.message)
+            if status.state != "current":
+                self.migrate()
+            self._schema_ready = True
+
+    # -- transactions ------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the store's clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    @contextmanager
+    def _raw_transaction(self, *, write: bool) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(**{WRITE_OPTION: True})
+            elif self.dialect == "postgresql":
+                # One snapshot for the whole read, as a SQLite read transaction gives.
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTx]:
+        yield from self._tx(write=True)
+
+    @contextmanager
+    def read(self) -> Iterator[StoreTx]:
+        yield from self._tx(write=False)
+
+    def _tx(self, *, write: bool) -> Iterator[SqlTx]:
+        self._ensure_schema()
+        tx: SqlTx | None = None
+        try:
+            with self._raw_transaction(write=write) as conn:
+                tx = SqlTx(conn, self._now(), writable=write)
+                yield tx
+        except BaseException:
+            if tx is not None and tx.allocated_case_numbers and self.dialect != "postgresql":
+                self._burn_case_numbers(max(tx.allocated_case_numbers))
+            raise
+
+    def _burn_case_numbers(self, up_to: int) -> None:
+        """Keep SQLite's counter past numbers a failed transaction drew, so none is handed out twice.
+
+        PostgreSQL's sequence needs no help: nextval is never rolled back.
+        """
+        c = s.counters.c
+        try:
+            with self._raw_transaction(write=True) as conn:
+                conn.execute(s.counters.update().where(c.name == "case_number", c.value < up_to).values(value=up_to))
+        except Exception:
+            pass
+
+    # -- claims ------------------------------------------------------------------------------------
+
+    def claim_outbox(
+        self, worker_id: str, now: datetime | None = None, *, limit: int = 100, lease_s: float = 30.0
+    ) -> list[OutboxEntry]:
+        with self.transaction() as tx:
+            assert isinstance(tx, SqlTx)
+            return tx.claim_outbox_rows(worker_id, now or tx.now, limit, lease_s)
+
+    def claim_inbox(
+        self, worker_id: str, now: datetime | None = None, *, limit: int = 100, lease_s: float = 30.0
+    ) -> list[InboxEntry]:
+        with self.transaction() as tx:
+            assert isinstance(tx, SqlTx)
+            return tx.claim_inbox_rows(worker_id, now or tx.now, limit, lease_s)
+
+    def close(self) -> None:
+        self.engine.dispose()

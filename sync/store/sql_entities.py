@@ -1,0 +1,524 @@
+"""SQL implementation of the store's entities: accounts, users, recipients, cases, messages, files, links."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from mappings.models import Actor, AttachmentRef, Author, Case, CaseStatus, Message
+from mappings.recipients import account_recipients
+from sync.store import schema as s
+from sync.store._sqlbase import ATTACHMENT_META, TxBase, email_key
+from sync.store.types import (
+    AccountRecord,
+    AttachmentRecord,
+    CaseRecord,
+    MessageRecord,
+    Origin,
+    TicketState,
+    UserRecord,
+)
+
+__all__ = ["EntitiesMixin"]
+
+
+class EntitiesMixin(TxBase):
+    # -- accounts ----------------------------------------------------------------------------------
+
+    def get_account(self, account_id: str, *, for_update: bool = False) -> AccountRecord | None:
+        q = select(s.accounts).where(s.accounts.c.id == account_id)
+        if for_update and self.is_pg:
+            q = q.with_for_update()
+        row = self.conn.execute(q).first()
+        return self._account(row) if row else None
+
+    def upsert_account(self, account_id: str, name: str) -> tuple[AccountRecord, AccountRecord | None]:
+        self._check_writable()
+        before = self.get_account(account_id, for_update=True)
+        if before is None:
+            ins = self._insert(s.accounts).values(id=account_id, name=name, created_at=self.now, updated_at=self.now)
+            stmt = ins.on_conflict_do_nothing(index_elements=["id"]).returning(s.accounts.c.id)
+            if self.conn.execute(stmt).first() is not None:
+                created = self.get_account(account_id)
+                assert created is not None
+                return created, None
+            # Another transaction created it in the meantime: treat this call as an update.
+            before = self.get_account(account_id, for_update=True)
+            assert before is not None
+        if before.name != name:
+            self.conn.execute(
+                s.accounts.update().where(s.accounts.c.id == account_id).values(name=name, updated_at=self.now)
+            )
+        after = self.get_account(account_id)
+        assert after is not None
+        return after, before
+
+    def set_account_org(self, account_id: str, zendesk_org_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(
+            s.accounts.update().where(s.accounts.c.id == account_id).values(zendesk_org_id=zendesk_org_id)
+        )
+
+    # -- users -------------------------------------------------------------------------------------
+
+    def get_user(self, account_id: str, user_id: str) -> UserRecord | None:
+        u = s.users.c
+        row = self.conn.execute(select(s.users).where(u.account_id == account_id, u.user_id == user_id)).first()
+        return self._user(row) if row else None
+
+    def users(self, account_id: str) -> list[UserRecord]:
+        u = s.users.c
+        rows = self.conn.execute(select(s.users).where(u.account_id == account_id).order_by(u.created_at, u.user_id))
+        return [self._user(r) for r in rows]
+
+    def users_by_email(self, email: str) -> list[UserRecord]:
+        u = s.users.c
+        rows = self.conn.execute(
+            select(s.users).where(u.email_key == email_key(email)).order_by(u.account_id, u.user_id)
+        )
+        return [self._user(r) for r in rows]
+
+    def users_by_zendesk_id(self, zendesk_user_id: int) -> list[UserRecord]:
+        u = s.users.c
+        rows = self.conn.execute(
+            select(s.users).where(u.zendesk_user_id == zendesk_user_id).order_by(u.account_id, u.user_id)
+        )
+        return [self._user(r) for r in rows]
+
+    def upsert_user(
+        self, account_id: str, user_id: str, email: str, name: str, admin: bool
+    ) -> tuple[UserRecord, UserRecord | None]:
+        self._check_writable()
+        before = self.get_user(account_id, user_id)
+        values: dict[str, Any] = dict(email=email, email_key=email_key(email), name=name, admin=admin)
+        if before is None:
+            self.conn.execute(
+                s.users.insert().values(
+                    account_id=account_id,
+                    user_id=user_id,
+                    created_at=self.now,
+                    updated_at=self.now,
+                    **values,
+                )
+            )
+        elif (before.email, before.name, before.admin) != (email, name, admin):
+            u = s.users.c
+            self.conn.execute(
+                s.users.update()
+                .where(u.account_id == account_id, u.user_id == user_id)
+                .values(updated_at=self.now, **values)
+            )
+        after = self.get_user(account_id, user_id)
+        assert after is not None
+        return after, before
+
+    def link_user(self, account_id: str, user_id: str, zendesk_user_id: int) -> None:
+        self._check_writable()
+        u = s.users.c
+        self.conn.execute(
+            s.users.update()
+            .where(u.account_id == account_id, u.user_id == user_id)
+            .values(zendesk_user_id=zendesk_user_id)
+        )
+
+    # -- recipients and staff ----------------------------------------------------------------------
+
+    def registered_recipients(self, account_id: str) -> list[str]:
+        r = s.recipients.c
+        rows = self.conn.execute(select(r.email).where(r.account_id == account_id).order_by(r.position, r.email_key))
+        return [row[0] for row in rows]
+
+    def add_registered_recipient(self, account_id: str, email: str) -> bool:
+        self._check_writable()
+        r = s.recipients.c
+        top = self.conn.execute(select(func.max(r.position)).where(r.account_id == account_id)).scalar()
+        ins = self._insert(s.recipients).values(
+            account_id=account_id,
+            email_key=email_key(email),
+            email=email.strip(),
+            position=(top or 0) + 1,
+            created_at=self.now,
+        )
+        stmt = ins.on_conflict_do_nothing(index_elements=["account_id", "email_key"]).returning(s.recipients.c.email)
+        return self.conn.execute(stmt).first() is not None
+
+    def remove_registered_recipient(self, account_id: str, email: str) -> bool:
+        self._check_writable()
+        r = s.recipients.c
+        res = self.conn.execute(
+            s.recipients.delete().where(r.account_id == account_id, r.email_key == email_key(email))
+        )
+        return bool(res.rowcount)
+
+    def recipients(self, account_id: str) -> list[str]:
+        admins = [u.email for u in self.users(account_id) if u.admin]
+        return account_recipients(admins, self.registered_recipients(account_id))
+
+    def is_staff_email(self, email: str) -> bool:
+        q = select(s.staff_emails.c.email).where(s.staff_emails.c.email_key == email_key(email))
+        return self.conn.execute(q).first() is not None
+
+    def add_staff_email(self, email: str, zendesk_user_id: int | None = None) -> None:
+        self._check_writable()
+        ins = self._insert(s.staff_emails).values(
+            email_key=email_key(email), email=email, zendesk_user_id=zendesk_user_id, noted_at=self.now
+        )
+        self.conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["email_key"], set_={"zendesk_user_id": zendesk_user_id, "noted_at": self.now}
+            )
+        )
+
+    # -- cases -------------------------------------------------------------------------------------
+
+    def next_case_number(self) -> int:
+        self._check_writable()
+        if self.is_pg:
+            number = int(self.conn.execute(text("SELECT nextval('case_number_seq')")).scalar_one())
+        else:
+            c = s.counters.c
+            number = int(
+                self.conn.execute(
+                    s.counters.update().where(c.name == "case_number").values(value=c.value + 1).returning(c.value)
+                ).scalar_one()
+            )
+        self.allocated_case_numbers.append(number)
+        return number
+
+    def create_case(
+        self,
+        case_id: int,
+        account_id: str,
+        requester_id: str,
+        subject: str,
+        *,
+        status: CaseStatus = CaseStatus.NEW,
+        refers_to: int | None = None,
+    ) -> CaseRecord:
+        self._check_writable()
+        self.conn.execute(
+            s.cases.insert().values(
+                id=case_id,
+                account_id=account_id,
+                requester_id=requester_id,
+                subject=subject,
+                status=status.value,
+                refers_to=refers_to,
+                cc=[],
+                created_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        record = self.get_case(case_id)
+        assert record is not None
+        return record
+
+    def get_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
+        q = select(s.cases).where(s.cases.c.id == case_id)
+        if for_update and self.is_pg:
+            q = q.with_for_update()
+        row = self.conn.execute(q).first()
+        return self._case(row, self.ticket_of(case_id)) if row else None
+
+    def case_records(self, account_id: str, *, open_only: bool = False) -> list[CaseRecord]:
+        c = s.cases.c
+        q = (
+            select(s.cases, s.ticket_links.c.ticket_id)
+            .outerjoin(s.ticket_links, s.ticket_links.c.case_id == c.id)
+            .where(c.account_id == account_id)
+            .order_by(c.id)
+        )
+        if open_only:
+            q = q.where(c.status != CaseStatus.CLOSED.value)
+        return [self._case(r, r._mapping["ticket_id"]) for r in self.conn.execute(q)]
+
+    def case(self, case_id: int) -> Case | None:
+        record = self.get_case(case_id)
+        return self._assemble([record])[0] if record else None
+
+    def cases(self, account_id: str, *, status: CaseStatus | None = None) -> list[Case]:
+        records = self.case_records(account_id)
+        if status is not None:
+            records = [r for r in records if r.status == status]
+        return self._assemble(records)
+
+    def _assemble(self, records: list[CaseRecord]) -> list[Case]:
+        """Build console ``Case`` values with three queries, whatever the number of cases."""
+        if not records:
+            return []
+        ids = [r.id for r in records]
+        by_case: dict[int, list[MessageRecord]] = defaultdict(list)
+        for m in self._messages_of(ids, include_withdrawn=False):
+            by_case[m.case_id].append(m)
+        return [
+            Case(
+                id=r.id,
+                account_id=r.account_id,
+                requester_id=r.requester_id,
+                subject=r.subject,
+                status=r.status,
+                refers_to=r.refers_to,
+                merged_into=r.merged_into,
+                ticket_id=r.ticket_id,
+                cc=r.cc,
+                closed_by=r.closed_by,
+                messages=[
+                    Message(
+                        id=m.id,
+                        author=m.author,
+                        author_name=m.author_name,
+                        body=m.body,
+                        created_at=m.created_at,
+                        attachments=[
+                            AttachmentRef(
+                                id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256
+                            )
+                            for a in m.attachments
+                        ],
+                    )
+                    for m in by_case[r.id]
+                ],
+            )
+            for r in records
+        ]
+
+    def set_case_status(
+        self, case_id: int, status: CaseStatus, *, closed_by: Actor | None = None, reason: str | None = None
+    ) -> None:
+        self._check_writable()
+        closed = status == CaseStatus.CLOSED
+        self.conn.execute(
+            s.cases.update()
+            .where(s.cases.c.id == case_id)
+            .values(
+                status=status.value,
+                closed_by=closed_by if closed else None,
+                closed_reason=reason if closed else None,
+                updated_at=self.now,
+            )
+        )
+
+    def set_case_cc(self, case_id: int, cc: list[str]) -> None:
+        self._check_writable()
+        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(cc=list(cc), updated_at=self.now))
+
+    def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
+        self._check_writable()
+        values: dict[str, Any] = {"updated_at": self.now}
+        if refers_to is not None:
+            values["refers_to"] = refers_to
+        if merged_into is not None:
+            values["merged_into"] = merged_into
+        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**values))
+
+    # -- messages and attachments ------------------------------------------------------------------
+
+    def add_message(
+        self,
+        case_id: int,
+        author: Author,
+        author_name: str,
+        body: str,
+        *,
+        origin: Origin,
+        zendesk_comment_id: int | None = None,
+        acknowledges_solution: bool = False,
+        created_at: datetime | None = None,
+    ) -> MessageRecord:
+        self._check_writable()
+        if zendesk_comment_id is not None:
+            known = self.message_by_comment(zendesk_comment_id)
+            if known is not None:
+                return known
+        case = self.get_case(case_id)
+        if case is None:
+            raise KeyError(f"case {case_id} does not exist")
+        message_id = self.conn.execute(
+            s.messages.insert()
+            .values(
+                case_id=case_id,
+                account_id=case.account_id,
+                author=author,
+                author_name=author_name,
+                body=body,
+                created_at=created_at or self.now,
+                origin=origin,
+                zendesk_comment_id=zendesk_comment_id,
+                withdrawn=False,
+                acknowledges_solution=acknowledges_solution,
+            )
+            .returning(s.messages.c.id)
+        ).scalar_one()
+        record = self.message(message_id)
+        assert record is not None
+        return record
+
+    def _messages_of(self, case_ids: list[int], *, include_withdrawn: bool) -> list[MessageRecord]:
+        m = s.messages.c
+        q = select(s.messages).where(m.case_id.in_(case_ids)).order_by(m.id)
+        if not include_withdrawn:
+            q = q.where(m.withdrawn.is_(False))
+        rows = list(self.conn.execute(q))
+        files: dict[int, list[AttachmentRecord]] = defaultdict(list)
+        if rows:
+            a = s.attachments.c
+            q2 = select(*ATTACHMENT_META).where(a.case_id.in_(case_ids)).order_by(a.message_id, a.filename)
+            for r in self.conn.execute(q2):
+                files[r._mapping["message_id"]].append(self._attachment(r))
+        return [self._message(r, files[r._mapping["id"]]) for r in rows]
+
+    def case_messages(self, case_id: int, *, include_withdrawn: bool = False) -> list[MessageRecord]:
+        return self._messages_of([case_id], include_withdrawn=include_withdrawn)
+
+    def _message_where(self, clause: Any) -> MessageRecord | None:
+        row = self.conn.execute(select(s.messages).where(clause)).first()
+        if row is None:
+            return None
+        a = s.attachments.c
+        q = select(*ATTACHMENT_META).where(a.message_id == row._mapping["id"]).order_by(a.filename)
+        return self._message(row, [self._attachment(r) for r in self.conn.execute(q)])
+
+    def message(self, message_id: int) -> MessageRecord | None:
+        return self._message_where(s.messages.c.id == message_id)
+
+    def message_by_comment(self, zendesk_comment_id: int) -> MessageRecord | None:
+        return self._message_where(s.messages.c.zendesk_comment_id == zendesk_comment_id)
+
+    def set_message_comment(self, message_id: int, zendesk_comment_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(
+            s.messages.update().where(s.messages.c.id == message_id).values(zendesk_comment_id=zendesk_comment_id)
+        )
+
+    def withdraw_message(self, message_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(withdrawn=True))
+
+    def move_message(self, message_id: int, case_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(case_id=case_id))
+        self.conn.execute(
+            s.attachments.update().where(s.attachments.c.message_id == message_id).values(case_id=case_id)
+        )
+
+    def add_attachment(
+        self,
+        message_id: int,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        *,
+        zendesk_attachment_id: int | None = None,
+    ) -> AttachmentRecord:
+        self._check_writable()
+        msg = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).first()
+        if msg is None:
+            raise KeyError(f"message {message_id} does not exist")
+        record = AttachmentRecord(
+            id=uuid.uuid4().hex,
+            message_id=message_id,
+            case_id=msg[0],
+            filename=filename,
+            content_type=content_type,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            zendesk_attachment_id=zendesk_attachment_id,
+        )
+        self.conn.execute(
+            s.attachments.insert().values(
+                id=record.id,
+                message_id=message_id,
+                case_id=record.case_id,
+                filename=filename,
+                content_type=content_type,
+                size=record.size,
+                sha256=record.sha256,
+                content=data,
+                zendesk_attachment_id=zendesk_attachment_id,
+            )
+        )
+        return record
+
+    def attachment_content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes] | None:
+        row = self.conn.execute(select(s.attachments).where(s.attachments.c.id == attachment_id)).first()
+        return (self._attachment(row), bytes(row._mapping["content"])) if row else None
+
+    def set_attachment_zendesk(self, attachment_id: str, zendesk_attachment_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(
+            s.attachments.update()
+            .where(s.attachments.c.id == attachment_id)
+            .values(zendesk_attachment_id=zendesk_attachment_id)
+        )
+
+    # -- links and ticket state --------------------------------------------------------------------
+
+    def link_ticket(self, case_id: int, ticket_id: int) -> None:
+        self._check_writable()
+        existing = self.ticket_of(case_id)
+        other = self.case_of_ticket(ticket_id)
+        if existing == ticket_id and other == case_id:
+            return
+        if existing is not None or other is not None:
+            raise ValueError(
+                f"cannot link case {case_id} to ticket {ticket_id}: case linked to {existing},"
+                f" ticket linked to case {other}"
+            )
+        self.conn.execute(s.ticket_links.insert().values(case_id=case_id, ticket_id=ticket_id, linked_at=self.now))
+
+    def ticket_of(self, case_id: int) -> int | None:
+        q = select(s.ticket_links.c.ticket_id).where(s.ticket_links.c.case_id == case_id)
+        return self.conn.execute(q).scalar()
+
+    def case_of_ticket(self, ticket_id: int) -> int | None:
+        q = select(s.ticket_links.c.case_id).where(s.ticket_links.c.ticket_id == ticket_id)
+        return self.conn.execute(q).scalar()
+
+    def linked_cases(self, *, after_case_id: int = 0, limit: int = 1000) -> list[tuple[int, int]]:
+        t = s.ticket_links.c
+        q = select(t.case_id, t.ticket_id).where(t.case_id > after_case_id).order_by(t.case_id).limit(limit)
+        return [(r[0], r[1]) for r in self.conn.execute(q)]
+
+    def ticket_state(self, ticket_id: int) -> TicketState | None:
+        row = self.conn.execute(select(s.ticket_state).where(s.ticket_state.c.ticket_id == ticket_id)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return TicketState(
+            m["ticket_id"],
+            m["case_id"],
+            m["updated_at"],
+            m["generated_timestamp"],
+            m["status"],
+            dict(m["extra"] or {}),
+        )
+
+    def put_ticket_state(self, state: TicketState) -> None:
+        self._check_writable()
+        values = dict(
+            case_id=state.case_id,
+            updated_at=state.updated_at,
+            generated_timestamp=state.generated_timestamp,
+            status=state.status,
+            extra=dict(state.extra),
+        )
+        ins = self._insert(s.ticket_state).values(ticket_id=state.ticket_id, **values)
+        self.conn.execute(ins.on_conflict_do_update(index_elements=["ticket_id"], set_=values))
+
+    def seen_comments(self, ticket_id: int) -> set[int]:
+        q = select(s.seen_comments.c.comment_id).where(s.seen_comments.c.ticket_id == ticket_id)
+        return {r[0] for r in self.conn.execute(q)}
+
+    def mark_comments_seen(self, ticket_id: int, comment_ids: set[int]) -> None:
+        self._check_writable()
+        if not comment_ids:
+            return
+        ins = self._insert(s.seen_comments).values(
+            [{"ticket_id": ticket_id, "comment_id": c} for c in sorted(comment_ids)]
+        )
+        self.conn.execute(ins.on_conflict_do_nothing())
