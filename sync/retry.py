@@ -220,13 +220,13 @@ class Pacer:
             if self._remaining >= self._threshold * self._limit:
                 self._remaining -= 1
                 return 0.0
-            left = self._window_end - now
             if self._remaining <= 0:
                 # Nothing left: wait for the window to reset.
                 slot = self._window_end
             else:
-                slot = max(now, self._next_slot)
-                self._next_slot = slot + left / self._remaining
+                # Even spacing from this slot to the window's end for the requests still allowed.
+                slot = min(max(now, self._next_slot), self._window_end)
+                self._next_slot = slot + (self._window_end - slot) / self._remaining
                 self._remaining -= 1
             return max(slot - now, 0.0)
 

@@ -6,26 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 import responses
+from gateway_fakes import FakeTime
 
 from sync.gateway import GatewaySession, ZendeskClock, ZendeskGateway
 from sync.retry import Pacer, RetryPolicy
-
-BASE = "https://acme.zendesk.com/api/v2/"
-
-
-class FakeTime:
-    """A monotonic clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

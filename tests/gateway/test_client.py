@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 import requests
 import responses
+from gateway_fakes import BASE, FakeTime
 from responses import matchers
 
 from mappings.zendesk import CcChange, CommentDraft, TicketDraft, TicketUpdateDraft
@@ -23,7 +24,6 @@ from sync.errors import (
 )
 from sync.gateway import GatewaySession, ZendeskGateway
 from sync.retry import RetryPolicy
-from tests.gateway.conftest import BASE, FakeTime
 
 TICKET = {
     "id": 42,
