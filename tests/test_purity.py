@@ -1,0 +1,88 @@
+"""``mappings`` stays pure (DESIGN.md §5): its modules import only pure standard-library modules and pydantic,
+and importing it loads no HTTP client, Zendesk client or database driver."""
+
+from __future__ import annotations
+
+import ast
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mappings
+
+ALLOWED = {
+    "__future__",
+    "abc",
+    "base64",
+    "binascii",
+    "collections",
+    "collections.abc",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "functools",
+    "hashlib",
+    "itertools",
+    "math",
+    "operator",
+    "re",
+    "string",
+    "types",
+    "typing",
+    "unicodedata",
+    "urllib.parse",
+    "uuid",
+    "pydantic",
+}
+FORBIDDEN_LOADED = ["zenpy", "requests", "urllib3", "http.client", "sqlite3", "psycopg", "sqlalchemy"]
+
+PACKAGE_DIR = Path(mappings.__file__).parent
+SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
+MODULES = ["mappings", *(f"mappings.{m.name}" for m in pkgutil.walk_packages([str(PACKAGE_DIR)]))]
+
+
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # a relative import stays inside mappings
+                names.append("mappings")
+            elif node.module:
+                names.append(node.module)
+    return names
+
+
+def _allowed(name: str) -> bool:
+    return name in ALLOWED or name == "mappings" or name.startswith("mappings.") or name.startswith("pydantic.")
+
+
+def test_the_package_has_modules_to_check() -> None:
+    assert len(SOURCES) >= 10
+    assert "mappings.inbound" in MODULES
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_each_module_imports_only_pure_modules(path: Path) -> None:
+    refused = [name for name in _imports(path) if not _allowed(name)]
+    assert refused == [], f"{path.name} imports {refused}"
+
+
+def test_importing_mappings_loads_no_io_library() -> None:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(json.dumps([m for m in {FORBIDDEN_LOADED!r} if m in sys.modules]))\n"
+    )
+    root = PACKAGE_DIR.parent
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
