@@ -92,7 +92,11 @@ class TicketsMixin(GatewayCore):
         return self._call(send, method="POST", replay_safe=False)
 
     def find_tickets_by_external_id(self, external_id: str) -> list[ZTicket]:
-        """Every ticket with that ``external_id`` (Zendesk does not enforce uniqueness)."""
+        """Every ticket with that ``external_id`` (Zendesk does not enforce uniqueness).
+
+        zenpy puts the value in the query string without encoding it: casesync's own ids
+        (``console-case:<number>``) need none.
+        """
         return self._call(lambda: [ticket_from(t.to_dict()) for t in self._zenpy().tickets(external_id=external_id)])
 
     def get_ticket(self, ticket_id: int) -> ZTicket:
