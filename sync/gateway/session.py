@@ -105,9 +105,17 @@ class GatewaySession(requests.Session):
     ``pacer`` and ``clock`` are shared with the gateway; pass your own to share them between sessions.
     """
 
-    def __init__(self, *, pacer: Pacer | None = None, clock: ZendeskClock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        pacer: Pacer | None = None,
+        clock: ZendeskClock | None = None,
+        on_response: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
         super().__init__()
         self.pacer = pacer if pacer is not None else Pacer()
+        # Called with (method, url, status, seconds) for every response: request metrics.
+        self.on_response = on_response
         self.zendesk_clock = clock if clock is not None else ZendeskClock()
         for prefix in ("http://", "https://"):
             # max_retries=0: urllib3 never re-sends anything, not even on a refused connection.
@@ -129,6 +137,10 @@ class GatewaySession(requests.Session):
         # The account-wide budget; ``ratelimit-reset`` belongs to an endpoint's own limit, so it is not used.
         self.pacer.observe(_int_header(response, "X-Rate-Limit"), _int_header(response, "X-Rate-Limit-Remaining"))
         self.zendesk_clock.observe(response.headers.get("Date"))
+        if self.on_response is not None:
+            self.on_response(
+                response.request.method or "GET", response.url, response.status_code, response.elapsed.total_seconds()
+            )
         if response.status_code == 429:
             # Read the body now: it releases the connection to the pool, and the error keeps the text.
             _ = response.content

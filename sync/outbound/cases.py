@@ -1,0 +1,310 @@
+"""Delivering a case's own changes: its ticket (submit), the user's messages (reply) and its close.
+
+Exactly-once is built from three facts: a case's entries run one at a time in order (the outbox), every
+write is recognisable afterwards in Zendesk (the ticket's ``external_id``, the marker in the update's
+``metadata``), and after a failure that may have landed casesync looks before it writes again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mappings.external_ids import case_external_id
+from mappings.models import CaseStatus, ChangeKind
+from mappings.outbound import (
+    NewTicket,
+    ReplyOutbound,
+    build_reply,
+    build_ticket_draft,
+    continuation_subject,
+    find_message_comment,
+)
+from mappings.zendesk import TicketUpdateDraft, ZTicket
+from sync.errors import MappingError, NetworkError, TicketClosedRemotely, ZendeskRejected
+from sync.gateway import ZendeskGateway
+from sync.logging import get_logger
+from sync.outbound.directory import Directory
+from sync.outbound.outcomes import Deferred, Undeliverable
+from sync.settings import Settings
+from sync.store import MessageRecord, OutboxEntry, OutboxKind, Store, case_key
+
+__all__ = ["CaseDelivery"]
+
+log = get_logger(__name__)
+
+#: How long a follow-up waits between checks of its source ticket's closure.
+_FOLLOWUP_WAIT_S = 15.0
+
+
+class CaseDelivery:
+    """Handlers for the ``submit``, ``reply`` and ``close`` outbox entries of one case."""
+
+    def __init__(self, store: Store, gateway: ZendeskGateway, directory: Directory, settings: Settings) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.directory = directory
+        self.settings = settings
+
+    # -- submit -----------------------------------------------------------------------------------
+
+    def submit(self, entry: OutboxEntry) -> None:
+        """Create the case's ticket once: look it up by ``external_id`` after any earlier failed attempt."""
+        case_id = int(entry.payload["case_id"])
+        with self.store.read() as tx:
+            case = tx.get_case(case_id)
+            if case is None:
+                raise MappingError(f"case {case_id} is not in the store")
+            if tx.ticket_of(case_id) is not None:
+                return  # already created (a lost completion)
+            messages = tx.case_messages(case_id, include_withdrawn=True)
+            recipients = tx.recipients(case.account_id)
+            source_ticket = tx.ticket_of(case.refers_to) if case.refers_to is not None else None
+        if not messages:
+            raise MappingError(f"case {case_id} has no first message")
+        first = messages[0]
+
+        if case.refers_to is not None:
+            self._await_source_closed(case.refers_to, source_ticket)
+
+        if entry.attempts > 0 and self._adopt_existing(case_id, first):
+            return
+
+        org_id = self.directory.organization(case.account_id)
+        user, requester_id = self.directory.end_user(case.account_id, case.requester_id)
+        draft = build_ticket_draft(
+            NewTicket(
+                case_id=case_id,
+                subject=case.subject,
+                body=first.body,
+                requester_zendesk_id=requester_id,
+                requester_email=user.email,
+                organization_id=org_id,
+                recipients=recipients,
+                first_message_id=first.id,
+                uploads=self._upload(first),
+                console_case_field_id=self.settings.console_case_field_id,
+                followup_source_ticket_id=source_ticket,
+            )
+        )
+        try:
+            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=f"casesync-{case_external_id(case_id)}")
+        except NetworkError as exc:
+            # The ticket may exist: never create again before looking.
+            if exc.ambiguous and self._adopt_existing(case_id, first):
+                return
+            raise
+        with self.store.transaction() as tx:
+            tx.link_ticket(case_id, ticket.id)
+            if comment is not None:
+                tx.set_message_comment(first.id, comment.id)
+            tx.set_case_cc(case_id, [email.email for email in draft.email_ccs])
+        log.info("ticket_created", case_id=case_id, ticket_id=ticket.id)
+        if source_ticket is not None:
+            self._verify_followup(case_id, source_ticket, ticket.id)
+
+    def _await_source_closed(self, source_case: int, source_ticket: int | None) -> None:
+        if source_ticket is None:
+            raise Deferred(f"case {source_case} has no ticket yet", _FOLLOWUP_WAIT_S)
+        status = self.gateway.get_ticket(source_ticket).status
+        if status != "closed":
+            # Zendesk makes a follow-up only of a closed ticket; the source's close is queued before us.
+            raise Deferred(
+                f"ticket #{source_ticket} of case {source_case} is {status}, not closed yet", _FOLLOWUP_WAIT_S
+            )
+
+    def _adopt_existing(self, case_id: int, first: MessageRecord) -> bool:
+        """Link a ticket an earlier attempt created (its response was lost); False if there is none."""
+        found = [
+            t for t in self.gateway.find_tickets_by_external_id(case_external_id(case_id)) if t.status != "deleted"
+        ]
+        if not found:
+            return False
+        ticket = min(found, key=lambda t: t.id)  # the first one created, should there ever be two
+        comments = self.gateway.list_comments(ticket.id)
+        with self.store.transaction() as tx:
+            tx.link_ticket(case_id, ticket.id)
+            if comments and first.zendesk_comment_id is None:
+                tx.set_message_comment(first.id, comments[0].id)
+        log.info("ticket_adopted", case_id=case_id, ticket_id=ticket.id)
+        return True
+
+    def _verify_followup(self, case_id: int, source_ticket: int, ticket_id: int) -> None:
+        source = self.gateway.get_ticket(source_ticket)
+        if ticket_id not in source.followup_ids:
+            with self.store.transaction() as tx:
+                tx.record_conflict(
+                    "reference",
+                    f"ticket #{ticket_id} is not listed among the follow-ups of ticket #{source_ticket}",
+                    account_id=None,
+                    case_id=case_id,
+                    ticket_id=ticket_id,
+                )
+
+    def _upload(self, message: MessageRecord) -> list[str]:
+        tokens: list[str] = []
+        for ref in message.attachments:
+            with self.store.read() as tx:
+                found = tx.attachment_content(ref.id)
+            if found is None:
+                continue
+            record, data = found
+            tokens.append(self.gateway.upload(record.filename, record.content_type, data))
+        return tokens
+
+    # -- reply ------------------------------------------------------------------------------------
+
+    def reply(self, entry: OutboxEntry) -> None:
+        """Post the user's message once; a ticket Zendesk closed meanwhile makes it a new, linked case."""
+        case_id = int(entry.payload["case_id"])
+        message_id = int(entry.payload["message_id"])
+        with self.store.read() as tx:
+            case = tx.get_case(case_id)
+            message = tx.message(message_id)
+            ticket_id = tx.ticket_of(case_id)
+        if case is None or message is None:
+            raise MappingError(f"case {case_id} or message {message_id} is not in the store")
+        if message.zendesk_comment_id is not None or message.case_id != case_id:
+            return  # delivered already, or moved to a continuation case that delivers it
+        if ticket_id is None:
+            raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
+        user, requester_id = self.directory.end_user(case.account_id, case.requester_id)
+        impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
+        if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, requester_id):
+            return
+        before = CaseStatus(entry.payload.get("status_before") or _status_before(case.status))
+        plan = build_reply(
+            ReplyOutbound(
+                message_id=message.id,
+                body=message.body,
+                requester_zendesk_id=requester_id,
+                status_before=before,
+                acknowledges_solution=bool(entry.payload.get("acknowledges_solution")),
+                uploads=self._upload(message),
+                impersonate=impersonate,
+            )
+        )
+        try:
+            if impersonate:
+                assert plan.update.comment is not None
+                comment = self.gateway.reply_on_behalf(ticket_id, user.email, plan.update.comment)
+                comment_id = comment.id if comment is not None else None
+                if plan.tags_after:
+                    self.gateway.add_tags(ticket_id, plan.tags_after)
+            else:
+                _, comments = self.gateway.update_ticket(ticket_id, plan.update)
+                comment_id = comments[0].id if comments else None
+        except TicketClosedRemotely:
+            self._continue_as_new_case(case_id, message)
+            return
+        except NetworkError as exc:
+            if exc.ambiguous and self._already_posted(entry, ticket_id, message, requester_id):
+                return
+            raise
+        if comment_id is None:
+            found = self._find_posted(ticket_id, message, requester_id, entry.created_at)
+            comment_id = found
+        if comment_id is not None:
+            with self.store.transaction() as tx:
+                tx.set_message_comment(message.id, comment_id)
+
+    def _already_posted(self, entry: OutboxEntry, ticket_id: int, message: MessageRecord, author_id: int) -> bool:
+        found = self._find_posted(ticket_id, message, author_id, entry.created_at)
+        if found is None:
+            return False
+        with self.store.transaction() as tx:
+            tx.set_message_comment(message.id, found)
+        log.info("reply_found_after_failure", case_id=message.case_id, message_id=message.id, comment_id=found)
+        return True
+
+    def _find_posted(self, ticket_id: int, message: MessageRecord, author_id: int, sent_after: datetime) -> int | None:
+        found = find_message_comment(
+            self.gateway.list_comments(ticket_id),
+            message.id,
+            author_id=author_id,
+            body=message.body,
+            sent_after=sent_after,
+        )
+        return found.id if found is not None else None
+
+    def _continue_as_new_case(self, case_id: int, message: MessageRecord) -> None:
+        """Zendesk closed the ticket before the reply arrived: the reply opens a case continuing it."""
+        with self.store.transaction() as tx:
+            case = tx.get_case(case_id, for_update=True)
+            assert case is not None
+            continuation = tx.kv_get(f"continuation:{case_id}")
+            if case.status is not CaseStatus.CLOSED:
+                tx.set_case_status(
+                    case_id, CaseStatus.CLOSED, closed_by="system", reason="closed in Zendesk before a reply arrived"
+                )
+                tx.append_change(
+                    case.account_id, case_id, ChangeKind.CLOSED_BY_SYSTEM, "closed in Zendesk before a reply arrived"
+                )
+            if isinstance(continuation, int):
+                # A continuation exists already: the message joins it as a reply.
+                tx.move_message(message.id, continuation)
+                tx.enqueue(
+                    OutboxKind.REPLY,
+                    {"case_id": continuation, "message_id": message.id, "status_before": CaseStatus.NEW.value},
+                    ordering_key=case_key(continuation),
+                    account_id=case.account_id,
+                    case_id=continuation,
+                )
+                return
+            number = tx.next_case_number()
+            tx.create_case(
+                number, case.account_id, case.requester_id, continuation_subject(case.subject), refers_to=case_id
+            )
+            tx.move_message(message.id, number)
+            tx.kv_set(f"continuation:{case_id}", number)
+            tx.append_change(
+                case.account_id,
+                number,
+                ChangeKind.LINKED_CASE,
+                f"case #{number} continues case #{case_id}: Zendesk closed it before a reply arrived",
+            )
+            tx.enqueue(
+                OutboxKind.SUBMIT,
+                {"case_id": number},
+                ordering_key=case_key(number),
+                account_id=case.account_id,
+                case_id=number,
+            )
+        log.info("reply_continued_as_case", case_id=case_id, new_case_id=number, message_id=message.id)
+
+    # -- close ------------------------------------------------------------------------------------
+
+    def close(self, entry: OutboxEntry) -> None:
+        """Close the ticket; Zendesk needs an assignee, so an unassigned one gets the default agent."""
+        case_id = int(entry.payload["case_id"])
+        with self.store.read() as tx:
+            ticket_id = tx.ticket_of(case_id)
+        if ticket_id is None:
+            raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
+        try:
+            # Most tickets have an assignee by the time users close them: try the one-request path first.
+            self.gateway.update_ticket(ticket_id, TicketUpdateDraft(status="closed"))
+        except TicketClosedRemotely:
+            return
+        except ZendeskRejected as exc:
+            if exc.status != 422 or "assignee" not in exc.body.lower():
+                raise
+            self._assign_and_close(self.gateway.get_ticket(ticket_id))
+
+    def _assign_and_close(self, ticket: ZTicket) -> None:
+        if ticket.status == "closed":
+            return
+        email = self.settings.default_assignee_email
+        agent = self.directory.agent_id(email) if email else None
+        if agent is None:
+            raise Undeliverable(
+                f"ticket #{ticket.id} has no assignee and CASESYNC_DEFAULT_ASSIGNEE_EMAIL"
+                f" {'is not set' if not email else f'({email}) is not an agent'}: Zendesk refuses to close it"
+            )
+        update: dict[str, Any] = {"status": "closed", "assignee_id": agent}
+        self.gateway.update_ticket(ticket.id, TicketUpdateDraft(**update))
+
+
+def _status_before(current: CaseStatus) -> str:
+    # The reply already moved Pending/Solved to Open; New stays New, which is all the ticket needs to know.
+    return CaseStatus.NEW.value if current is CaseStatus.NEW else CaseStatus.OPEN.value

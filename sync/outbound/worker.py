@@ -1,0 +1,168 @@
+"""The outbox worker: claims due entries and delivers them to Zendesk, per case in order.
+
+Each claimed entry ends in exactly one of four ways:
+
+* delivered — marked done;
+* deferred (:class:`~sync.outbound.outcomes.Deferred`) or a conflict (re-read, decide again) — due again soon;
+* a transient failure (429, 5xx, timeouts, resets) — due again after a backoff capped by
+  ``outbox_max_backoff_s`` (a 429's ``Retry-After`` wins), never dead-lettered within ``retry_window_s``
+  (a week by default);
+* a permanent failure (a 4xx re-reading cannot fix, a mapping error, an agent's email) — dead-lettered
+  with its reason, holding the later entries of its case until an operator replays or discards it.
+
+``run_once`` never raises for Zendesk or network errors: they are counted in the :class:`SyncReport`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from mappings.errors import MappingValueError, TransitionRefused
+from sync.errors import ConflictError, PermanentError, RetriableError, SyncError
+from sync.gateway import ZendeskGateway
+from sync.logging import get_logger
+from sync.metrics import Metrics
+from sync.outbound.accounts import AccountDelivery
+from sync.outbound.cases import CaseDelivery
+from sync.outbound.directory import Directory
+from sync.outbound.outcomes import Deferred
+from sync.report import SyncReport
+from sync.settings import Settings
+from sync.store import OutboxEntry, OutboxKind, Store
+
+__all__ = ["OutboxWorker"]
+
+log = get_logger(__name__)
+
+_CONFLICT_DELAY_S = 1.0
+_MAX_CONFLICTS = 20
+_MAX_ROUNDS = 50
+
+
+class OutboxWorker:
+    """Delivers the outbox.  Side effects (clock, sleep, randomness) are constructor arguments."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        settings: Settings,
+        *,
+        worker_id: str,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None],
+        rng: random.Random | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.worker_id = worker_id
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.metrics = metrics
+        directory = Directory(store, gateway)
+        cases = CaseDelivery(store, gateway, directory, settings)
+        accounts = AccountDelivery(store, gateway, directory, sleep)
+        self._handlers: dict[str, Callable[[OutboxEntry], None]] = {
+            OutboxKind.UPSERT_ACCOUNT: accounts.upsert_account,
+            OutboxKind.UPSERT_USER: accounts.upsert_user,
+            OutboxKind.RECIPIENTS_CHANGED: accounts.recipients_changed,
+            OutboxKind.SUBMIT: cases.submit,
+            OutboxKind.REPLY: cases.reply,
+            OutboxKind.CLOSE: cases.close,
+        }
+
+    def run_once(self, *, stop: Callable[[], bool] = lambda: False) -> SyncReport:
+        """Deliver every entry due now (claiming again as keys free up); report what happened."""
+        delivered = 0
+        errors: list[str] = []
+        for _ in range(_MAX_ROUNDS):
+            entries = self.store.claim_outbox(
+                self.worker_id, self.clock(), limit=self.settings.outbox_batch_size, lease_s=self.settings.lease_s
+            )
+            if not entries:
+                break
+            for index, entry in enumerate(entries):
+                if stop():
+                    # Shutting down: hand the rest back untouched.
+                    for rest in entries[index:]:
+                        self.store.release(rest)
+                    return self._report(delivered, errors)
+                error = self._deliver(entry)
+                if error is None:
+                    delivered += 1
+                else:
+                    errors.append(error)
+        return self._report(delivered, errors)
+
+    # -- one entry ----------------------------------------------------------------------------------
+
+    def _deliver(self, entry: OutboxEntry) -> str | None:
+        handler = self._handlers.get(entry.kind)
+        bound = log.bind(entry_id=entry.id, kind=entry.kind, case_id=entry.case_id, account_id=entry.account_id)
+        try:
+            if handler is None:
+                raise PermanentError(f"unknown outbox entry kind {entry.kind!r}")
+            handler(entry)
+        except Deferred as exc:
+            self.store.fail(entry, f"waiting: {exc.reason}", self.clock() + timedelta(seconds=exc.delay_s))
+            return None if entry.attempts < 3 else f"entry {entry.id} ({entry.kind}) {exc.reason}"
+        except ConflictError as exc:
+            if entry.attempts + 1 >= _MAX_CONFLICTS:
+                return self._dead(entry, f"conflicted {entry.attempts + 1} times: {exc}")
+            self.store.fail(entry, f"conflict: {exc}", self.clock() + timedelta(seconds=_CONFLICT_DELAY_S))
+            return f"entry {entry.id} ({entry.kind}): conflict, will re-read: {exc}"
+        except RetriableError as exc:
+            return self._retry(entry, exc)
+        except (PermanentError, MappingValueError, TransitionRefused) as exc:
+            return self._dead(entry, str(exc))
+        except SyncError as exc:  # any other Zendesk error: treat as permanent, with its message
+            return self._dead(entry, str(exc))
+        except Exception as exc:  # a bug must not stop the queue: retry with backoff and say so loudly
+            bound.exception("outbox_entry_crashed")
+            return self._retry(entry, exc)
+        self.store.complete(entry)
+        if self.metrics is not None:
+            self.metrics.count_outbox_delivered(entry.kind)
+        bound.info("outbox_delivered", attempts=entry.attempts + 1)
+        return None
+
+    def _retry(self, entry: OutboxEntry, exc: BaseException) -> str:
+        now = self.clock()
+        first = entry.first_attempt_at or now
+        if (now - first).total_seconds() > self.settings.retry_window_s:
+            return self._dead(
+                entry, f"still failing after {entry.attempts + 1} attempts since {first:%Y-%m-%d %H:%M}: {exc}"
+            )
+        delay = self.backoff(entry.attempts, getattr(exc, "retry_after", None))
+        self.store.fail(entry, f"{type(exc).__name__}: {exc}", now + timedelta(seconds=delay))
+        log.warning("outbox_retry", entry_id=entry.id, kind=entry.kind, delay_s=round(delay, 2), error=str(exc))
+        return f"entry {entry.id} ({entry.kind}): {type(exc).__name__}: {exc} (retry in {delay:.1f}s)"
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds until the next attempt: Zendesk's ``Retry-After`` if given, else capped full-jitter backoff."""
+        cap = self.settings.outbox_max_backoff_s
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), max(cap, retry_after))
+        ceiling = min(cap, 2.0 ** min(attempts, 20))
+        return ceiling / 2 + self.rng.random() * ceiling / 2
+
+    def _dead(self, entry: OutboxEntry, reason: str) -> str:
+        self.store.dead_letter(entry, reason)
+        log.error("outbox_dead_letter", entry_id=entry.id, kind=entry.kind, case_id=entry.case_id, reason=reason)
+        return f"entry {entry.id} ({entry.kind}) dead-lettered: {reason}"
+
+    def _report(self, delivered: int, errors: list[str]) -> SyncReport:
+        counts = self.store.counts()
+        if self.metrics is not None:
+            age = (self.clock() - counts.oldest_pending_at).total_seconds() if counts.oldest_pending_at else 0.0
+            self.metrics.set_outbox(counts.outbox_pending, age)
+            self.metrics.set_dead_letters(counts.outbox_dead + counts.inbox_dead)
+        return SyncReport(
+            delivered=delivered,
+            pending=counts.outbox_pending,
+            dead_letters=counts.outbox_dead + counts.inbox_dead,
+            errors=errors,
+        )

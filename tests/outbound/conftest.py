@@ -1,0 +1,173 @@
+"""Fixtures for outbound sync: a sandbox over real HTTP, a fresh SQLite store, the API and the worker."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sync.api import SupportCases
+from sync.gateway import GatewaySession, ZendeskGateway
+from sync.outbound import OutboxWorker
+from sync.report import SyncReport
+from sync.retry import Pacer, RetryPolicy
+from sync.sandbox import Sandbox
+from sync.settings import Settings
+from sync.store import Store, open_store
+
+
+class Staff:
+    """A support agent working in Zendesk through its ordinary API (as on Zendesk, with the agent token)."""
+
+    def __init__(self, zd: Sandbox, email: str = "agent@sandbox.test") -> None:
+        self.email, token = zd.create_agent(email, "Sam Agent")
+        self.url = zd.url
+        self.http = requests.Session()
+        self.http.auth = (f"{self.email}/token", token)
+        self.id = int(self.get("users/me")["user"]["id"])
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        response = self.http.get(f"{self.url}/api/v2/{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.put(f"{self.url}/api/v2/{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        return dict(self.get(f"tickets/{ticket_id}")["ticket"])
+
+    def comments(self, ticket_id: int) -> list[dict[str, Any]]:
+        return list(self.get(f"tickets/{ticket_id}/comments")["comments"])
+
+    def update(self, ticket_id: int, **fields: Any) -> dict[str, Any]:
+        return self.put(f"tickets/{ticket_id}", {"ticket": fields})
+
+    def tickets(self) -> list[dict[str, Any]]:
+        state = requests.get(f"{self.url}/__sandbox/state", timeout=10).json()
+        found = state.get("tickets", [])
+        return list(found.values()) if isinstance(found, dict) else list(found)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(rate_limits=False) as zd:
+        yield zd
+
+
+@pytest.fixture
+def zd(sandbox: Sandbox) -> Sandbox:
+    sandbox.reset()
+    return sandbox
+
+
+@pytest.fixture
+def staff(zd: Sandbox) -> Staff:
+    return Staff(zd)
+
+
+class Clock:
+    """A wall clock that tests can move forward (backoffs become due without waiting)."""
+
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.offset_s, UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.offset_s += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    st = open_store(f"sqlite:///{tmp_path / 'casesync.db'}", clock=clock)
+    yield st
+    st.close()
+
+
+@pytest.fixture
+def settings(zd: Sandbox, tmp_path: Path) -> Settings:
+    return Settings(
+        zendesk_url=zd.url,
+        zendesk_email=zd.agent_email,
+        zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path / 'casesync.db'}",
+        default_assignee_email=zd.agent_email,
+    )
+
+
+@pytest.fixture
+def support(store: Store) -> SupportCases:
+    return SupportCases(store=store)
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def make_gateway(zd: Sandbox, sleeps: list[float], **credentials: Any) -> ZendeskGateway:
+    policy = RetryPolicy(sleep=sleeps.append, random_source=lambda: 0.5, max_attempts=4, max_elapsed_s=None)
+    session = GatewaySession(pacer=Pacer(sleep=sleeps.append))
+    creds = credentials or {"email": zd.agent_email, "token": zd.agent_token}
+    return ZendeskGateway(url=zd.url, session=session, policy=policy, **creds)
+
+
+@pytest.fixture
+def gateway(zd: Sandbox, sleeps: list[float]) -> ZendeskGateway:
+    return make_gateway(zd, sleeps)
+
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def worker(
+    store: Store, gateway: ZendeskGateway, settings: Settings, clock: Clock, sleeps: list[float]
+) -> OutboxWorker:
+    return OutboxWorker(
+        store, gateway, settings, worker_id=f"w{next(_ids)}", clock=clock, sleep=sleeps.append, rng=random.Random(7)
+    )
+
+
+Drain = Callable[..., SyncReport]
+
+
+@pytest.fixture
+def drain(worker: OutboxWorker, clock: Clock) -> Drain:
+    """Run the worker until nothing is pending, moving the clock past every backoff."""
+
+    def run(max_rounds: int = 60, w: OutboxWorker | None = None) -> SyncReport:
+        total = SyncReport()
+        for _ in range(max_rounds):
+            report = (w or worker).run_once()
+            total = total.merge(report)
+            if report.pending == 0:
+                return total
+            clock.advance(400)
+        raise AssertionError(f"outbox did not drain: {total}")
+
+    return run
+
+
+@pytest.fixture
+def account(support: SupportCases) -> str:
+    support.upsert_account("acme", "Acme Corp")
+    support.upsert_user("acme", "ann", "ann@acme.test", "Ann Admin", admin=True)
+    support.upsert_user("acme", "bob", "bob@acme.test", "Bob User")
+    support.add_recipient("acme", "ops@acme.test")
+    return "acme"
