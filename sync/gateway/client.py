@@ -8,6 +8,7 @@ under :class:`~sync.retry.RetryPolicy` with zenpy and requests errors translated
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from zenpy.lib.api_objects import Identity, Organization, OrganizationMembership, User
@@ -58,6 +59,16 @@ class ZendeskGateway(TicketsMixin):
             method="PUT",
             replay_safe=True,
         )
+
+    def get_users(self, ids: Sequence[int]) -> list[ZUser]:
+        """The users among ``ids`` that exist, fetched 100 at a time (``show_many``)."""
+        unique = list(dict.fromkeys(ids))
+        out: list[ZUser] = []
+        for start in range(0, len(unique), 100):
+            chunk = ",".join(str(i) for i in unique[start : start + 100])
+            body = self._get_json("users/show_many.json", params={"ids": chunk})
+            out.extend(user_from(u) for u in body.get("users") or () if isinstance(u, Mapping))
+        return out
 
     def find_user_by_email(self, email: str) -> ZUser | None:
         """The user whose primary email is ``email`` (case-insensitive), or the only user the search finds."""
@@ -194,6 +205,7 @@ class ZendeskGateway(TicketsMixin):
                 end_of_stream=bool(body.get("end_of_stream", True)),
                 count=int(body.get("count") or 0),
                 server_date=parse_http_date(response.headers.get("Date")),
+                ticket_event_times=_event_times(body.get("ticket_events")),
             )
 
         return self._call(fetch, retry_rate_limited=False)
@@ -271,6 +283,24 @@ class ZendeskGateway(TicketsMixin):
         """The account's settings object (``GET /api/v2/account/settings``)."""
         settings = self._get_json("account/settings.json").get("settings")
         return dict(settings) if isinstance(settings, dict) else {}
+
+
+def _event_times(events: Any) -> dict[int, int]:
+    """Ticket id → the epoch time of its latest event in an export page (``timestamp``, else ``created_at``)."""
+    out: dict[int, int] = {}
+    for event in events or ():
+        if not isinstance(event, Mapping) or not isinstance(event.get("ticket_id"), int):
+            continue
+        when = event.get("timestamp")
+        if not isinstance(when, int | float) and isinstance(event.get("created_at"), str):
+            try:
+                when = datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                when = None
+        if isinstance(when, int | float):
+            ticket_id = event["ticket_id"]
+            out[ticket_id] = max(out.get(ticket_id, 0), int(when))
+    return out
 
 
 def _present(data: Mapping[str, Any]) -> dict[str, Any]:

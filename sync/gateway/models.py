@@ -54,6 +54,9 @@ class EventPage(_Value):
     end_of_stream: bool = True
     count: int = 0
     server_date: datetime | None = None
+    #: Ticket id → the time (epoch seconds) of its latest event on this page, comment or not: a ticket that
+    #: changed later than its latest event changed without an audit (e.g. a comment made private).
+    ticket_event_times: dict[int, int] = Field(default_factory=dict)
 
 
 class JobResult(_Value):
