@@ -1,0 +1,376 @@
+"""Applying one Zendesk ticket to the console: gather, decide (``mappings.inbound``), execute in one transaction.
+
+:class:`TicketApplier` is shared by the poller and the inbox worker.  For one ticket snapshot and its comments
+it reads the console's side from the store, looks up what the decision needs in Zendesk (comment authors and
+CC users, cached), downloads the attachments of the comments it will import — **before** opening the write
+transaction, and never those of internal notes — then re-reads the console's side inside the transaction,
+decides again (another worker may have applied the ticket meanwhile) and executes the plan's actions in order,
+with the change-feed entries of DESIGN.md §6, the ticket's watermark and the comments seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from mappings.inbound import (
+    CaseView,
+    ChangeStatus,
+    CommentLedger,
+    CreateFollowUpCase,
+    ImportMessage,
+    InboundContext,
+    InboundPlan,
+    RecordConflict,
+    SetCc,
+    StaffNames,
+    StaffNameStyle,
+    TicketOutcome,
+    WithdrawMessage,
+    decide_ticket,
+    find_merge_target,
+)
+from mappings.models import CaseStatus, ChangeKind
+from mappings.references import find_ticket_references
+from mappings.zendesk import ZComment, ZTicket, ZUser
+from sync.errors import RetriableError
+from sync.gateway import ZendeskGateway
+from sync.metrics import Metrics
+from sync.settings import Settings
+from sync.store import Store, StoreTx, TicketState, case_key
+
+__all__ = ["TicketApplier", "gap_key"]
+
+#: Bounded so a long-running process does not grow without limit; roles and names rarely change.
+_USER_CACHE_MAX = 5000
+
+
+def gap_key(ticket_id: int) -> str:
+    """The kv key marking a ticket whose comments the event export showed before its snapshot was applied.
+
+    Such a ticket's comments are listed in full the next time it is applied (see the poller).
+    """
+    return f"inbound.comment_gap.{ticket_id}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TicketApplier:
+    """Applies Zendesk tickets to the console.  Thread-safe as far as the store and gateway are."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.staff_names = StaffNames(style=StaffNameStyle(settings.staff_name), team_name=settings.staff_team_name)
+        self.zendesk_host = urlsplit(settings.zendesk_url or gateway.base_url).netloc or None
+        self._users: dict[int, ZUser] = {}
+
+    # -- public --------------------------------------------------------------------------------------
+
+    def apply(
+        self,
+        ticket: ZTicket,
+        comments: Sequence[ZComment] | None,
+        *,
+        changed_by: str | None = None,
+        merge_target: int | None = None,
+        complete: bool = False,
+    ) -> InboundPlan:
+        """Apply ``ticket`` with ``comments`` (``None``: list them now) and return the plan executed.
+
+        ``complete`` says the comments are the ticket's full list (not a slice from the event export), which
+        clears the ticket's comment-gap marker.  ``changed_by`` (``"staff"``/``"system"``) and ``merge_target``
+        pass on what an export's events told.  Raises the gateway's errors and the mappings' decision
+        errors (``UnknownZendeskStatus``, ``MissingAuthor``); nothing is written then.
+        """
+        if comments is None:
+            comments = self.gateway.list_comments(ticket.id)
+            complete = True
+        comments = list(comments)
+        by: Any = changed_by if changed_by in ("staff", "system") else None
+        with self.store.read() as tx:
+            plan = self._decide(tx, ticket, comments, by, merge_target)
+        downloads = self._download(plan)
+        with self.store.transaction() as tx:
+            # Decide again on the committed state: another worker may have applied this ticket since.
+            plan = self._decide(tx, ticket, comments, by, merge_target)
+            self._execute(tx, plan, ticket, comments, downloads, complete)
+        self._observe(plan)
+        return plan
+
+    def apply_deleted(self, ticket_id: int) -> InboundPlan | None:
+        """Apply a ticket that Zendesk no longer has (404): its case closes (system, "deleted in Zendesk").
+
+        ``None`` when the ticket is not linked to a case.
+        """
+        with self.store.read() as tx:
+            case_id = tx.case_of_ticket(ticket_id)
+            view = self._case_view(tx, case_id) if case_id is not None else None
+        if view is None:
+            return None
+        ghost = ZTicket(
+            id=ticket_id,
+            status="deleted",
+            organization_id=view.organization_id,
+            requester_id=view.requester_zendesk_id,
+        )
+        with self.store.transaction() as tx:
+            view = self._case_view(tx, case_id) if case_id is not None else None
+            if view is None:
+                return None
+            plan = decide_ticket(view, ghost, [], CommentLedger(), InboundContext())
+            # The snapshot is made up: only its status speaks, not its (empty) CC list.
+            plan = plan.model_copy(update={"actions": [a for a in plan.actions if not isinstance(a, SetCc)]})
+            self._execute(tx, plan, ghost, [], {}, True)
+        self._observe(plan)
+        return plan
+
+    # -- gathering -----------------------------------------------------------------------------------
+
+    def _case_view(self, tx: StoreTx, case_id: int) -> CaseView | None:
+        record = tx.get_case(case_id)
+        if record is None or record.ticket_id is None:
+            return None
+        account = tx.get_account(record.account_id)
+        user = tx.get_user(record.account_id, record.requester_id)
+        state = tx.ticket_state(record.ticket_id)
+        pending = tx.outbox_entries(ordering_key=case_key(case_id), status="pending", limit=1)
+        return CaseView(
+            case_id=record.id,
+            account_id=record.account_id,
+            ticket_id=record.ticket_id,
+            status=record.status,
+            organization_id=account.zendesk_org_id if account else None,
+            requester_zendesk_id=user.zendesk_user_id if user else None,
+            cc=list(record.cc),
+            last_updated_at=state.updated_at if state else None,
+            last_generated_timestamp=state.generated_timestamp if state else None,
+            pending_outbound=bool(pending),
+        )
+
+    def _decide(
+        self, tx: StoreTx, ticket: ZTicket, comments: list[ZComment], by: Any, merge_target: int | None
+    ) -> InboundPlan:
+        case_id = tx.case_of_ticket(ticket.id)
+        view = self._case_view(tx, case_id) if case_id is not None else None
+        source: CaseView | None = None
+        if view is None and ticket.followup_source_id is not None:
+            source_case = tx.case_of_ticket(ticket.followup_source_id)
+            source = self._case_view(tx, source_case) if source_case is not None else None
+        owner = view or source
+        if owner is None:
+            # Not managed (or awaiting its link): decide without lookups, nothing is imported.
+            return decide_ticket(None, ticket, comments, CommentLedger(), InboundContext())
+        ledger = self._ledger(tx, view.case_id) if view is not None else CommentLedger()
+        context = InboundContext(
+            users=self._users_for(ticket, comments, ledger),
+            ticket_cases=self._ticket_cases(tx, owner.account_id, ticket, comments, merge_target),
+            staff_names=self.staff_names,
+            zendesk_host=self.zendesk_host,
+            organization_account_id=owner.account_id if ticket.organization_id == owner.organization_id else None,
+            requester_account_ids=frozenset(
+                u.account_id for u in (tx.users_by_zendesk_id(ticket.requester_id) if ticket.requester_id else [])
+            ),
+            followup_source_case=source,
+            status_changed_by=by,
+            merge_target_ticket_id=merge_target,
+        )
+        return decide_ticket(view, ticket, comments, ledger, context)
+
+    @staticmethod
+    def _ledger(tx: StoreTx, case_id: int) -> CommentLedger:
+        imported: set[int] = set()
+        withdrawn: set[int] = set()
+        written: set[int] = set()
+        for message in tx.case_messages(case_id, include_withdrawn=True):
+            if message.zendesk_comment_id is None:
+                continue
+            if message.origin == "console":
+                written.add(message.zendesk_comment_id)
+            else:
+                imported.add(message.zendesk_comment_id)
+                if message.withdrawn:
+                    withdrawn.add(message.zendesk_comment_id)
+        return CommentLedger(imported=frozenset(imported), withdrawn=frozenset(withdrawn), written=frozenset(written))
+
+    def _users_for(self, ticket: ZTicket, comments: list[ZComment], ledger: CommentLedger) -> dict[int, ZUser]:
+        # Only authors of comments that may be imported, and the CCs: internal notes need no lookup.
+        wanted = {c.author_id for c in comments if c.public and c.id not in ledger.imported | ledger.written}
+        wanted.update(ticket.email_cc_ids)
+        missing = [i for i in wanted if i not in self._users and i > 0]
+        if missing:
+            if len(self._users) + len(missing) > _USER_CACHE_MAX:
+                self._users.clear()
+            for user in self.gateway.get_users(missing):
+                self._users[user.id] = user
+        return {i: self._users[i] for i in wanted if i in self._users}
+
+    @staticmethod
+    def _ticket_cases(
+        tx: StoreTx, account_id: str, ticket: ZTicket, comments: list[ZComment], merge_target: int | None
+    ) -> dict[int, int]:
+        """Ticket → case number for the tickets the text quotes, **only cases of ``account_id``**."""
+        quoted: set[int] = set()
+        for comment in comments:
+            quoted.update(find_ticket_references(comment.body))
+        target = find_merge_target(ticket, comments, merge_target)
+        if target is not None:
+            quoted.add(target)
+        out: dict[int, int] = {}
+        for ticket_id in quoted:
+            case_id = tx.case_of_ticket(ticket_id)
+            record = tx.get_case(case_id) if case_id is not None else None
+            if record is not None and record.account_id == account_id:
+                out[ticket_id] = record.id
+        return out
+
+    def _download(self, plan: InboundPlan) -> dict[int, bytes]:
+        # Only the attachments of comments the plan imports: an internal note's never appear here.
+        out: dict[int, bytes] = {}
+        for action in plan.actions:
+            if isinstance(action, ImportMessage):
+                for attachment in action.attachments:
+                    if attachment.content_url and attachment.id not in out:
+                        out[attachment.id] = self.gateway.download(attachment.content_url)
+        return out
+
+    # -- executing -----------------------------------------------------------------------------------
+
+    def _execute(
+        self,
+        tx: StoreTx,
+        plan: InboundPlan,
+        ticket: ZTicket,
+        comments: list[ZComment],
+        downloads: dict[int, bytes],
+        complete: bool,
+    ) -> None:
+        case_id = plan.case_id
+        account_id = ""
+        if case_id is not None:
+            record = tx.get_case(case_id, for_update=True)
+            account_id = record.account_id if record else ""
+        state = tx.ticket_state(ticket.id)
+        extra: dict[str, Any] = dict(state.extra) if state else {}
+        conflicts: list[str] = list(extra.get("conflicts") or [])
+        for action in plan.actions:
+            if isinstance(action, CreateFollowUpCase):
+                case_id, account_id = self._create_follow_up(tx, action), action.account_id
+                continue
+            if case_id is None:
+                continue
+            if isinstance(action, ImportMessage):
+                self._import(tx, case_id, account_id, action, downloads)
+            elif isinstance(action, WithdrawMessage):
+                message = tx.message_by_comment(action.comment_id)
+                if message is not None and not message.withdrawn and message.case_id == case_id:
+                    tx.withdraw_message(message.id)
+                    tx.append_change(account_id, case_id, ChangeKind.WITHDRAWN_MESSAGE, f"message {message.id}")
+            elif isinstance(action, ChangeStatus):
+                closing = action.status is CaseStatus.CLOSED
+                tx.set_case_status(
+                    case_id, action.status, closed_by=action.actor if closing else None, reason=action.reason
+                )
+                if action.merged_into is not None:
+                    tx.set_case_refs(case_id, merged_into=action.merged_into)
+                detail = action.status.value + (f": {action.reason}" if action.reason else "")
+                if action.merged_into is not None:
+                    detail += f" (merged into case #{action.merged_into})"
+                tx.append_change(account_id, case_id, action.feed_kind, detail)
+            elif isinstance(action, SetCc):
+                tx.set_case_cc(case_id, list(action.emails))
+            elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
+                # Once per ticket and reason: a ticket that stays moved must not flood the feed.
+                conflicts.append(action.reason.value)
+                tx.record_conflict(
+                    action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=ticket.id
+                )
+        extra["conflicts"] = conflicts
+        if plan.outcome in (TicketOutcome.IGNORE_UNMANAGED, TicketOutcome.AWAIT_LINK):
+            return  # nothing of ours: no state kept for it
+        if complete:
+            tx.kv_set(gap_key(ticket.id), None)
+        if plan.updated_at is not None or plan.generated_timestamp is not None:
+            tx.put_ticket_state(
+                TicketState(
+                    ticket_id=ticket.id,
+                    case_id=case_id,
+                    updated_at=plan.updated_at,
+                    generated_timestamp=plan.generated_timestamp,
+                    status=ticket.status,
+                    extra=extra,
+                )
+            )
+        elif state is not None and extra != state.extra:
+            tx.put_ticket_state(replace(state, extra=extra))
+        if comments and plan.outcome is not TicketOutcome.IGNORE_STALE:
+            tx.mark_comments_seen(ticket.id, {c.id for c in comments})
+
+    @staticmethod
+    def _create_follow_up(tx: StoreTx, action: CreateFollowUpCase) -> int:
+        source_case = tx.get_case(action.refers_to)
+        requester = source_case.requester_id if source_case else ""
+        if action.requester_zendesk_id is not None:
+            same = [u for u in tx.users_by_zendesk_id(action.requester_zendesk_id) if u.account_id == action.account_id]
+            if same:
+                requester = same[0].user_id
+        number = tx.next_case_number()
+        subject = action.subject or "(no subject)"
+        tx.create_case(number, action.account_id, requester, subject, refers_to=action.refers_to)
+        tx.link_ticket(number, action.ticket_id)
+        tx.append_change(
+            action.account_id, number, ChangeKind.LINKED_CASE, f"follow-up of case #{action.refers_to}"
+        )
+        return number
+
+    @staticmethod
+    def _import(tx: StoreTx, case_id: int, account_id: str, action: ImportMessage, downloads: dict[int, bytes]) -> None:
+        if tx.message_by_comment(action.comment_id) is not None:
+            return  # already imported (a concurrent apply): exactly once
+        message = tx.add_message(
+            case_id,
+            action.author,
+            action.author_name,
+            action.body,
+            origin="zendesk",
+            zendesk_comment_id=action.comment_id,
+            created_at=action.created_at,
+        )
+        for attachment in action.attachments:
+            data = downloads.get(attachment.id)
+            if data is None:
+                # The plan changed between the two decisions: let the caller retry with fresh downloads.
+                raise RetriableError(f"attachment {attachment.id} of comment {action.comment_id} not downloaded")
+            tx.add_attachment(
+                message.id, attachment.file_name, attachment.content_type, data, zendesk_attachment_id=attachment.id
+            )
+        tx.append_change(account_id, case_id, action.feed_kind, f"message {message.id} from {action.author_name}")
+
+    def _observe(self, plan: InboundPlan) -> None:
+        if self.metrics is None:
+            return
+        now = self.clock()
+        for action in plan.actions:
+            if isinstance(action, ImportMessage):
+                self.metrics.count_inbound_applied(action.feed_kind.value)
+                self.metrics.observe_inbound_lag((now - action.created_at).total_seconds())
+            elif isinstance(action, ChangeStatus):
+                self.metrics.count_inbound_applied(action.feed_kind.value)
+            elif isinstance(action, WithdrawMessage):
+                self.metrics.count_inbound_applied(ChangeKind.WITHDRAWN_MESSAGE.value)

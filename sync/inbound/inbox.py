@@ -1,0 +1,147 @@
+"""The inbox: durable "ticket N changed" hints (webhooks, failed poll applies, reconcile) and their worker.
+
+A hint is never trusted: :class:`InboxWorker` fetches the ticket's current state and every comment itself, so
+a forged, stale, duplicated or reordered delivery can at worst cause one extra read.  Listing every comment
+also catches comments made private since they were imported.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from mappings.errors import MappingValueError
+from sync.errors import CaseSyncError, PermanentError, RecordNotFound, RetriableError
+from sync.gateway import ZendeskGateway
+from sync.inbound.apply import TicketApplier
+from sync.logging import get_logger
+from sync.report import SyncReport
+from sync.settings import Settings
+from sync.store import InboxEntry, Store
+from sync.web.webhooks import WebhookHint
+
+__all__ = ["InboxWorker", "hint_dedupe_key", "webhook_sink"]
+
+log = get_logger(__name__)
+
+#: First retry delay of a failed hint; doubled per attempt up to ``settings.outbox_max_backoff_s``.
+BASE_BACKOFF_S = 2.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hint_dedupe_key(hint: WebhookHint, received_at: datetime) -> str:
+    """The inbox key of a delivery: Zendesk's event id; else ticket, type and event time.
+
+    A payload with neither id nor time (trigger-style) is keyed by its arrival time: a redelivery is then
+    applied twice, which is harmless, while a key without time would swallow every later change.
+    """
+    if hint.event_id:
+        return f"webhook:{hint.event_id}"
+    when = (hint.occurred_at or received_at).isoformat()
+    return f"webhook:{hint.ticket_id}:{hint.event_type or '-'}:{when}"
+
+
+def webhook_sink(store: Store, *, clock: Callable[[], datetime] = _utcnow) -> Callable[[WebhookHint], bool]:
+    """The receiver's sink: stores the hint durably; ``False`` for a duplicate delivery."""
+
+    def sink(hint: WebhookHint) -> bool:
+        payload = {
+            "event_type": hint.event_type,
+            "occurred_at": hint.occurred_at.isoformat() if hint.occurred_at else None,
+        }
+        with store.transaction() as tx:
+            return tx.add_inbox(hint.ticket_id, "webhook", hint_dedupe_key(hint, clock()), payload)
+
+    return sink
+
+
+class InboxWorker:
+    """Claims due hints (one per ticket), re-reads each ticket from Zendesk and applies it."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        applier: TicketApplier,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        worker_id: str | None = None,
+        batch: int = 100,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.applier = applier
+        self.settings = settings
+        self.clock = clock
+        self.worker_id = worker_id or f"inbox-{uuid.uuid4().hex[:8]}"
+        self.batch = batch
+
+    def run_once(self) -> SyncReport:
+        """Handle every hint due now (claiming again until none is due); never raises for Zendesk errors."""
+        applied, errors = 0, []
+        seen: set[int] = set()
+        while True:
+            entries = [
+                e
+                for e in self.store.claim_inbox(
+                    self.worker_id, self.clock(), limit=self.batch, lease_s=self.settings.lease_s
+                )
+                if e.id not in seen
+            ]
+            if not entries:
+                break
+            for entry in entries:
+                seen.add(entry.id)
+                done, error = self._handle(entry)
+                applied += done
+                if error:
+                    errors.append(error)
+        return SyncReport(inbound_applied=applied, errors=errors)
+
+    def _handle(self, entry: InboxEntry) -> tuple[int, str | None]:
+        try:
+            try:
+                ticket = self.gateway.get_ticket(entry.ticket_id)
+            except RecordNotFound:
+                # Deleted in Zendesk (or never existed): a linked case closes, anything else is dropped.
+                plan = self.applier.apply_deleted(entry.ticket_id)
+                applied = len(plan.actions) if plan else 0
+            else:
+                plan = self.applier.apply(ticket, None)
+                applied = len(plan.actions)
+        except RetriableError as exc:
+            self._retry(entry, exc)
+            return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
+        except (CaseSyncError, MappingValueError) as exc:
+            self._give_up_or_retry(entry, exc)
+            return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
+        with self.store.transaction() as tx:
+            tx.complete_inbox(entry)
+        return applied, None
+
+    def _backoff(self, entry: InboxEntry, exc: Exception) -> datetime:
+        delay = min(self.settings.outbox_max_backoff_s, BASE_BACKOFF_S * 2 ** min(entry.attempts, 20))
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after > delay:
+            delay = float(retry_after)
+        return self.clock() + timedelta(seconds=delay)
+
+    def _retry(self, entry: InboxEntry, exc: Exception) -> None:
+        # Transient: retried for as long as it takes (DESIGN.md §4.7), never dead-lettered.
+        with self.store.transaction() as tx:
+            tx.fail_inbox(entry, f"{type(exc).__name__}: {exc}"[:1000], self._backoff(entry, exc))
+
+    def _give_up_or_retry(self, entry: InboxEntry, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        with self.store.transaction() as tx:
+            permanent = isinstance(exc, PermanentError | MappingValueError)
+            if permanent and entry.attempts + 1 >= self.settings.inbound_max_attempts:
+                tx.dead_letter_inbox(entry, reason)
+                log.warning("inbox_dead_letter", ticket_id=entry.ticket_id, reason=reason)
+            else:
+                tx.fail_inbox(entry, reason, self._backoff(entry, exc))
