@@ -1,0 +1,227 @@
+"""``casesync demo``: the whole support process of the console, played through casesync against the sandbox.
+
+It needs no Zendesk account: an in-process sandbox plays Zendesk, a temporary SQLite file is the store,
+and a support agent works through the sandbox's ordinary Zendesk API.  Every step prints both sides —
+the console case (status and messages) next to the ticket (status and comments) — and every expectation
+is checked; the exit code is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.table import Table
+
+from mappings.models import Attachment, Case, CaseStatus
+from sync.api import SupportCases
+from sync.engine import SyncEngine
+from sync.logging import configure_logging
+from sync.sandbox import Sandbox
+from sync.settings import Settings
+
+__all__ = ["run_demo"]
+
+ACCOUNT = "acme"
+
+
+@dataclass
+class _Checks:
+    console: Console
+    failed: list[str] = field(default_factory=list)
+    passed: int = 0
+
+    def expect(self, ok: bool, what: str) -> None:
+        if ok:
+            self.passed += 1
+            self.console.print(f"   [green]✓[/green] {what}")
+        else:
+            self.failed.append(what)
+            self.console.print(f"   [red]✗ {what}[/red]")
+
+
+class _Agent:
+    """A support agent working in Zendesk through its ordinary API."""
+
+    def __init__(self, zd: Sandbox) -> None:
+        self.email, token = zd.create_agent("sam.rivera@sandbox.test", "Sam Rivera")
+        self.base = f"{zd.url}/api/v2"
+        self.http = requests.Session()
+        self.http.auth = (f"{self.email}/token", token)
+        self.id = int(self._call("GET", "users/me")["user"]["id"])
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.http.request(method, f"{self.base}/{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return dict(response.json()) if response.content else {}
+
+    def update(self, ticket_id: int, **fields: Any) -> None:
+        self._call("PUT", f"tickets/{ticket_id}", {"ticket": fields})
+
+    def reply(self, ticket_id: int, body: str, *, public: bool = True, **fields: Any) -> None:
+        self.update(ticket_id, comment={"body": body, "public": public}, **fields)
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        return dict(self._call("GET", f"tickets/{ticket_id}")["ticket"])
+
+    def comments(self, ticket_id: int) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"tickets/{ticket_id}/comments")["comments"])
+
+    def email_of(self, user_id: int) -> str:
+        return str(self._call("GET", f"users/{user_id}")["user"]["email"])
+
+
+def run_demo(*, verbose: bool = True) -> int:
+    """Play the support process end to end; 0 when every expectation held, 1 otherwise."""
+    console = Console(highlight=False, quiet=not verbose)
+    # The timeline is the demo's output; the engine's own log lines would only interleave with it.
+    configure_logging("console", "WARNING", stream=sys.stderr)
+    checks = _Checks(console)
+    with tempfile.TemporaryDirectory(prefix="casesync-demo-") as tmp, Sandbox() as zd:
+        settings = Settings(
+            zendesk_url=zd.url,
+            zendesk_email=zd.agent_email,
+            zendesk_token=zd.agent_token,
+            database_url=f"sqlite:///{Path(tmp) / 'casesync.db'}",
+            default_assignee_email=zd.agent_email,
+            poll_interval_s=0,
+        )
+        engine = SyncEngine(settings)
+        try:
+            _play(zd, engine, SupportCases(store=engine.store), checks)
+        finally:
+            engine.close()
+    console.rule()
+    if checks.failed:
+        console.print(f"[red]demo: {len(checks.failed)} expectation(s) failed[/red]: " + "; ".join(checks.failed))
+        return 1
+    console.print(f"[green]demo: all {checks.passed} expectations held[/green]")
+    return 0
+
+
+def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Checks) -> None:
+    out = checks.console
+    agent = _Agent(zd)
+
+    def sync() -> None:
+        # Zendesk's incremental export leaves out the most recent minute: move the sandbox's clock past it.
+        zd.advance_clock(61)
+        for _ in range(5):
+            report = engine.run_once()
+            if not (report.delivered or report.inbound_applied) and report.pending == 0:
+                break
+
+    def show(step: str, case_id: int) -> Case:
+        case = support.get(ACCOUNT, case_id)
+        out.rule(f"[bold]{step}")
+        _timeline(out, case, agent)
+        return case
+
+    out.print("[bold]casesync demo[/bold] — the console's support process, synced with a Zendesk sandbox\n")
+    support.upsert_account(ACCOUNT, "Acme Corp")
+    support.upsert_user(ACCOUNT, "alice", "alice@acme.test", "Alice Admin", admin=True)
+    support.upsert_user(ACCOUNT, "bob", "bob@acme.test", "Bob Builder")
+    recipients = support.add_recipient(ACCOUNT, "it-support@acme.test")
+    out.print(f"Account [bold]Acme Corp[/bold]; recipient list: {', '.join(recipients)}")
+
+    case = support.submit(ACCOUNT, "bob", "Cannot sign in to the portal", "Since this morning the login page loops.")
+    checks.expect(case.status is CaseStatus.NEW, "a submitted case is New")
+    sync()
+    case = show("1. Bob submits a case (New)", case.id)
+    ticket_id = case.ticket_id
+    checks.expect(ticket_id is not None, "the case has a ticket")
+    assert ticket_id is not None
+    ticket = agent.ticket(ticket_id)
+    checks.expect(ticket["status"] == "new", "the ticket is new")
+    cc = sorted(agent.email_of(u) for u in ticket["email_cc_ids"])
+    checks.expect(cc == ["alice@acme.test", "it-support@acme.test"], f"the ticket CCs the recipient list ({cc})")
+
+    agent.update(ticket_id, assignee_id=agent.id)
+    agent.reply(ticket_id, "Customer is on the legacy SSO plan; check the IdP logs.", public=False)
+    agent.reply(ticket_id, "Thanks Bob. Which browser do you use, and could you send a HAR file?", status="pending")
+    sync()
+    case = show("2. Staff take it (Open), add an internal note, and ask for details (Pending)", case.id)
+    checks.expect(case.status is CaseStatus.PENDING, "the case is Pending")
+    bodies = [m.body for m in case.messages]
+    checks.expect(not any("legacy SSO" in b for b in bodies), "the internal note never reaches the console")
+    checks.expect(
+        any(m.author == "staff" and m.author_name == "Sam" for m in case.messages), "staff reply shown as Sam"
+    )
+
+    har = Attachment(filename="login.har", content_type="application/json", data=b'{"log": {"entries": []}}')
+    support.reply(ACCOUNT, case.id, "bob", "Firefox 131. HAR attached.", attachments=[har])
+    sync()
+    case = show("3. Bob replies (Open)", case.id)
+    checks.expect(case.status is CaseStatus.OPEN, "the user's reply makes the case Open")
+    checks.expect(agent.ticket(ticket_id)["status"] == "open", "the ticket is open")
+
+    agent.reply(ticket_id, "We fixed the redirect loop. Could you confirm it works now?", status="pending")
+    sync()
+    support.reply(ACCOUNT, case.id, "bob", "Confirmed, I can sign in. Thanks!", acknowledges_solution=True)
+    sync()
+    checks.expect("console_ack_solved" in agent.ticket(ticket_id)["tags"], "the acknowledgement tags the ticket")
+    agent.update(ticket_id, status="solved")
+    sync()
+    case = show("4. Bob acknowledges; staff solve it (Solved)", case.id)
+    checks.expect(case.status is CaseStatus.SOLVED, "the case is Solved")
+
+    support.close(ACCOUNT, case.id, "bob")
+    sync()
+    case = show("5. Bob closes the case (Closed)", case.id)
+    checks.expect(case.status is CaseStatus.CLOSED and case.closed_by == "user", "the case is Closed by the user")
+    checks.expect(agent.ticket(ticket_id)["status"] == "closed", "the ticket is closed")
+
+    again = support.submit(ACCOUNT, "bob", "Sign-in loop is back", "It happens again on Safari.", refers_to=case.id)
+    sync()
+    again = show(f"6. Bob opens a new case referring to case #{case.id} (a Zendesk follow-up)", again.id)
+    checks.expect(again.refers_to == case.id, f"the new case refers to case #{case.id}")
+    followup = agent.ticket(again.ticket_id) if again.ticket_id else {}
+    via = (followup.get("via") or {}).get("source") or {}
+    checks.expect(via.get("rel") == "follow_up", "its ticket is a follow-up of the closed ticket")
+    checks.expect(again.ticket_id in agent.ticket(ticket_id)["followup_ids"], "the closed ticket lists the follow-up")
+
+    _emails(checks, zd, ticket_id)
+
+
+def _emails(checks: _Checks, zd: Sandbox, ticket_id: int) -> None:
+    out = checks.console
+    out.rule("[bold]7. The emails Zendesk would send to end users")
+    sent = [e for e in zd.emails() if e.get("ticket_id") == ticket_id]
+    for email in sent:
+        out.print(f"   to {', '.join(email['to'])}: [dim]{_short(str(email.get('body', '')))}[/dim]")
+    staff_replies = [e for e in sent if "Which browser" in str(e.get("body"))]
+    everyone = {"bob@acme.test", "alice@acme.test", "it-support@acme.test"}
+    checks.expect(
+        bool(staff_replies) and everyone <= set(staff_replies[0]["to"]),
+        "a staff reply reaches the requester and every recipient",
+    )
+    checks.expect(not any("legacy SSO" in str(e.get("body")) for e in sent), "no end user is emailed the internal note")
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _timeline(out: Console, case: Case, agent: _Agent) -> None:
+    table = Table(show_header=True, header_style="bold", expand=True)
+    table.add_column(f"console: case #{case.id} — {case.status.value}", ratio=1)
+    ticket: dict[str, Any] = agent.ticket(case.ticket_id) if case.ticket_id else {}
+    label = f"Zendesk: ticket #{case.ticket_id} — {ticket.get('status', '—')}" if ticket else "Zendesk: (no ticket yet)"
+    if ticket and ((ticket.get("via") or {}).get("source") or {}).get("rel") == "follow_up":
+        label += " (follow-up)"
+    table.add_column(label, ratio=1)
+    left = [f"{m.author_name} ({m.author}): {_short(m.body, 50)}" for m in case.messages]
+    comments = agent.comments(case.ticket_id) if case.ticket_id else []
+    right = [
+        f"{'public' if c['public'] else '[yellow]internal note[/yellow]'}: {_short(str(c['body']), 50)}"
+        for c in comments
+    ]
+    for i in range(max(len(left), len(right))):
+        table.add_row(left[i] if i < len(left) else "", right[i] if i < len(right) else "")
+    out.print(table)
