@@ -201,17 +201,24 @@ def test_concurrent_claimers_never_hold_the_same_key(store_url: str) -> None:
 def test_entry_fields_round_trip(store: Store, clock: Any) -> None:
     with store.transaction() as tx:
         entry_id = tx.enqueue(
-            "reply", {"case_id": 3, "message_id": 9, "acknowledges_solution": True}, ordering_key="case:3",
-            account_id="acme", case_id=3,
-        )  # fmt: skip
+            "reply",
+            {"case_id": 3, "message_id": 9, "acknowledges_solution": True},
+            ordering_key="case:3",
+            account_id="acme",
+            case_id=3,
+        )
         entry = tx.outbox_entry(entry_id)
         assert tx.outbox_entries(ordering_key="case:3") == [entry]
         assert tx.outbox_entries(status="done") == []
     assert isinstance(entry, OutboxEntry)
     assert entry.payload == {"case_id": 3, "message_id": 9, "acknowledges_solution": True}
     assert (entry.kind, entry.account_id, entry.case_id, entry.status, entry.attempts) == (
-        "reply", "acme", 3, "pending", 0,
-    )  # fmt: skip
+        "reply",
+        "acme",
+        3,
+        "pending",
+        0,
+    )
     assert entry.created_at == clock.now == entry.next_attempt_at
 
 
@@ -221,6 +228,9 @@ def test_verbs_refuse_an_entry_that_is_not_pending(store: Store, clock: Any, ver
     [entry] = store.claim_outbox("w")
     assert store.complete(entry)
     args: dict[str, tuple[Any, ...]] = {
-        "complete": (entry,), "fail": (entry, "x", clock.now), "dead_letter": (entry, "x"), "release": (entry,)
-    }  # fmt: skip
+        "complete": (entry,),
+        "fail": (entry, "x", clock.now),
+        "dead_letter": (entry, "x"),
+        "release": (entry,),
+    }
     assert getattr(store, verb)(*args[verb]) is False

@@ -116,11 +116,17 @@ def test_case_status_refs_cc_and_listing(acme: Store) -> None:
         ra, rb = tx.get_case(a), tx.get_case(b)
         assert ra is not None and rb is not None
         assert (ra.status, ra.closed_by, ra.closed_reason, ra.merged_into) == (
-            CaseStatus.CLOSED, "system", "merged in Zendesk", b,
-        )  # fmt: skip
+            CaseStatus.CLOSED,
+            "system",
+            "merged in Zendesk",
+            b,
+        )
         assert (rb.status, rb.closed_by, rb.refers_to, rb.cc) == (
-            CaseStatus.PENDING, None, a, ["ann@acme.test", "cc@else.test"],
-        )  # fmt: skip
+            CaseStatus.PENDING,
+            None,
+            a,
+            ["ann@acme.test", "cc@else.test"],
+        )
         assert [c.id for c in tx.cases("acme")] == [a, b]
         assert [c.id for c in tx.cases("acme", status=CaseStatus.PENDING)] == [b]
         assert [c.id for c in tx.case_records("acme", open_only=True)] == [b]
