@@ -106,16 +106,20 @@ class InboundPoller:
         self.first_window_s = first_window_s
         self.per_page = per_page
         self._zclock: ZendeskClock | None = None
-        #: Requests made by the last poll that fetched comments ticket by ticket (for benchmarks and tests).
+        #: Comment listings the last poll needed ticket by ticket (for benchmarks and tests).
         self.last_fallbacks = 0
+        #: Whether the last poll reached the end of the ticket export's stream.
+        self.caught_up = False
 
     # -- Zendesk's clock and the budget --------------------------------------------------------------
 
     def zendesk_now(self) -> datetime:
         """Zendesk's clock: the latest ``Date`` seen by this poller plus local time since (else the gateway's)."""
+        # The gateway's session sees every response's Date (not only the exports'): the later reading wins.
+        seen = self.gateway.zendesk_now()
         if self._zclock is not None:
-            return self._zclock.now(self.monotonic())
-        return self.gateway.zendesk_now()
+            return max(seen, self._zclock.now(self.monotonic()))
+        return seen
 
     def _observe(self, date: datetime | None) -> None:
         if date is None:
@@ -218,6 +222,7 @@ class InboundPoller:
             except Exception as exc:  # a mapping error (unknown status, missing author): this ticket only
                 errors.append(self._defer(ticket, exc))
         self.last_fallbacks = fallbacks
+        self.caught_up = tickets_page.end_of_stream
 
         # The event export resumes where the ticket export stands, so that the comments of tickets the ticket
         # export has not reached yet are read again with their snapshots rather than listed one by one.

@@ -1,0 +1,202 @@
+"""What staff and end users do in Zendesk reaches the console — once, and never an internal note."""
+
+from __future__ import annotations
+
+from mappings.models import CaseStatus
+from sync.web.webhooks import WebhookHint
+
+from .conftest import World
+
+
+def test_public_reply_becomes_a_staff_message_with_the_agents_first_name(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.reply(ticket_id, "We are on it.", status="open")
+    world.sync()
+    case = world.case("acme", case_id)
+    assert [(m.author, m.author_name, m.body) for m in case.messages][1:] == [("staff", "Bob", "We are on it.")]
+    assert case.status is CaseStatus.OPEN
+    assert world.kinds("acme") == ["staff_message", "status"]
+    # Nothing new: a second sync changes nothing (no duplicate, no echo of the user's first message).
+    world.sync()
+    assert len(world.case("acme", case_id).messages) == 2
+    assert world.kinds("acme") == ["staff_message", "status"]
+
+
+def test_staff_name_settings(sandbox: object, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from sync.sandbox import Sandbox
+
+    assert isinstance(sandbox, Sandbox) and isinstance(tmp_path, Path)
+    for style, expected in (("full_name", "Bob Builder"), ("team", "Acme Support")):
+        sandbox.reset()
+        world = World(sandbox, tmp_path / f"{style}.db", staff_name=style, staff_team_name="Acme Support")
+        world.account("acme", ("alice", "alice@acme.test", "Alice Liddell"))
+        case_id, ticket_id = world.submit("acme", "alice")
+        world.staff.reply(ticket_id, "Hello")
+        world.sync()
+        assert world.case("acme", case_id).messages[-1].author_name == expected
+        world.close()
+
+
+def test_internal_note_and_its_attachment_never_reach_the_console(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    token = world.staff.upload("secret.txt", b"internal only")
+    world.staff.note(ticket_id, "NOTE customer is difficult", uploads=[token])
+    shown = world.staff.upload("fix.txt", b"the fix")
+    world.staff.reply(ticket_id, "Here is the fix", uploads=[shown])
+    world.sync()
+    case = world.case("acme", case_id)
+    assert all("NOTE" not in m.body for m in case.messages)
+    staff = case.messages[-1]
+    assert staff.body == "Here is the fix"
+    assert [(a.filename, a.size) for a in staff.attachments] == [("fix.txt", 7)]
+    assert world.api.attachment("acme", case_id, staff.attachments[0].id) == b"the fix"
+    with world.store.read() as tx:
+        names = [a.filename for m in tx.case_messages(case_id, include_withdrawn=True) for a in m.attachments]
+    assert "secret.txt" not in names
+
+
+def test_statuses_pending_solved_hold_reopen_and_auto_close(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    seen = []
+    for zendesk, console in (("pending", "Pending"), ("hold", "Open"), ("solved", "Solved"), ("open", "Open"),
+                             ("solved", "Solved")):
+        world.staff.status(ticket_id, zendesk)
+        world.sync()
+        seen.append(world.case("acme", case_id).status.value)
+        assert seen[-1] == console, (zendesk, seen)
+    # Zendesk's automation closes solved tickets after auto_close_hours (96 h in the sandbox).
+    world.tick(97 * 3600)
+    world.sync()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_by == "system"
+    assert world.kinds("acme")[-1] == "closed_by_system"
+
+
+def test_merge_closes_the_source_case_with_merged_into(world: World) -> None:
+    source_case, source_ticket = world.submit("acme", "alice", "First")
+    target_case, target_ticket = world.submit("acme", "alice", "Second")
+    world.staff.merge(target_ticket, [source_ticket])
+    world.sync()
+    source = world.case("acme", source_case)
+    assert source.status is CaseStatus.CLOSED and source.closed_by == "system"
+    assert source.merged_into == target_case
+    assert "merged" in world.kinds("acme")
+    # The merge notes are internal: nothing new on the target case.
+    assert len(world.case("acme", target_case).messages) == 1
+
+
+def test_deleted_ticket_closes_its_case_with_a_reason(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.delete(ticket_id)
+    world.sync()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_by == "system"
+    with world.store.read() as tx:
+        record = tx.get_case(case_id)
+    assert record is not None and "deleted" in (record.closed_reason or "")
+    assert world.kinds("acme")[-1] == "closed_by_system"
+
+
+def test_deleted_ticket_seen_through_a_webhook_hint(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.delete(ticket_id)
+    from sync.inbound import webhook_sink
+
+    assert webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id="evt-del"))
+    world.inbox.run_once()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_by == "system"
+
+
+def test_comment_made_private_after_import_is_withdrawn(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    comment_id = world.staff.reply(ticket_id, "Oops, wrong customer")
+    world.sync()
+    assert world.case("acme", case_id).messages[-1].body == "Oops, wrong customer"
+    world.staff.make_private(ticket_id, comment_id)
+    world.sync()
+    assert [m.body for m in world.case("acme", case_id).messages] == ["It broke"]
+    assert world.kinds("acme")[-1] == "withdrawn_message"
+    world.sync()
+    assert world.kinds("acme").count("withdrawn_message") == 1
+
+
+def test_cc_added_by_staff_is_shown_on_the_case(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.add_cc(ticket_id, "vendor@partner.test")
+    world.sync()
+    assert "vendor@partner.test" in world.case("acme", case_id).cc
+
+
+def test_ticket_moved_to_another_accounts_organization_is_a_conflict(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    with world.store.read() as tx:
+        globex = tx.get_account("globex")
+    assert globex is not None and globex.zendesk_org_id is not None
+    world.staff.update(ticket_id, organization_id=globex.zendesk_org_id, status="pending",
+                       comment={"body": "moved", "public": True})
+    world.sync()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.NEW and len(case.messages) == 1
+    assert world.kinds("acme") == ["conflict"]
+    assert world.api.changes(account_id="globex") == []
+    world.sync()
+    assert world.kinds("acme") == ["conflict"]  # recorded once
+
+
+def test_end_user_email_reply_to_open_and_to_closed_ticket(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.reply(ticket_id, "Which version?", status="pending")
+    world.sync()
+    world.staff.email_reply(ticket_id, "alice@acme.test", "Version 2")
+    world.sync()
+    case = world.case("acme", case_id)
+    assert (case.messages[-1].author, case.messages[-1].author_name, case.messages[-1].body) == (
+        "user", "Alice Liddell", "Version 2")
+    assert case.status is CaseStatus.OPEN
+
+    world.api.close("acme", case_id, "alice")
+    world.sync()
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    world.sync()
+    cases = world.api.list("acme")
+    new = [c for c in cases if c.refers_to == case_id]
+    assert len(new) == 1 and new[0].ticket_id == followup["id"]
+    assert [m.body for m in new[0].messages] == ["It broke again"]
+    assert new[0].messages[0].author == "user"
+    assert "linked_case" in world.kinds("acme")
+    assert world.case("acme", case_id).status is CaseStatus.CLOSED
+
+
+def test_ticket_references_are_translated_only_within_the_account(world: World) -> None:
+    first_case, first_ticket = world.submit("acme", "alice", "Old")
+    _, foreign_ticket = world.submit("globex", "gus", "Theirs")
+    case_id, ticket_id = world.submit("acme", "alice", "New")
+    world.staff.reply(ticket_id, f"Same as #{first_ticket}; unlike #{foreign_ticket}.")
+    world.sync()
+    body = world.case("acme", case_id).messages[-1].body
+    assert body == f"Same as case #{first_case}; unlike #{foreign_ticket}."
+
+
+def test_console_reply_is_not_imported_back(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.reply(ticket_id, "Need logs", status="pending")
+    world.sync()
+    world.api.reply("acme", case_id, "alice", "Here are the logs")
+    world.sync()
+    case = world.case("acme", case_id)
+    assert [m.body for m in case.messages] == ["It broke", "Need logs", "Here are the logs"]
+    assert case.status is CaseStatus.OPEN
+    public = [c for c in world.staff.comments(ticket_id) if c["public"]]
+    assert len(public) == 3
+    assert "user_message" not in world.kinds("acme")
+
+
+def test_unmanaged_tickets_are_ignored(world: World) -> None:
+    world.staff.http.post(f"{world.zd.url}/api/v2/tickets.json",
+                          json={"ticket": {"subject": "phone call", "comment": {"body": "hi"}}})
+    world.sync()
+    assert world.api.changes() == []
+    assert world.store.counts().cases == 0
