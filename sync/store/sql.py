@@ -21,7 +21,9 @@ from sync.store.base import Clock, Store, StoreTx
 from sync.store.engine import WRITE_OPTION, make_engine
 from sync.store.migrations import read_status, upgrade
 from sync.store.sql_entities import EntitiesMixin
+from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
+from sync.store.sql_state import StateMixin
 from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 
 __all__ = ["SqlStore", "SqlTx", "utc_now"]
@@ -32,7 +34,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlTx(EntitiesMixin, QueuesMixin):
+class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 
