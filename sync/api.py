@@ -15,7 +15,8 @@ kind                      ordering key        payload
                                               ``created``
 ``recipients_changed``    ``account:<id>``    ``account_id``, ``added``, ``removed`` (addresses)
 ``submit``                ``case:<n>``        ``case_id``
-``reply``                 ``case:<n>``        ``case_id``, ``message_id``, ``acknowledges_solution``
+``reply``                 ``case:<n>``        ``case_id``, ``message_id``, ``acknowledges_solution``,
+                                              ``status_before``
 ``close``                 ``case:<n>``        ``case_id``, ``user_id``
 ========================  ==================  ====================================================
 """
@@ -231,7 +232,13 @@ class SupportCases:
                 tx.set_case_status(case_id, move.after)
             tx.enqueue(
                 OutboxKind.REPLY,
-                {"case_id": case_id, "message_id": message.id, "acknowledges_solution": acknowledges_solution},
+                {
+                    "case_id": case_id,
+                    "message_id": message.id,
+                    "acknowledges_solution": acknowledges_solution,
+                    # The ticket's status change depends on the status the user replied to (New stays new).
+                    "status_before": case.status.value,
+                },
                 ordering_key=case_key(case_id),
                 account_id=account_id,
                 case_id=case_id,
