@@ -1,0 +1,33 @@
+"""The ``casesync`` subcommands, one module per command or concept.
+
+Every module exposes ``register(subparsers)``, which adds its parser and sets ``handler`` to a function
+taking the parsed arguments and returning an exit code.  Modules import only the standard library at the
+top: the heavy imports (SQLAlchemy, zenpy, uvicorn) happen inside the handlers, so ``casesync --help`` and
+``casesync healthcheck`` (the container's health probe) start fast and need nothing configured.
+
+Exit codes shared by every command:
+
+* ``0`` — done (for ``status``: the store could be read, whatever it shows);
+* ``1`` — the command ran but its job failed or there was nothing to act on (Zendesk unreachable,
+  unhealthy, a dead letter not found, a discard declined);
+* ``2`` — configuration or database error (a one-line message naming the variable), or bad usage.
+"""
+
+from __future__ import annotations
+
+__all__ = ["COMMAND_MODULES", "EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+#: The modules registering subcommands, in the order ``casesync --help`` lists them.
+COMMAND_MODULES = (
+    "sync.commands.demo",
+    "sync.commands.serve",
+    "sync.commands.sync_once",
+    "sync.commands.status",
+    "sync.commands.dead_letters",
+    "sync.commands.migrate",
+    "sync.commands.healthcheck",
+)

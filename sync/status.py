@@ -1,0 +1,152 @@
+"""What an operator needs to know about a casesync deployment, read from the store alone.
+
+:func:`collect_status` is the one source of ``casesync status``, ``casesync status --json`` and the HTTP
+status page, so the three always agree.  It needs nothing but the database: no Zendesk credentials, no
+running process.  Every value is JSON-compatible (datetimes are ISO-8601 strings, durations are seconds).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mappings.cursor import decode_after_cursor
+from mappings.errors import InvalidCursor
+from sync.store import Store, StoreTx
+
+__all__ = ["EVENTS_CURSOR", "RECONCILE_KEY", "STATUS_FIELDS", "TICKETS_CURSOR", "WEBHOOK_SOURCE", "collect_status"]
+
+# The inbound poller's cursor names and the inbox source of webhook hints (sync.inbound); repeated here so
+# that reading the status never imports the Zendesk client (a test checks they match).
+TICKETS_CURSOR = "zendesk.tickets"
+EVENTS_CURSOR = "zendesk.ticket_events"
+WEBHOOK_SOURCE = "webhook"
+#: kv key the reconciler writes after each run: ``{"at": ISO, "drift": int, "repaired": int}``.
+RECONCILE_KEY = "reconcile:last"
+
+#: The figures, in display order, with the label ``casesync status`` prints for each.
+STATUS_FIELDS: dict[str, str] = {
+    "queue_depth": "Queue depth (outbox, not yet delivered)",
+    "oldest_pending_at": "Oldest pending change",
+    "oldest_pending_age_s": "Age of the oldest pending change",
+    "inbox_depth": "Inbox depth (Zendesk changes to apply)",
+    "dead_letters": "Dead letters",
+    "dead_letters_outbox": "Dead letters (outbox)",
+    "dead_letters_inbox": "Dead letters (inbox)",
+    "conflicts": "Open conflicts",
+    "last_successful_poll_at": "Last successful poll",
+    "last_successful_poll_age_s": "Time since the last successful poll",
+    "cursor_position_at": "Export cursor position",
+    "cursor_lag_s": "Cursor lag",
+    "webhook_deliveries": "Webhook deliveries received",
+    "last_webhook_at": "Last webhook delivery",
+    "reconcile_last_at": "Last reconcile",
+    "reconcile_drift": "Drift found by the last reconcile",
+    "reconcile_repaired": "Repaired by the last reconcile",
+    "cases": "Cases",
+    "linked_cases": "Cases linked to a ticket",
+    "generated_at": "Generated at",
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # the store keeps UTC; a naive value from a driver is UTC too
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _age(now: datetime, then: datetime | None) -> float | None:
+    if then is None:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return round(max(0.0, (now - then).total_seconds()), 1)
+
+
+def _cursor_position(tickets_cursor: str | None, events_cursor: str | None) -> datetime | None:
+    """How far the export has read Zendesk's history: the ticket cursor's time, else the event cursor's."""
+    if tickets_cursor:
+        try:
+            return decode_after_cursor(tickets_cursor).at
+        except InvalidCursor:
+            pass
+    if events_cursor and events_cursor.isdigit():
+        return datetime.fromtimestamp(int(events_cursor), tz=UTC)
+    return None
+
+
+def _poll_and_webhooks(tx: StoreTx) -> tuple[datetime | None, int | None, datetime | None]:
+    """(last successful poll, webhook hints stored, last webhook time), read from the SQL tables.
+
+    The store's interface has no call for these figures, so they are read from the tables the interface
+    writes: the event cursor is stored at the end of every successful poll (its ``updated_at`` is that
+    poll's time), and every accepted webhook delivery is an inbox row with source ``webhook``
+    (duplicates are deduplicated on arrival, so they are counted once).  A store without SQL tables
+    reports the figures as unknown.
+    """
+    conn = getattr(tx, "conn", None)
+    if conn is None:
+        return None, None, None
+    from sqlalchemy import func, select
+
+    from sync.store import schema
+
+    cursors, inbox = schema.cursors, schema.inbox
+    polled = conn.execute(select(cursors.c.updated_at).where(cursors.c.name == EVENTS_CURSOR)).scalar()
+    count, last = conn.execute(
+        select(func.count(), func.max(inbox.c.created_at)).where(inbox.c.source == WEBHOOK_SOURCE)
+    ).one()
+    return polled, int(count), last
+
+
+def _reconcile(value: Any) -> tuple[str | None, int | None, int | None]:
+    if not isinstance(value, dict):
+        return None, None, None
+    at, drift, repaired = value.get("at"), value.get("drift"), value.get("repaired")
+    return (
+        str(at) if at is not None else None,
+        int(drift) if isinstance(drift, int | float) else None,
+        int(repaired) if isinstance(repaired, int | float) else None,
+    )
+
+
+def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
+    """The figures of :data:`STATUS_FIELDS`, as a JSON-compatible dict (``None`` where unknown yet).
+
+    Reads one consistent snapshot.  Raises what the store raises when the database cannot be read
+    (``ConfigurationError`` for an outdated or newer PostgreSQL schema, SQLAlchemy errors otherwise).
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    with store.read() as tx:
+        counts = tx.counts()
+        tickets_cursor = tx.get_cursor(TICKETS_CURSOR)
+        events_cursor = tx.get_cursor(EVENTS_CURSOR)
+        reconcile_at, drift, repaired = _reconcile(tx.kv_get(RECONCILE_KEY))
+        polled_at, webhooks, last_webhook = _poll_and_webhooks(tx)
+    position = _cursor_position(tickets_cursor, events_cursor)
+    status: dict[str, Any] = {
+        "queue_depth": counts.outbox_pending,
+        "oldest_pending_at": _iso(counts.oldest_pending_at),
+        "oldest_pending_age_s": _age(now, counts.oldest_pending_at),
+        "inbox_depth": counts.inbox_pending,
+        "dead_letters": counts.outbox_dead + counts.inbox_dead,
+        "dead_letters_outbox": counts.outbox_dead,
+        "dead_letters_inbox": counts.inbox_dead,
+        "conflicts": counts.conflicts_open,
+        "last_successful_poll_at": _iso(polled_at),
+        "last_successful_poll_age_s": _age(now, polled_at),
+        "cursor_position_at": _iso(position),
+        "cursor_lag_s": _age(now, position),
+        "webhook_deliveries": webhooks,
+        "last_webhook_at": _iso(last_webhook),
+        "reconcile_last_at": reconcile_at,
+        "reconcile_drift": drift,
+        "reconcile_repaired": repaired,
+        "cases": counts.cases,
+        "linked_cases": counts.linked_cases,
+        "generated_at": _iso(now),
+    }
+    return status
