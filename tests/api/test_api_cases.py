@@ -137,7 +137,12 @@ def test_reply_follows_the_lifecycle(world: SupportCases, before: CaseStatus, af
     entry = _outbox(world, f"case:{case.id}")[-1]
     assert (entry.kind, entry.payload) == (
         "reply",
-        {"case_id": case.id, "message_id": replied.messages[-1].id, "acknowledges_solution": True},
+        {
+            "case_id": case.id,
+            "message_id": replied.messages[-1].id,
+            "acknowledges_solution": True,
+            "status_before": before.value,
+        },
     )
 
 
