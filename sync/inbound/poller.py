@@ -9,7 +9,8 @@ are listed for that ticket alone.
 
 Rules (DESIGN.md §6, "Polling in run_once()"):
 
-* one poller at a time: the store's named lease ``poller``;
+* one poller at a time: the store's poller lock (``Store.poller_lock``: a session-level advisory lock on
+  PostgreSQL, released by the server when its holder dies; the named lease ``poller`` on SQLite);
 * the export budget is counted on Zendesk's clock — the latest ``Date`` header seen plus the local monotonic
   time elapsed since — in the store's kv, so every process sharing the store shares it: a pass polls unless
   the requests dated within the last 60 s already number ``10 - 2``; no minimum spacing; a 429 skips the
@@ -130,23 +131,20 @@ class InboundPoller:
         )
 
     def _reserve_budget(self) -> bool:
-        """Take the lease and book this poll's requests in the shared log; False when it may not poll."""
+        """Book this poll's requests in the shared log (the caller holds the poller lock); False when it
+        may not poll."""
         now = self.zendesk_now()
         with self.store.transaction() as tx:
-            if not tx.acquire_lease("poller", self.owner_id, self.settings.lease_s):
-                return False
             dates = [datetime.fromtimestamp(float(x), tz=UTC) for x in tx.kv_get(REQUEST_LOG_KEY, []) or []]
             dates = prune_request_log(dates, now)
-            if not may_poll(dates, now, requests_per_poll=REQUESTS_PER_POLL):
+            # Readings of Zendesk's clock have one-second resolution and come from several processes: a
+            # booking that reads as slightly in the future still counts (the window ends at the latest one).
+            if not may_poll(dates, max([now, *dates]), requests_per_poll=REQUESTS_PER_POLL):
                 tx.kv_set(REQUEST_LOG_KEY, [d.timestamp() for d in dates])
                 return False
             dates += [now] * REQUESTS_PER_POLL
             tx.kv_set(REQUEST_LOG_KEY, [d.timestamp() for d in dates])
         return True
-
-    def _release(self) -> None:
-        with self.store.transaction() as tx:
-            tx.release_named_lease("poller", self.owner_id)
 
     # -- one poll ------------------------------------------------------------------------------------
 
@@ -155,12 +153,10 @@ class InboundPoller:
 
         Never raises for Zendesk or network errors: they are in the report's ``errors``.
         """
-        if not self._reserve_budget():
-            return SyncReport()
-        try:
+        with self.store.poller_lock(self.owner_id, self.settings.lease_s) as held:
+            if not held or not self._reserve_budget():
+                return SyncReport()
             return self._poll()
-        finally:
-            self._release()
 
     def _start_time(self, stored: str | None) -> int:
         now = self.zendesk_now()
@@ -233,8 +229,17 @@ class InboundPoller:
         events_next = max(events_start, events_next)
         with self.store.transaction() as tx:
             for ticket_id, comments_seen in by_ticket.items():
-                if ticket_id not in snapshots and any(c.created_at.timestamp() < events_next for c in comments_seen):
-                    # Comments passed before their ticket's snapshot: list them in full when it arrives.
+                if ticket_id in snapshots:
+                    continue
+                state = tx.ticket_state(ticket_id)
+                applied_at = state.generated_timestamp if state is not None else None
+                if any(
+                    c.created_at.timestamp() < events_next
+                    and (applied_at is None or int(c.created_at.timestamp()) > applied_at)
+                    for c in comments_seen
+                ):
+                    # Comments newer than the ticket's last apply, passed before its snapshot arrived: list
+                    # them in full when it does.
                     tx.kv_set(gap_key(ticket_id), True)
             if tickets_page.after_cursor:
                 tx.set_cursor(TICKETS_CURSOR, tickets_page.after_cursor)

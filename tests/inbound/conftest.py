@@ -21,6 +21,7 @@ from sync.gateway import ZendeskGateway
 from sync.inbound import InboundPoller, InboxWorker, TicketApplier
 from sync.outbound import OutboxWorker
 from sync.report import SyncReport
+from sync.retry import RetryPolicy
 from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
@@ -114,7 +115,8 @@ class World:
             **settings,
         )
         self.store: Store = open_store(self.settings.database_url)
-        self.gateway = ZendeskGateway(self.settings)
+        # Retries without real waiting: tests decide time.
+        self.gateway = ZendeskGateway(self.settings, policy=RetryPolicy(sleep=lambda _s: None, max_attempts=3))
         self.api = SupportCases(self.settings, store=self.store)
         self.outbox = OutboxWorker(self.store, self.gateway, self.settings, worker_id="out", clock=_now,
                                    sleep=time.sleep)
