@@ -8,7 +8,6 @@ is checked; the exit code is 1 if any failed.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +79,7 @@ def run_demo(*, verbose: bool = True) -> int:
     """Play the support process end to end; 0 when every expectation held, 1 otherwise."""
     console = Console(highlight=False, quiet=not verbose)
     # The timeline is the demo's output; the engine's own log lines would only interleave with it.
-    configure_logging("console", "WARNING", stream=sys.stderr)
+    configure_logging("console", "WARNING")
     checks = _Checks(console)
     with tempfile.TemporaryDirectory(prefix="casesync-demo-") as tmp, Sandbox() as zd:
         settings = Settings(

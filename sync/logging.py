@@ -55,9 +55,25 @@ def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     }
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (it may be swapped after configuration)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
-    """Configure structlog once for the process: ``fmt`` is ``json``, ``console`` or ``auto`` (a TTY)."""
-    out = stream if stream is not None else sys.stderr
+    """Configure structlog once for the process: ``fmt`` is ``json``, ``console`` or ``auto`` (a TTY).
+
+    Without ``stream``, events go to the current ``sys.stderr``.
+    """
+    out = stream if stream is not None else _CurrentStderr()
     if fmt == "auto":
         fmt = "console" if getattr(out, "isatty", lambda: False)() else "json"
     renderer: Any = (
