@@ -10,8 +10,8 @@ the URL.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,10 @@ from sync.store.types import (
     UserRecord,
 )
 
-__all__ = ["Clock", "Store", "StoreTx"]
+__all__ = ["POLLER_LOCK", "Clock", "Store", "StoreTx"]
+
+#: The exclusive role of the inbound poller (see :meth:`Store.try_lock`).
+POLLER_LOCK = "poller"
 
 #: Returns the current time as an aware UTC datetime; tests pass a fake.
 Clock = Callable[[], datetime]
@@ -406,6 +409,37 @@ class Store(ABC):
         self, worker_id: str, now: datetime | None = None, *, limit: int = 100, lease_s: float = 30.0
     ) -> list[InboxEntry]:
         """Lease due hints: at most one per ticket, never a ticket another live worker holds."""
+
+    # -- exclusive roles (one poller at a time) ---------------------------------------------------------
+
+    def try_lock(self, name: str, owner: str, ttl_s: float) -> bool:
+        """Take the exclusive role ``name`` for ``owner`` without waiting; True when ``owner`` holds it.
+
+        Asking again while holding it succeeds (and renews it).  This default is the named lease: a dead
+        holder is taken over after ``ttl_s``, and a holder must ask again within ``ttl_s`` to keep it.
+        A backend with a better primitive overrides it (PostgreSQL: a session-level advisory lock, held
+        as long as the holder's process lives, whatever ``ttl_s``).
+        """
+        with self.transaction() as tx:
+            return tx.acquire_lease(name, owner, ttl_s)
+
+    def unlock(self, name: str, owner: str) -> None:
+        """Give up ``name`` if ``owner`` holds it (no effect otherwise)."""
+        with self.transaction() as tx:
+            tx.release_named_lease(name, owner)
+
+    @contextmanager
+    def poller_lock(self, owner: str, ttl_s: float = 30.0) -> Iterator[bool]:
+        """``with store.poller_lock(owner) as held:`` — the poller's role for the block, if ``held``.
+
+        Exactly one poller runs at a time across every process and machine sharing the store.
+        """
+        held = self.try_lock(POLLER_LOCK, owner, ttl_s)
+        try:
+            yield held
+        finally:
+            if held:
+                self.unlock(POLLER_LOCK, owner)
 
     @abstractmethod
     def schema_status(self) -> SchemaStatus: ...

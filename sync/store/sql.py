@@ -3,7 +3,10 @@
 The few places where the backends differ are explicit: how a write transaction starts (SQLite's
 ``BEGIN IMMEDIATE``, see :mod:`sync.store.engine`), how claims lock rows (PostgreSQL's
 ``FOR UPDATE SKIP LOCKED``), how case numbers are drawn, and who may upgrade the schema (SQLite upgrades
-itself; PostgreSQL, shared by several machines, waits for ``casesync migrate``).
+itself; PostgreSQL, shared by several machines, waits for ``casesync migrate``), and how an exclusive role
+such as the poller's is held (SQLite: a named lease; PostgreSQL: a session-level advisory lock, see
+:mod:`sync.store.locks`).  On both, the leases of a live process's claims are renewed by a heartbeat
+(:mod:`sync.store.heartbeat`), so they expire when — and only when — their worker dies.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from sync.errors import ConfigurationError
 from sync.store import schema as s
 from sync.store.base import Clock, Store, StoreTx
 from sync.store.engine import WRITE_OPTION, make_engine
+from sync.store.heartbeat import LeaseHeartbeat
+from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
 from sync.store.sql_entities import EntitiesMixin
 from sync.store.sql_people import PeopleMixin
@@ -47,6 +52,8 @@ class SqlStore(Store):
         self.dialect = self.engine.dialect.name
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        self._heartbeat = LeaseHeartbeat(lambda: self._raw_transaction(write=True), self._now)
+        self._advisory = PgAdvisoryLocks(self.engine) if self.dialect == "postgresql" else None
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -132,14 +139,40 @@ class SqlStore(Store):
     ) -> list[OutboxEntry]:
         with self.transaction() as tx:
             assert isinstance(tx, SqlTx)
-            return tx.claim_outbox_rows(worker_id, now or tx.now, limit, lease_s)
+            claimed = tx.claim_outbox_rows(worker_id, now or tx.now, limit, lease_s)
+        if claimed:
+            self._heartbeat.hold(worker_id, lease_s)
+        return claimed
 
     def claim_inbox(
         self, worker_id: str, now: datetime | None = None, *, limit: int = 100, lease_s: float = 30.0
     ) -> list[InboxEntry]:
         with self.transaction() as tx:
             assert isinstance(tx, SqlTx)
-            return tx.claim_inbox_rows(worker_id, now or tx.now, limit, lease_s)
+            claimed = tx.claim_inbox_rows(worker_id, now or tx.now, limit, lease_s)
+        if claimed:
+            self._heartbeat.hold(worker_id, lease_s)
+        return claimed
+
+    def renew_held_leases(self) -> int:
+        """Renew now what the heartbeat renews every third of a lease (for tests and shutdown paths)."""
+        return self._heartbeat.renew()
+
+    # -- exclusive roles ---------------------------------------------------------------------------
+
+    def try_lock(self, name: str, owner: str, ttl_s: float) -> bool:
+        if self._advisory is None:
+            return super().try_lock(name, owner, ttl_s)
+        return self._advisory.try_acquire(name, owner)
+
+    def unlock(self, name: str, owner: str) -> None:
+        if self._advisory is None:
+            super().unlock(name, owner)
+        else:
+            self._advisory.release(name, owner)
 
     def close(self) -> None:
+        self._heartbeat.stop()
+        if self._advisory is not None:
+            self._advisory.close()
         self.engine.dispose()

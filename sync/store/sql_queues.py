@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, literal, or_, select
 
 from mappings.models import ChangeKind
 from sync.store import schema as s
@@ -160,6 +160,14 @@ class QueuesMixin(TxBase):
                 lease_owner=worker_id,
                 lease_until=now + timedelta(seconds=lease_s),
                 first_attempt_at=func.coalesce(_o.first_attempt_at, now),
+                # A lease that ran out without a verdict means its worker died mid-delivery: whether its
+                # write reached Zendesk is unknown, so it counts as a failed attempt and the next worker
+                # looks in Zendesk (external id, comment marker) before writing again.
+                attempts=_o.attempts + case((_o.lease_owner.is_not(None), 1), else_=0),
+                last_error=case(
+                    (_o.lease_owner.is_not(None), literal("lease of ") + _o.lease_owner + literal(" expired")),
+                    else_=_o.last_error,
+                ),
             )
         )
         rows = self.conn.execute(select(s.outbox).where(_o.id.in_(ids)).order_by(_o.next_attempt_at, _o.id))
