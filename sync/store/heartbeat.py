@@ -89,8 +89,6 @@ class LeaseHeartbeat:
                 for table in (s.outbox, s.inbox):
                     c = table.c
                     in_force = (c.lease_owner == owner, c.status == "pending", c.lease_until > now)
-                    res = conn.execute(
-                        table.update().where(*in_force, c.lease_until < until).values(lease_until=until)
-                    )
+                    res = conn.execute(table.update().where(*in_force, c.lease_until < until).values(lease_until=until))
                     renewed += res.rowcount or 0
         return renewed
