@@ -70,6 +70,16 @@ class ZendeskGateway(TicketsMixin):
             out.extend(user_from(u) for u in body.get("users") or () if isinstance(u, Mapping))
         return out
 
+    def get_organizations(self, ids: Sequence[int]) -> list[ZOrganization]:
+        """The organizations among ``ids`` that exist, fetched 100 at a time (``show_many``)."""
+        unique = list(dict.fromkeys(ids))
+        out: list[ZOrganization] = []
+        for start in range(0, len(unique), 100):
+            chunk = ",".join(str(i) for i in unique[start : start + 100])
+            body = self._get_json("organizations/show_many.json", params={"ids": chunk})
+            out.extend(organization_from(o) for o in body.get("organizations") or () if isinstance(o, Mapping))
+        return out
+
     def find_user_by_email(self, email: str) -> ZUser | None:
         """The user whose primary email is ``email`` (case-insensitive), or the only user the search finds."""
 

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mappings.recipients import CcDecision, plan_ccs
+from mappings.recipients import CcDecision, CcPlan, plan_ccs
 from mappings.zendesk import TicketUpdateDraft
 from sync.errors import MappingError
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.directory import Directory
-from sync.store import OutboxEntry, Store
+from sync.store import CaseRecord, OutboxEntry, Store
 
-__all__ = ["AccountDelivery"]
+__all__ = ["REPAIR_CCS", "AccountDelivery"]
 
 log = get_logger(__name__)
 
 _BATCH = 100
 
+#: The outbox kind the reconciler queues to put console addresses back on tickets (``account:<id>`` key).
+REPAIR_CCS = "repair_ccs"
+
 
 class AccountDelivery:
-    """Handlers for ``upsert_account``, ``upsert_user`` and ``recipients_changed`` entries."""
+    """Handlers for ``upsert_account``, ``upsert_user``, ``recipients_changed`` and ``repair_ccs`` entries."""
 
     def __init__(
         self, store: Store, gateway: ZendeskGateway, directory: Directory, sleep: Callable[[float], None]
@@ -63,11 +66,52 @@ class AccountDelivery:
         # What the list was before this change: what casesync had put on the tickets.
         before = [a for a in current if a.lower() not in added] + removed
 
-        items: list[tuple[int, TicketUpdateDraft]] = []
-        resulting: dict[int, list[str]] = {}
-        for case in cases:
+        plans = {
+            case.id: plan_ccs(current, requesters.get(case.requester_id), case.cc, before) for case in cases
+        }
+        items = self.apply_cc_plans(account_id, cases, plans)
+        log.info("recipients_applied", account_id=account_id, tickets=items, open_cases=len(cases))
+
+    def repair_ccs(self, entry: OutboxEntry) -> None:
+        """Restore the console's addresses on the named tickets, reading their CCs from Zendesk itself.
+
+        Queued by the reconciler (payload ``account_id``, ``ticket_ids``): it starts from what the tickets
+        hold now rather than from ``Case.cc``, so a console address that staff removed by hand is put back,
+        and every CC that is not a console address is kept as hand-added.
+        """
+        account_id = str(entry.payload["account_id"])
+        wanted = {int(t) for t in entry.payload.get("ticket_ids") or ()}
+        with self.store.read() as tx:
+            if tx.get_account(account_id) is None:
+                raise MappingError(f"account {account_id!r} is not in the store")
+            current = tx.recipients(account_id)
+            cases = [c for c in tx.case_records(account_id, open_only=True) if c.ticket_id in wanted]
+            requesters = {u.user_id: u.email for u in tx.users(account_id)}
+        tickets = {t.id: t for t in self.gateway.get_tickets([c.ticket_id for c in cases if c.ticket_id])}
+        emails = {u.id: (u.email or "").lower() for u in self.gateway.get_users(
+            [i for t in tickets.values() for i in t.email_cc_ids]
+        )}
+        live = [c for c in cases if c.ticket_id in tickets and tickets[c.ticket_id].status not in ("closed", "deleted")]
+        plans = {}
+        for case in live:
             assert case.ticket_id is not None
-            plan = plan_ccs(current, requesters.get(case.requester_id), case.cc, before)
+            on_ticket = [emails[i] for i in tickets[case.ticket_id].email_cc_ids if emails.get(i)]
+            # Only the console's current addresses count as managed: anything else on the ticket stays.
+            plans[case.id] = plan_ccs(current, requesters.get(case.requester_id), on_ticket, current)
+        self.apply_cc_plans(account_id, live, plans)
+
+    def apply_cc_plans(self, account_id: str, cases: list[CaseRecord], plans: dict[int, CcPlan]) -> int:
+        """Send the plans' CC changes with ``update_many`` (100 tickets a request, jobs polled).
+
+        A conflict is recorded (once per case and run); each case's ``cc`` is set to what its ticket holds
+        afterwards.  Returns the number of tickets updated.
+        """
+        items: list[tuple[int, TicketUpdateDraft]] = []
+        ticket_cases: dict[int, CaseRecord] = {}
+        for case in cases:
+            plan = plans.get(case.id)
+            if plan is None or case.ticket_id is None:
+                continue
             if plan.decision is CcDecision.CONFLICT:
                 with self.store.transaction() as tx:
                     tx.record_conflict(
@@ -76,8 +120,10 @@ class AccountDelivery:
                 continue
             if plan.decision is CcDecision.UPDATE:
                 items.append((case.ticket_id, TicketUpdateDraft(email_ccs=list(plan.changes))))
-                resulting[case.ticket_id] = plan.resulting
-        ticket_cases = {c.ticket_id: c.id for c in cases}
+                ticket_cases[case.ticket_id] = case
+            elif list(case.cc) != plan.resulting:
+                with self.store.transaction() as tx:
+                    tx.set_case_cc(case.id, plan.resulting)
         for start in range(0, len(items), _BATCH):
             chunk = items[start : start + _BATCH]
             job = self.gateway.update_many(chunk)
@@ -88,5 +134,6 @@ class AccountDelivery:
                     if ticket_id in failed:
                         # Typically closed meanwhile (Zendesk forbids touching closed tickets): left alone.
                         continue
-                    tx.set_case_cc(ticket_cases[ticket_id], resulting[ticket_id])
-        log.info("recipients_applied", account_id=account_id, tickets=len(items), open_cases=len(cases))
+                    case = ticket_cases[ticket_id]
+                    tx.set_case_cc(case.id, plans[case.id].resulting)
+        return len(items)

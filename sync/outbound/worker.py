@@ -24,7 +24,7 @@ from sync.errors import ConflictError, PermanentError, RetriableError, SyncError
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.metrics import Metrics
-from sync.outbound.accounts import AccountDelivery
+from sync.outbound.accounts import REPAIR_CCS, AccountDelivery
 from sync.outbound.cases import CaseDelivery
 from sync.outbound.directory import Directory
 from sync.outbound.outcomes import Deferred
@@ -72,6 +72,7 @@ class OutboxWorker:
             OutboxKind.SUBMIT: cases.submit,
             OutboxKind.REPLY: cases.reply,
             OutboxKind.CLOSE: cases.close,
+            REPAIR_CCS: accounts.repair_ccs,
         }
 
     def run_once(self, *, stop: Callable[[], bool] = lambda: False) -> SyncReport:

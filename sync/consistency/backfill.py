@@ -1,0 +1,302 @@
+"""``casesync backfill --since DATE``: imports existing tickets of the console's organizations as cases.
+
+Tickets come from the cursor-based incremental export starting at ``since``; a ticket belongs to the console
+when its organization's external id is ``console-account:<id>`` of an account in the store.  Each one becomes
+a case with the ticket's status (mapped as inbound does) and its **public** comments as messages — internal
+notes and their attachments never leave Zendesk — linked to the ticket, so the workers carry on from there.
+
+* Resumable: after each export page the cursor is stored in kv ``backfill:cursor``; a run with the same
+  ``since`` resumes from it.  A run that reaches the end of the export clears it.
+* Idempotent: a ticket already linked to a case (or one of casesync's own tickets) is skipped.
+* Requesters: a Zendesk user the console already knows (by link, else by email in that account) is used;
+  an unknown one is skipped and reported, unless ``create_users`` adds it as a non-admin user of the account.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mappings.errors import MappingValueError
+from mappings.external_ids import parse_account_external_id, try_parse_case_external_id
+from mappings.inbound import (
+    STAFF_ROLES,
+    StaffNames,
+    StaffNameStyle,
+    find_merge_target,
+    staff_display_name,
+    user_display_name,
+)
+from mappings.models import CaseStatus
+from mappings.references import find_ticket_references, translate_references
+from mappings.status import status_from_zendesk
+from mappings.zendesk import ZComment, ZTicket, ZUser
+from sync.errors import RetriableError
+from sync.gateway import TicketPage, ZendeskGateway
+from sync.logging import get_logger
+from sync.settings import Settings
+from sync.store import Store, StoreTx, TicketState
+
+__all__ = ["CURSOR_KEY", "BackfillResult", "Backfiller"]
+
+log = get_logger(__name__)
+
+#: kv key of the resumable state ``{"since": epoch, "cursor": str, ...counts}``; None when no run is unfinished.
+CURSOR_KEY = "backfill:cursor"
+
+_MERGE_TAG = "closed_by_merge"
+_MAX_WAITS = 10
+
+
+@dataclass
+class BackfillResult:
+    """What a backfill run did (counts include the interrupted runs it resumed)."""
+
+    imported: int = 0
+    already_linked: int = 0
+    not_console: int = 0
+    unknown_requesters: dict[str, int] = field(default_factory=dict)  # address (or #id) → tickets skipped
+    created_users: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+    def as_state(self) -> dict[str, Any]:
+        return {"imported": self.imported, "already_linked": self.already_linked, "not_console": self.not_console,
+                "unknown_requesters": self.unknown_requesters, "created_users": self.created_users}
+
+    def render(self, console: Console) -> None:
+        if self.resumed:
+            console.print("Resumed an interrupted backfill.")
+        console.print(f"Imported {self.imported} ticket(s) as cases; {self.already_linked} already linked;"
+                      f" {self.not_console} outside the console's organizations.")
+        if self.created_users:
+            console.print(f"Created {len(self.created_users)} console user(s): {', '.join(self.created_users)}")
+        if self.unknown_requesters:
+            total = sum(self.unknown_requesters.values())
+            console.print(f"[yellow]Skipped {total} ticket(s) whose requester the console does not know[/yellow]"
+                          " (run again with --create-users to add them as users of the account):")
+            for who, count in sorted(self.unknown_requesters.items()):
+                console.print(f"  {who}: {count}")
+        for error in self.errors:
+            console.print(f"[red]not imported:[/red] {error}")
+
+
+class Backfiller:
+    """Imports tickets updated since a date; see the module's docstring for the rules."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        settings: Settings,
+        *,
+        console: Console | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        per_page: int | None = None,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.console = console
+        self.sleep = sleep
+        self.per_page = per_page
+        self.names = StaffNames(style=StaffNameStyle(settings.staff_name), team_name=settings.staff_team_name)
+        self._orgs: dict[int, str | None] = {}
+        self._users: dict[int, ZUser] = {}
+
+    def run(self, since: datetime, *, create_users: bool = False) -> BackfillResult:
+        """Import every console ticket updated since ``since``; resumes an interrupted run with the same date."""
+        start = int(since.timestamp())
+        result = BackfillResult()
+        with self.store.read() as tx:
+            saved = tx.kv_get(CURSOR_KEY)
+        cursor: str | None = None
+        pending_refs: dict[str, int] = {}  # case id → source ticket not imported yet
+        if isinstance(saved, dict) and saved.get("since") == start and saved.get("cursor"):
+            cursor, result.resumed = str(saved["cursor"]), True
+            result.imported = int(saved.get("imported") or 0)
+            result.already_linked = int(saved.get("already_linked") or 0)
+            result.not_console = int(saved.get("not_console") or 0)
+            result.unknown_requesters = dict(saved.get("unknown_requesters") or {})
+            result.created_users = list(saved.get("created_users") or [])
+            pending_refs = {str(k): int(v) for k, v in (saved.get("pending_refs") or {}).items()}
+        progress = Progress(TextColumn("backfill"), BarColumn(), TextColumn("{task.completed} tickets"),
+                            TimeElapsedColumn(), console=self.console, disable=self.console is None)
+        with progress:
+            task = progress.add_task("backfill", total=None)
+            while True:
+                page = self._page(start, cursor)
+                for ticket in sorted(page.tickets, key=lambda t: t.id):
+                    self._ticket(ticket, create_users, result, pending_refs)
+                    progress.advance(task)
+                self._resolve_refs(pending_refs)
+                cursor = page.after_cursor
+                done = page.end_of_stream or not cursor
+                with self.store.transaction() as tx:
+                    tx.kv_set(CURSOR_KEY, None if done else {
+                        "since": start, "cursor": cursor, "pending_refs": pending_refs, **result.as_state()})
+                if done:
+                    break
+        log.info("backfilled", imported=result.imported, already_linked=result.already_linked)
+        return result
+
+    # -- one page, one ticket --------------------------------------------------------------------------
+
+    def _page(self, start: int, cursor: str | None) -> TicketPage:
+        for attempt in range(_MAX_WAITS + 1):
+            try:
+                if cursor is None:
+                    return self.gateway.export_tickets(start_time=start, per_page=self.per_page)
+                return self.gateway.export_tickets(cursor=cursor, per_page=self.per_page)
+            except RetriableError as exc:
+                # The export allows 10 requests a minute: wait as Zendesk says, then go on.
+                if attempt == _MAX_WAITS:
+                    raise
+                wait = getattr(exc, "retry_after", None)
+                self.sleep(float(wait) if isinstance(wait, int | float) and wait > 0 else 10.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ticket(self, ticket: ZTicket, create_users: bool, result: BackfillResult, refs: dict[str, int]) -> None:
+        if ticket.status == "deleted":
+            return
+        with self.store.read() as tx:
+            linked = tx.case_of_ticket(ticket.id) is not None
+        if linked or try_parse_case_external_id(ticket.external_id) is not None:
+            result.already_linked += 1  # imported before, or casesync's own ticket (linked by the outbox)
+            return
+        account_id = self._account_of(ticket.organization_id)
+        if account_id is None:
+            result.not_console += 1
+            return
+        try:
+            status = status_from_zendesk(ticket.status)
+        except MappingValueError as exc:
+            result.errors.append(f"ticket #{ticket.id}: {exc}")
+            return
+        user_id = self._requester(account_id, ticket, create_users, result)
+        if user_id is None:
+            return
+        comments = [c for c in self.gateway.list_comments(ticket.id)]
+        public = [c for c in comments if c.public]  # internal notes never leave Zendesk
+        self._load_users([c.author_id for c in public] + list(ticket.email_cc_ids))
+        files = {a.id: self.gateway.download(a.content_url) for c in public for a in c.attachments if a.content_url}
+        with self.store.transaction() as tx:
+            if tx.case_of_ticket(ticket.id) is not None:
+                result.already_linked += 1
+                return
+            number = tx.next_case_number()
+            source = self._case_in(tx, account_id, ticket.followup_source_id)
+            tx.create_case(number, account_id, user_id, ticket.subject or f"Ticket #{ticket.id}",
+                           status=CaseStatus.NEW if status is CaseStatus.CLOSED else status, refers_to=source)
+            tx.link_ticket(number, ticket.id)
+            if ticket.followup_source_id is not None and source is None:
+                refs[str(number)] = ticket.followup_source_id
+            self._messages(tx, account_id, number, public, files)
+            tx.set_case_cc(number, [self._users[i].email or "" for i in ticket.email_cc_ids
+                                    if i in self._users and self._users[i].email])
+            if status is CaseStatus.CLOSED:
+                merged = None
+                if _MERGE_TAG in ticket.tags:
+                    merged = self._case_in(tx, account_id, find_merge_target(ticket, comments))
+                tx.set_case_status(number, CaseStatus.CLOSED, closed_by="system" if merged else "staff",
+                                   reason="merged in Zendesk" if merged else "closed in Zendesk before the import")
+                if merged is not None:
+                    tx.set_case_refs(number, merged_into=merged)
+            tx.mark_comments_seen(ticket.id, {c.id for c in comments})
+            tx.put_ticket_state(TicketState(ticket_id=ticket.id, case_id=number, updated_at=ticket.updated_at,
+                                            generated_timestamp=ticket.generated_timestamp, status=ticket.status))
+        result.imported += 1
+
+    def _messages(self, tx: StoreTx, account_id: str, case_id: int, comments: list[ZComment],
+                  files: dict[int, bytes]) -> None:
+        for comment in sorted(comments, key=lambda c: (c.created_at, c.id)):
+            author = self._users.get(comment.author_id)
+            staff = author is not None and author.role in STAFF_ROLES
+            body = comment.body
+            if staff:
+                quoted = {t: self._case_in(tx, account_id, t) for t in find_ticket_references(body)}
+                body = translate_references(body, {t: c for t, c in quoted.items() if c is not None})
+            name = staff_display_name(author, self.names) if staff else (
+                user_display_name(author) if author else "user")
+            message = tx.add_message(case_id, "staff" if staff else "user", name, body, origin="zendesk",
+                                     zendesk_comment_id=comment.id, created_at=comment.created_at)
+            for attachment in comment.attachments:
+                if attachment.id in files:
+                    tx.add_attachment(message.id, attachment.file_name, attachment.content_type,
+                                      files[attachment.id], zendesk_attachment_id=attachment.id)
+
+    def _resolve_refs(self, refs: dict[str, int]) -> None:
+        # A follow-up can come before its source in the export (the source changes when it gets a follow-up).
+        if not refs:
+            return
+        with self.store.transaction() as tx:
+            for case_key_, source_ticket in list(refs.items()):
+                case = tx.get_case(int(case_key_))
+                source = self._case_in(tx, case.account_id, source_ticket) if case is not None else None
+                if case is not None and source is not None:
+                    tx.set_case_refs(case.id, refers_to=source)
+                    del refs[case_key_]
+
+    # -- lookups -----------------------------------------------------------------------------------------
+
+    def _account_of(self, organization_id: int | None) -> str | None:
+        if organization_id is None:
+            return None
+        if organization_id not in self._orgs:
+            for org in self.gateway.get_organizations([organization_id]):
+                self._orgs[org.id] = None
+                try:
+                    account_id = parse_account_external_id(org.external_id or "")
+                except MappingValueError:
+                    continue
+                with self.store.transaction() as tx:
+                    account = tx.get_account(account_id)
+                    if account is not None and account.zendesk_org_id is None:
+                        tx.set_account_org(account_id, org.id)
+                self._orgs[org.id] = account_id if account is not None else None
+            self._orgs.setdefault(organization_id, None)
+        return self._orgs[organization_id]
+
+    def _requester(self, account_id: str, ticket: ZTicket, create: bool, result: BackfillResult) -> str | None:
+        if ticket.requester_id is None:
+            return None
+        with self.store.read() as tx:
+            for user in tx.users_by_zendesk_id(ticket.requester_id):
+                if user.account_id == account_id:
+                    return user.user_id
+        self._load_users([ticket.requester_id])
+        zuser = self._users.get(ticket.requester_id)
+        email = (zuser.email or "") if zuser else ""
+        with self.store.transaction() as tx:
+            for user in tx.users_by_email(email) if email else []:
+                if user.account_id == account_id:
+                    tx.link_user(account_id, user.user_id, ticket.requester_id)
+                    return user.user_id
+            if not create or zuser is None or not email or zuser.role in STAFF_ROLES:
+                who = email or f"#{ticket.requester_id}"
+                result.unknown_requesters[who] = result.unknown_requesters.get(who, 0) + 1
+                return None
+            user_id = f"zendesk-{zuser.id}"
+            tx.upsert_user(account_id, user_id, email, zuser.name or email, False)
+            tx.link_user(account_id, user_id, zuser.id)
+        result.created_users.append(email)
+        return user_id
+
+    def _load_users(self, ids: list[int]) -> None:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._users and i > 0]
+        if missing:
+            for user in self.gateway.get_users(missing):
+                self._users[user.id] = user
+
+    @staticmethod
+    def _case_in(tx: StoreTx, account_id: str, ticket_id: int | None) -> int | None:
+        if ticket_id is None:
+            return None
+        case_id = tx.case_of_ticket(ticket_id)
+        record = tx.get_case(case_id) if case_id is not None else None
+        return record.id if record is not None and record.account_id == account_id else None
