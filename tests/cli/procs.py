@@ -132,9 +132,13 @@ class Proc:
 
     def wait(self, timeout: float) -> int:
         code = self.popen.wait(timeout=timeout)
+        self.join_readers()
+        return code
+
+    def join_readers(self) -> None:
+        """Wait for the readers to reach the end of the output (the process has exited)."""
         for reader in self._readers:
             reader.join(timeout=5)
-        return code
 
     def output(self) -> str:
         return "\n".join(["--- stdout", *self.stdout, "--- stderr", *self.stderr])
@@ -162,6 +166,7 @@ def running(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> Iterator[
                 popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        proc.join_readers()
         for stream in (popen.stdout, popen.stderr):
             if stream is not None:
                 stream.close()

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from .procs import cli_env, run_cli, sandbox_process, zendesk_env
+from .procs import CASESYNC, cli_env, run_cli, running, sandbox_process, wait_until, zendesk_env
 
 COMMANDS = ("demo", "sandbox", "serve", "sync", "status", "dead-letters", "migrate", "healthcheck")
 
 
 @pytest.fixture(scope="module")
-def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sandbox_process_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with sandbox_process(tmp_path_factory.mktemp("sandbox")) as url:
         yield url
+
+
+@pytest.fixture
+def sandbox_url(sandbox_process_url: str) -> str:
+    """The module's sandbox, emptied: each test's fresh store numbers its cases from 1 again."""
+    assert httpx.post(f"{sandbox_process_url}/__sandbox/reset", timeout=10).status_code == 200
+    return sandbox_process_url
 
 
 def _one_line(stderr: str) -> str:
@@ -80,6 +89,24 @@ def test_sync_once_against_the_sandbox_delivers_and_exits_0(sandbox_url: str, tm
     assert "delivered" in result.stdout
     assert support.get("acme", case.id).ticket_id is not None
     support.store.close()
+
+
+def test_sync_without_once_runs_until_sigterm(sandbox_url: str, tmp_path: Path) -> None:
+    from sync.api import SupportCases
+    from sync.settings import Settings
+
+    db = f"sqlite:///{tmp_path}/casesync.db"
+    support = SupportCases(Settings(database_url=db))
+    try:
+        support.upsert_account("acme", "Acme")
+        support.upsert_user("acme", "u1", "ada@acme.test", "Ada", admin=True)
+        with running([*CASESYNC, "sync"], zendesk_env(sandbox_url, CASESYNC_DATABASE_URL=db), tmp_path) as proc:
+            case = support.submit("acme", "u1", "Worker loop", "Delivered by the loop.")
+            wait_until(lambda: support.get("acme", case.id).ticket_id, timeout=20, what="the loop's delivery")
+            proc.signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0, proc.output()
+    finally:
+        support.store.close()
 
 
 def test_sync_once_with_a_wrong_token_exits_2_naming_it(sandbox_url: str, tmp_path: Path) -> None:
