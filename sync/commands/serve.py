@@ -82,9 +82,14 @@ class _Threads:
             try:
                 target()
             except BaseException as exc:
+                from sync.errors import ConfigurationError
                 from sync.logging import get_logger
 
-                get_logger(__name__).exception("serve.thread_failed", thread=name)
+                log = get_logger(__name__)
+                if isinstance(exc, ConfigurationError):  # an operator's mistake: one line, no traceback
+                    log.error("serve.thread_failed", thread=name, error=str(exc))
+                else:
+                    log.exception("serve.thread_failed", thread=name)
                 self.failures.append((name, exc))
                 self.stop.set()
 
@@ -145,6 +150,9 @@ def run(_args: argparse.Namespace) -> int:
     settings = load()
     require_zendesk(settings)
     start_logging(settings)
+    # Signals first: a SIGTERM while starting up must also end in a clean stop, not a killed process.
+    stop = threading.Event()
+    install_stop_signals(stop, on_signal=lambda name: log.info("serve.stopping", signal=name))
     store = open_database(settings)
     schema = store.schema_status()
     if schema.state == "newer" or (schema.state == "outdated" and store.dialect == "postgresql"):
@@ -153,8 +161,6 @@ def run(_args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     store.counts()  # an empty database gets its schema (and SQLite its upgrade) now, not on a first request
 
-    stop = threading.Event()
-    install_stop_signals(stop, on_signal=lambda name: log.info("serve.stopping", signal=name))
     engine = SyncEngine(settings, store=store)
     threads = _Threads(stop)
 

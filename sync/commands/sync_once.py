@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load()
     require_zendesk(settings)
     start_logging(settings)
+    stop = threading.Event()
+    if not args.once:  # installed before anything slow, so an early SIGTERM still stops cleanly
+        install_stop_signals(stop, on_signal=lambda name: log.info("sync.stopping", signal=name))
     store = open_database(settings)
     try:
         if args.once:
@@ -109,8 +112,6 @@ def run(args: argparse.Namespace) -> int:
                 return code
         engine = SyncEngine(settings, store=store)
         if not args.once:
-            stop = threading.Event()
-            install_stop_signals(stop, on_signal=lambda name: log.info("sync.stopping", signal=name))
             engine.run_forever(stop)
             return EXIT_OK
         report = engine.run_once()
