@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "sync.commands.sync_once",
     "sync.commands.status",
     "sync.commands.dead_letters",
+    "sync.commands.consistency",
     "sync.commands.migrate",
     "sync.commands.healthcheck",
 )

@@ -4,7 +4,7 @@ Threads, all watching one ``stop`` event:
 
 * ``engine`` — :meth:`SyncEngine.run_forever`: outbox deliveries, the inbox, polling;
 * ``http`` — :func:`sync.web.serve_app`: webhooks, ``/healthz``, ``/readyz``, ``/metrics``, the status page;
-* ``reconcile`` — when :mod:`sync.reconcile` is installed, ``Reconciler(...).run(repair=True)`` every
+* ``reconcile`` — when a reconciler is installed (:mod:`sync.consistency`), ``Reconciler(...).run(repair=True)`` every
   ``reconcile_interval_s`` (one replica per interval, through a named lease in the store).
 
 SIGTERM/SIGINT set ``stop``: the entry in hand is finished, the rest stays queued for the next start, and
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
     from sync.store import Store
 
-__all__ = ["RECONCILE_LEASE", "load_reconciler", "register", "run"]
+__all__ = ["RECONCILER_MODULES", "RECONCILE_LEASE", "load_reconciler", "register", "run"]
 
 #: The store's named lease that lets one replica per interval run the scheduled reconcile.
 RECONCILE_LEASE = "reconcile-schedule"
@@ -45,16 +45,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
+#: Where a ``Reconciler(store, gateway, settings)`` with ``run(repair=...)`` may live, in order of preference.
+RECONCILER_MODULES = ("sync.consistency", "sync.reconcile")
+
+
 def load_reconciler(store: Store, gateway: Any, settings: Settings) -> Any | None:
-    """``sync.reconcile.Reconciler(store, gateway, settings)``, or None when this build has no reconciler."""
-    try:
-        module = importlib.import_module("sync.reconcile")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("sync.reconcile",):
-            return None
-        raise  # the reconciler exists but one of its own imports is missing: that is a bug to show
-    cls = getattr(module, "Reconciler", None)
-    return None if cls is None else cls(store, gateway, settings)
+    """A ``Reconciler(store, gateway, settings)``, or None when this build has no reconciler."""
+    for name in RECONCILER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise  # the reconciler exists but one of its own imports is missing: that is a bug to show
+        cls = getattr(module, "Reconciler", None)
+        if cls is not None:
+            return cls(store, gateway, settings)
+    return None
 
 
 def _summary(result: Any) -> dict[str, Any]:

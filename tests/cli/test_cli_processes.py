@@ -12,7 +12,8 @@ import pytest
 
 from .procs import CASESYNC, cli_env, run_cli, running, sandbox_process, wait_until, zendesk_env
 
-COMMANDS = ("demo", "sandbox", "serve", "sync", "status", "dead-letters", "migrate", "healthcheck")
+COMMANDS = ("demo", "sandbox", "serve", "sync", "status", "dead-letters", "reconcile", "backfill", "setup-zendesk",
+            "migrate", "healthcheck")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,16 @@ def test_configuration_errors_are_one_line_naming_the_variable(
     result = run_cli(args, env, tmp_path)
     assert result.returncode == 2, result.stderr
     assert named in _one_line(result.stderr)
+
+
+def test_zendesk_commands_without_credentials_exit_2(tmp_path: Path) -> None:
+    env = cli_env(CASESYNC_DATABASE_URL=f"sqlite:///{tmp_path}/c.db")
+    for args in (["reconcile"], ["backfill", "--since", "2024-01-01"], ["setup-zendesk"]):
+        result = run_cli(args, env, tmp_path)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "CASESYNC_ZENDESK_URL" in result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+    assert run_cli(["backfill", "--since", "yesterday"], env, tmp_path).returncode == 2
 
 
 def test_sync_once_against_the_sandbox_delivers_and_exits_0(sandbox_url: str, tmp_path: Path) -> None:

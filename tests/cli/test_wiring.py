@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sync.cli import error_line
-from sync.commands.serve import _schedule_reconcile, load_reconciler
+from sync.commands.serve import RECONCILER_MODULES, _schedule_reconcile, load_reconciler
 from sync.errors import ConfigurationError
 from sync.settings import Settings
 from sync.store import open_store
@@ -30,8 +30,19 @@ class FakeReconciler:
         return {"drift": 0, "repaired": 0}
 
 
+def test_serve_schedules_the_consistency_reconciler(tmp_path: Path) -> None:
+    from sync.consistency import Reconciler
+
+    store = open_store(f"sqlite:///{tmp_path}/c.db")
+    try:
+        assert isinstance(load_reconciler(store, object(), Settings()), Reconciler)
+    finally:
+        store.close()
+
+
 def test_without_a_reconciler_the_schedule_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sync.reconcile", None)  # an import of it raises ModuleNotFoundError
+    for name in RECONCILER_MODULES:
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it raises ModuleNotFoundError
     assert load_reconciler(None, None, Settings()) is None  # type: ignore[arg-type]
 
 
@@ -49,9 +60,9 @@ class Ticks:
 def test_the_reconcile_schedule_runs_with_repair_on_one_replica_per_interval(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    module = types.ModuleType("sync.reconcile")
+    module = types.ModuleType("sync.consistency")
     module.Reconciler = FakeReconciler  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sync.reconcile", module)
+    monkeypatch.setitem(sys.modules, "sync.consistency", module)
     FakeReconciler.runs = []
     settings = Settings(database_url=f"sqlite:///{tmp_path}/c.db", reconcile_interval_s=3600)
     store = open_store(settings.database_url)
