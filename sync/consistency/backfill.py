@@ -8,6 +8,7 @@ notes and their attachments never leave Zendesk — linked to the ticket, so the
 * Resumable: after each export page the cursor is stored in kv ``backfill:cursor``; a run with the same
   ``since`` resumes from it.  A run that reaches the end of the export clears it.
 * Idempotent: a ticket already linked to a case (or one of casesync's own tickets) is skipped.
+* CCs: the imported open tickets get the account's recipient list through the outbox (``repair_ccs``).
 * Requesters: a Zendesk user the console already knows (by link, else by email in that account) is used;
   an unknown one is skipped and reported, unless ``create_users`` adds it as a non-admin user of the account.
 """
@@ -40,8 +41,9 @@ from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.errors import RetriableError
 from sync.gateway import TicketPage, ZendeskGateway
 from sync.logging import get_logger
+from sync.outbound.accounts import REPAIR_CCS
 from sync.settings import Settings
-from sync.store import Store, StoreTx, TicketState
+from sync.store import Store, StoreTx, TicketState, account_key
 
 __all__ = ["CURSOR_KEY", "BackfillResult", "Backfiller"]
 
@@ -108,6 +110,7 @@ class Backfiller:
         self.names = StaffNames(style=StaffNameStyle(settings.staff_name), team_name=settings.staff_team_name)
         self._orgs: dict[int, str | None] = {}
         self._users: dict[int, ZUser] = {}
+        self._open: dict[str, list[int]] = {}  # account → open tickets imported since the last page
 
     def run(self, since: datetime, *, create_users: bool = False) -> BackfillResult:
         """Import every console ticket updated since ``since``; resumes an interrupted run with the same date."""
@@ -138,6 +141,7 @@ class Backfiller:
                 cursor = page.after_cursor
                 done = page.end_of_stream or not cursor
                 with self.store.transaction() as tx:
+                    self._queue_ccs(tx)
                     tx.kv_set(CURSOR_KEY, None if done else {
                         "since": start, "cursor": cursor, "pending_refs": pending_refs, **result.as_state()})
                 if done:
@@ -211,6 +215,16 @@ class Backfiller:
             tx.put_ticket_state(TicketState(ticket_id=ticket.id, case_id=number, updated_at=ticket.updated_at,
                                             generated_timestamp=ticket.generated_timestamp, status=ticket.status))
         result.imported += 1
+        if status is not CaseStatus.CLOSED:
+            self._open.setdefault(account_id, []).append(ticket.id)
+
+    def _queue_ccs(self, tx: StoreTx) -> None:
+        # The imported open tickets get the account's recipient list as CCs, through the outbox like any
+        # other CC repair (hand-added CCs already on them stay).
+        for account_id, ticket_ids in self._open.items():
+            tx.enqueue(REPAIR_CCS, {"account_id": account_id, "ticket_ids": ticket_ids},
+                       ordering_key=account_key(account_id), account_id=account_id)
+        self._open.clear()
 
     def _messages(self, tx: StoreTx, account_id: str, case_id: int, comments: list[ZComment],
                   files: dict[int, bytes]) -> None:

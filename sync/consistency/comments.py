@@ -60,9 +60,11 @@ def comment_census(
                 continue
             target = census.public if event.public else census.private
             target.setdefault(event.ticket_id, set()).add(event.comment_id)
-        if page.end_of_stream or page.end_time is None or page.end_time <= start:
+        if page.end_of_stream or page.end_time is None:
             break
-        start = page.end_time
+        # A page holds every event of its last second, so a page ending in the second it started in is
+        # followed by the next second (start_time=end_time would return the same page again).
+        start = page.end_time if page.end_time > start else start + 1
     # A comment is in one state at a time: the export shows each comment as it is now.
     for ticket_id, private in census.private.items():
         census.public.get(ticket_id, set()).difference_update(private)

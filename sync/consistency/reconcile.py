@@ -88,7 +88,6 @@ class Reconciler:
         earliest: datetime | None = None
         with self.store.read() as tx:
             self._pending = {e.ordering_key for e in tx.outbox_entries(status="pending", limit=10_000_000)}
-        self._now_zd = self.gateway.zendesk_now()
         after = 0
         while True:
             with self.store.read() as tx:
@@ -98,6 +97,8 @@ class Reconciler:
                 break
             after = page[-1][0]
             tickets = {t.id: t for t in self.gateway.get_tickets([ticket_id for _, ticket_id in page])}
+            # Zendesk's clock as its last answer told it: "a moment ago" is judged on Zendesk's time.
+            self._now_zd = self.gateway.zendesk_now()
             self._load_emails([i for t in tickets.values() for i in t.email_cc_ids])
             for case_id, ticket_id in page:
                 record = records.get(case_id)

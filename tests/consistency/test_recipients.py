@@ -49,7 +49,7 @@ def test_add_and_remove_over_250_open_tickets_use_bulk_updates(world: World) -> 
 
 def test_promoting_and_demoting_an_admin_changes_the_ccs(world: World) -> None:
     case_id, ticket_id = world.submit("acme", "alice")  # Alice requests: she is not her own CC
-    own_case, own_ticket = world.submit("acme", "carol")
+    _own_case, own_ticket = world.submit("acme", "carol")
     assert world.staff.cc_emails(ticket_id) == set()
 
     world.api.upsert_user("acme", "carol", "carol@acme.test", "Carol Jones", admin=True)
