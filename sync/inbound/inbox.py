@@ -11,8 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from mappings.errors import MappingValueError
-from sync.errors import CaseSyncError, PermanentError, RecordNotFound, RetriableError
+from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
 from sync.inbound.apply import TicketApplier
 from sync.logging import get_logger
@@ -117,7 +116,7 @@ class InboxWorker:
         except RetriableError as exc:
             self._retry(entry, exc)
             return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
-        except (CaseSyncError, MappingValueError) as exc:
+        except Exception as exc:  # permanent, a mapping error, or unexpected: retried, then dead-lettered
             self._give_up_or_retry(entry, exc)
             return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
         with self.store.transaction() as tx:
@@ -137,10 +136,11 @@ class InboxWorker:
             tx.fail_inbox(entry, f"{type(exc).__name__}: {exc}"[:1000], self._backoff(entry, exc))
 
     def _give_up_or_retry(self, entry: InboxEntry, exc: Exception) -> None:
+        # Not transient (a mapping error, a refused request, an unexpected failure): a few attempts, in case
+        # Zendesk's state moves on, then the hint waits in the dead-letter list with its reason.
         reason = f"{type(exc).__name__}: {exc}"[:1000]
         with self.store.transaction() as tx:
-            permanent = isinstance(exc, PermanentError | MappingValueError)
-            if permanent and entry.attempts + 1 >= self.settings.inbound_max_attempts:
+            if entry.attempts + 1 >= self.settings.inbound_max_attempts:
                 tx.dead_letter_inbox(entry, reason)
                 log.warning("inbox_dead_letter", ticket_id=entry.ticket_id, reason=reason)
             else:
