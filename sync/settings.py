@@ -64,6 +64,22 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 
+    @field_validator(
+        "zendesk_email",
+        "zendesk_token",
+        "zendesk_oauth_token",
+        "webhook_secret",
+        "default_assignee_email",
+        "public_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `CASESYNC_ZENDESK_TOKEN=` in an env file means "not set", never an empty credential.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("zendesk_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

@@ -7,6 +7,7 @@ write is recognisable afterwards in Zendesk (the ticket's ``external_id``, the m
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -88,7 +89,7 @@ class CaseDelivery:
             )
         )
         try:
-            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=f"casesync-{case_external_id(case_id)}")
+            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=self._idempotency_key(case_id))
         except NetworkError as exc:
             # The ticket may exist: never create again before looking.
             if exc.ambiguous and self._adopt_existing(case_id, first):
@@ -103,6 +104,16 @@ class CaseDelivery:
         if source_ticket is not None:
             self._verify_followup(case_id, source_ticket, ticket.id)
 
+    def _idempotency_key(self, case_id: int) -> str:
+        # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
+        # reused sandbox) must never collide with this one's case numbers.
+        with self.store.transaction() as tx:
+            installation = tx.kv_get("installation_id")
+            if not isinstance(installation, str):
+                installation = uuid.uuid4().hex
+                tx.kv_set("installation_id", installation)
+        return f"casesync-{installation}-{case_external_id(case_id)}"
+
     def _await_source_closed(self, source_case: int, source_ticket: int | None) -> None:
         if source_ticket is None:
             raise Deferred(f"case {source_case} has no ticket yet", _FOLLOWUP_WAIT_S)
@@ -115,8 +126,15 @@ class CaseDelivery:
 
     def _adopt_existing(self, case_id: int, first: MessageRecord) -> bool:
         """Link a ticket an earlier attempt created (its response was lost); False if there is none."""
+        with self.store.read() as tx:
+            linked_requester = tx.get_case(case_id)
+            user = tx.get_user(linked_requester.account_id, linked_requester.requester_id) if linked_requester else None
+        requester = user.zendesk_user_id if user is not None else None
         found = [
-            t for t in self.gateway.find_tickets_by_external_id(case_external_id(case_id)) if t.status != "deleted"
+            t
+            for t in self.gateway.find_tickets_by_external_id(case_external_id(case_id))
+            # Only this case's own ticket: same requester (another store may use the same case number).
+            if t.status != "deleted" and (requester is None or t.requester_id == requester)
         ]
         if not found:
             return False
