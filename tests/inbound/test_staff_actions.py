@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mappings.models import CaseStatus
 from sync.web.webhooks import WebhookHint
 
@@ -200,3 +202,18 @@ def test_unmanaged_tickets_are_ignored(world: World) -> None:
     world.sync()
     assert world.api.changes() == []
     assert world.store.counts().cases == 0
+
+
+def test_engine_pass_delivers_and_applies(world: World) -> None:
+    engine_module = pytest.importorskip("sync.engine")
+    engine = engine_module.SyncEngine(world.settings, store=world.store, gateway=world.gateway)
+    case = world.api.submit("acme", "carol", "Engine", "via the engine")
+    engine.run_once()
+    ticket_id = world.case("acme", case.id).ticket_id
+    assert ticket_id is not None
+    world.staff.reply(ticket_id, "Solved it", status="solved")
+    world.tick()
+    report = engine.run_once()
+    assert report.errors == [] and report.inbound_applied >= 2
+    after = world.case("acme", case.id)
+    assert after.status is CaseStatus.SOLVED and after.messages[-1].body == "Solved it"
