@@ -1,0 +1,225 @@
+"""The chaos run: a console workload and staff actions under injected faults, with the worker SIGKILLed.
+
+    .venv/bin/python -m benchmarks.chaos [--cases 1000] [--messages 5000] [--kills 5] [--seed 1]
+                                         [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Three processes: the Zendesk sandbox (faults on), a casesync worker (engine loop + webhook receiver, killed
+with SIGKILL ``--kills`` times and restarted), and this driver, which plays the console through
+``SupportCases`` on the same store and the staff through Zendesk's API.  Once the workload is done the
+faults are lifted, the worker drains, and :mod:`benchmarks.invariants` compares the store with Zendesk's
+state.  Prints one summary line; exits 1 when any invariant was violated.
+
+With ``--database-url postgresql://…`` (an admin connection) a fresh database is created for the run and
+dropped afterwards; the default is a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sync.api import SupportCases
+from sync.store import Store, open_store
+
+from .harness import Agent, SandboxProcess, WorkerProcess, free_port
+from .invariants import Report, blocked_entries, check
+from .workload import EVENT_TYPES, Workload, account_of_address, is_hand_added
+
+__all__ = ["FAULTS", "ChaosResult", "main", "run_chaos"]
+
+#: Every kind of fault the sandbox can inject, at rates that leave most requests alone.
+FAULTS: dict[str, Any] = {
+    "rules": [
+        {"path": r"^/api/v2/tickets/[0-9]+/comments", "error_429": 0.03, "error_500": 0.02, "error_503": 0.02,
+         "reset": 0.02, "latency_ms": 15},
+        {"path": r"^/api/v2/", "error_429": 0.03, "error_500": 0.02, "error_503": 0.02, "reset": 0.02,
+         "drop_after_commit": 0.03},
+    ],
+    "webhooks": {"duplicate": 0.2, "reorder": True},
+}
+
+
+@dataclass
+class ChaosResult:
+    """What happened and what the checker found."""
+
+    ops: dict[str, int]
+    faults: dict[str, int]
+    kills: int
+    report: Report
+    seconds: float
+    cases: int = 0
+    messages: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def line(self) -> str:
+        console = self.ops.get("console", 0)
+        staff = self.ops.get("staff", 0) + self.ops.get("email_reply", 0)
+        faults = sum(v for k, v in self.faults.items() if k != "latency")
+        return (
+            f"chaos: cases={self.cases} console_messages={self.messages} operations={console + staff}"
+            f" (console={console} zendesk={staff}) faults={faults}"
+            f" ({', '.join(f'{k}={v}' for k, v in sorted(self.faults.items()))})"
+            f" kills={self.kills} dead_letters={len(self.report.dead_letters)} {self.report.summary()}"
+            f" in {self.seconds:.0f}s"
+        )
+
+
+@contextlib.contextmanager
+def _database(url: str | None, tmp: Path) -> Iterator[str]:
+    """The run's store URL: a temporary SQLite file, or a fresh PostgreSQL database dropped afterwards."""
+    if not url or url.startswith("sqlite"):
+        yield url or f"sqlite:///{tmp / 'chaos.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"casesync_chaos_{uuid.uuid4().hex[:10]}"
+    admin_url = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _webhook(agent: Agent, port: int) -> str:
+    """Create the signed webhook to the worker's receiver; returns its signing secret."""
+    body = {"webhook": {"name": "casesync", "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk",
+                        "http_method": "POST", "request_format": "json", "status": "active",
+                        "subscriptions": EVENT_TYPES}}
+    created = agent.call("POST", "webhooks", body, attempts=10)
+    secret = agent.call("GET", f"webhooks/{created['webhook']['id']}/signing_secret", attempts=10)
+    return str(secret["signing_secret"]["secret"])
+
+
+def _settle(zd: SandboxProcess, store: Store, deadline: float, *, progress: bool = False) -> bool:
+    """Let the worker drain and poll past every change: True once the store stops moving."""
+    stable, last = 0, None
+    while time.monotonic() < deadline:
+        zd.advance(61)  # the export leaves out Zendesk's last minute, and this frees the export budget
+        time.sleep(1.5)
+        counts = store.counts()
+        with store.read() as tx:
+            feed = tx.changes(0, limit=None)
+        mark = (counts.outbox_pending, counts.inbox_pending, counts.outbox_done, feed[-1].seq if feed else 0)
+        idle = counts.outbox_pending == blocked_entries(store) and counts.inbox_pending == 0
+        stable = stable + 1 if idle and mark == last else 0
+        if progress:
+            print(f"  settling: outbox pending/done {mark[0]}/{mark[2]}, inbox pending {mark[1]}, feed {mark[3]}",
+                  file=sys.stderr)
+        last = mark
+        if stable >= 3:
+            return True
+    return False
+
+
+def run_chaos(
+    *, cases: int, messages: int, kills: int, seed: int = 1, database_url: str | None = None,
+    timeout_s: float = 900.0, settle_s: float = 300.0, faults: dict[str, Any] | None = None,
+    log_path: Path | None = None, progress: bool = False,
+) -> ChaosResult:
+    """Run the whole chaos scenario and check the invariants (see the module docstring)."""
+    started = time.monotonic()
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="casesync-chaos-") as tmp_name, \
+            _database(database_url, Path(tmp_name)) as url, SandboxProcess(rate_limits=False) as zd:
+        tmp = Path(tmp_name)
+        store = open_store(url)
+        support = SupportCases(store=store)
+        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        port = free_port()
+        env = {
+            "CASESYNC_ZENDESK_URL": zd.url, "CASESYNC_ZENDESK_EMAIL": zd.agent_email,
+            "CASESYNC_ZENDESK_TOKEN": zd.agent_token, "CASESYNC_DATABASE_URL": url,
+            "CASESYNC_DEFAULT_ASSIGNEE_EMAIL": zd.agent_email, "CASESYNC_WEBHOOK_SECRET": _webhook(agent, port),
+            "CASESYNC_POLL_INTERVAL_S": "1", "CASESYNC_OUTBOX_MAX_BACKOFF_S": "2", "CASESYNC_LEASE_S": "5",
+            "CASESYNC_LOG_LEVEL": "WARNING",
+        }
+        workload = Workload(support, agent, cases, messages, seed=seed)
+        workload.setup()
+        zd.faults({"seed": seed, **(faults if faults is not None else FAULTS)})
+        log = (log_path or tmp / "worker.log").open("a")
+        worker = WorkerProcess(env, webhook_port=port, log=log)
+        notes: list[str] = []
+        try:
+            worker.start()
+            estimate = int(cases * 1.1 + messages * 1.6)
+            kill_at = sorted(rng.sample(range(estimate // 10, max(estimate // 10 + kills, estimate * 8 // 10)), kills))
+            step = 0
+            deadline = started + timeout_s
+            while not workload.done and time.monotonic() < deadline:
+                if step % 100 == 0:
+                    workload.refresh()
+                if step % 400 == 0:
+                    zd.advance(61)
+                if kill_at and step >= kill_at[0]:
+                    kill_at.pop(0)
+                    worker.kill()
+                    time.sleep(rng.uniform(0.05, 0.5))
+                    worker.start()
+                workload.step()
+                step += 1
+            while kill_at:  # a short workload: the remaining kills happen while the worker catches up
+                kill_at.pop(0)
+                time.sleep(rng.uniform(0.5, 2.0))
+                worker.kill()
+                worker.start()
+            faults_seen = zd.fault_counts()
+            zd.faults({})
+            if not _settle(zd, store, time.monotonic() + settle_s, progress=progress):
+                notes.append("the store did not settle before the deadline")
+        finally:
+            worker.stop()
+            log.close()
+        report = check(store, zd.state(), emails=zd.control("GET", "emails")["emails"],
+                       hand_added=is_hand_added, owner_of_address=account_of_address)
+        store.close()
+        return ChaosResult(
+            ops=dict(workload.ops), faults=faults_seen, kills=worker.kills, report=report,
+            seconds=time.monotonic() - started, cases=len(workload.cases), messages=workload.console_messages,
+            notes=notes,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--messages", type=int, default=5000, help="console messages (submits and replies)")
+    ap.add_argument("--kills", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--database-url", default=None, help="sqlite:///… or a PostgreSQL admin URL")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the workload phase")
+    ap.add_argument("--settle", type=float, default=300.0, help="seconds allowed for the final drain")
+    ap.add_argument("--worker-log", type=Path, default=None, help="append the worker's log lines to this file")
+    ap.add_argument("--verbose", action="store_true", help="list every violation and the operation counts")
+    args = ap.parse_args(argv)
+    result = run_chaos(cases=args.cases, messages=args.messages, kills=args.kills, seed=args.seed,
+                       database_url=args.database_url, timeout_s=args.timeout, settle_s=args.settle,
+                       progress=args.verbose, log_path=args.worker_log)
+    if args.verbose:
+        for name, n in sorted(result.ops.items()):
+            print(f"  op {name}: {n}", file=sys.stderr)
+        for dead in result.report.dead_letters:
+            print(f"  dead letter: {dead}", file=sys.stderr)
+    for v in result.report.violations[:50] if not args.verbose else result.report.violations:
+        print(f"  violation [{v.invariant}] {v.kind}: {v.detail}", file=sys.stderr)
+    for note in result.notes:
+        print(f"  note: {note}", file=sys.stderr)
+    print(result.line)
+    return 1 if result.report.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

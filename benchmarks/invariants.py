@@ -1,0 +1,335 @@
+"""The invariant checker: compares casesync's store with Zendesk's state and lists every DESIGN.md §4 violation.
+
+``check(store, state)`` takes an opened store and the sandbox's ``GET /__sandbox/state`` (optionally its
+``/__sandbox/emails`` log) once both sides are quiet, and returns a :class:`Report`.  It uses the store's
+public transaction API plus a read of the account ids, and nothing of casesync's sync code: a bug in the
+engine cannot hide itself from it.
+
+Console messages written by the chaos run carry a unique token ``«c<n>»`` and internal notes ``«n<n>»``;
+with the tokens, "exactly once" is checked by content (a comment holding two console messages is caught
+too); without them it falls back to the comment ids the store recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from sync.store import Store, schema  # type: ignore[attr-defined]
+
+__all__ = ["Report", "Violation", "blocked_entries", "check", "expected_status"]
+
+CONSOLE_TOKEN = re.compile(r"«c\d+»")
+NOTE_TOKEN = re.compile(r"«n\d+»")
+CASE_REF = re.compile(r"case #(\d+)")
+#: DESIGN.md §3, inbound column: Zendesk status → console status.
+_STATUS = {"new": "New", "open": "Open", "hold": "Open", "pending": "Pending", "solved": "Solved",
+           "closed": "Closed", "deleted": "Closed"}
+# Reasons that mark a transient failure: those must be retried, never dead-lettered (invariant 7).
+_TRANSIENT = re.compile(r"\b(429|500|502|503|504|timed? ?out|timeout|reset|connection)\b", re.I)
+
+
+def expected_status(zendesk_status: str) -> str | None:
+    """The console status a ticket status maps to (None: unknown, a mapping error)."""
+    return _STATUS.get(zendesk_status)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant: ``kind`` (e.g. ``duplicate_ticket``), the §4 number, and what was seen."""
+
+    kind: str
+    invariant: int
+    detail: str
+
+
+@dataclass
+class Report:
+    """What the checker found."""
+
+    violations: list[Violation] = field(default_factory=list)
+    checked: Counter[str] = field(default_factory=Counter)
+    dead_letters: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, invariant: int, detail: str) -> None:
+        self.violations.append(Violation(kind, invariant, detail))
+
+    def by_kind(self) -> dict[str, int]:
+        return dict(Counter(v.kind for v in self.violations))
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k}={n}" for k, n in sorted(self.by_kind().items())) or "none"
+        return f"violations={len(self.violations)} ({kinds})"
+
+
+@dataclass
+class _Zendesk:
+    """The sandbox's state, indexed."""
+
+    tickets: dict[int, dict[str, Any]]
+    comments: dict[int, tuple[int, dict[str, Any]]]  # comment id -> (ticket id, comment)
+    emails: dict[int, str]  # user id -> email (lower case)
+    org_of_account: dict[str, int]
+    token_comments: dict[str, list[tuple[int, int, bool]]]  # console token -> [(ticket, comment, public)]
+
+    @classmethod
+    def of(cls, state: dict[str, Any]) -> _Zendesk:
+        tickets = {int(t["id"]): t for t in state["tickets"]}
+        comments: dict[int, tuple[int, dict[str, Any]]] = {}
+        tokens: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)
+        for tid, items in state["comments"].items():
+            for c in items:
+                comments[int(c["id"])] = (int(tid), c)
+                for token in set(CONSOLE_TOKEN.findall(str(c.get("body") or ""))):
+                    tokens[token].append((int(tid), int(c["id"]), bool(c["public"])))
+        orgs = {str(o["external_id"]).split(":", 1)[1]: int(o["id"]) for o in state["organizations"]
+                if str(o.get("external_id") or "").startswith("console-account:")}
+        emails = {int(u["id"]): str(u["email"] or "").lower() for u in state["users"]}
+        return cls(tickets, comments, emails, orgs, tokens)
+
+
+def blocked_entries(store: Store) -> int:
+    """Pending outbox entries held behind a dead letter of the same ordering key (they wait for a replay)."""
+    with store.read() as tx:
+        dead_keys = {e.ordering_key for e in tx.outbox_entries(status="dead", limit=100_000)}
+        return sum(1 for e in tx.outbox_entries(status="pending", limit=100_000) if e.ordering_key in dead_keys)
+
+
+def _accounts(store: Store) -> list[str]:
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        return [str(r[0]) for r in conn.execute(select(schema.accounts.c.id).order_by(schema.accounts.c.id))]
+
+
+def check(
+    store: Store,
+    state: dict[str, Any],
+    *,
+    emails: Iterable[dict[str, Any]] = (),
+    hand_added: Callable[[str], bool] = lambda _address: False,
+    owner_of_address: Callable[[str], str | None] = lambda _address: None,
+) -> Report:
+    """Every §4 violation between ``store`` and Zendesk's ``state``.
+
+    ``hand_added`` says which CC addresses staff added by hand (kept on tickets, invariant 6);
+    ``owner_of_address`` names the account an address belongs to, for the notification log check
+    (invariant 8); ``emails`` is the sandbox's notification log.
+    """
+    zd = _Zendesk.of(state)
+    report = Report()
+    case_account: dict[int, str] = {}
+    case_ticket: dict[int, int] = {}
+    cases: list[tuple[Any, list[Any], list[str], dict[str, str]]] = []
+    with store.read() as tx:
+        conflicted = {c.case_id for c in tx.conflicts(open_only=False) if c.case_id is not None}
+        for account_id in _accounts(store):
+            recipients = tx.recipients(account_id)
+            user_emails = {u.user_id: u.email.lower() for u in tx.users(account_id)}
+            for record in tx.case_records(account_id):
+                case_account[record.id] = account_id
+                if record.ticket_id is not None:
+                    case_ticket[record.id] = record.ticket_id
+                messages = tx.case_messages(record.id, include_withdrawn=True)
+                cases.append((record, messages, recipients, user_emails))
+        counts = tx.counts()
+        for dead in tx.dead_letters():
+            report.dead_letters.append(f"{dead.queue} #{dead.id} {dead.kind} case={dead.case_id}: {dead.reason}")
+            if _TRANSIENT.search(dead.reason):
+                report.add("dead_letter_transient", 7, f"{dead.queue} #{dead.id}: {dead.reason}")
+    held = blocked_entries(store)
+    if counts.outbox_pending - held or counts.inbox_pending:
+        report.add("undelivered", 7, f"outbox pending {counts.outbox_pending} ({held} held behind dead letters),"
+                                     f" inbox pending {counts.inbox_pending}")
+    dead_cases = {int(d.split("case=")[1].split(":")[0]) for d in report.dead_letters
+                  if "case=" in d and d.split("case=")[1].split(":")[0].isdigit()}
+
+    _check_tickets(report, zd, case_ticket, dead_cases)
+    console_tokens: Counter[str] = Counter()
+    store_comment_ids: Counter[int] = Counter()
+    console_comment_ids: set[int] = set()
+    for record, messages, recipients, user_emails in cases:
+        report.checked["cases"] += 1
+        for m in messages:
+            report.checked["messages"] += 1
+            if m.origin == "console":
+                console_tokens.update(CONSOLE_TOKEN.findall(m.body))
+                if m.zendesk_comment_id is not None:
+                    console_comment_ids.add(m.zendesk_comment_id)
+            elif not m.withdrawn and m.zendesk_comment_id is not None:
+                store_comment_ids[m.zendesk_comment_id] += 1
+            _check_message(report, zd, record, m, case_account, case_ticket, dead_cases)
+        ticket = zd.tickets.get(record.ticket_id) if record.ticket_id is not None else None
+        if ticket is not None and record.id not in conflicted:
+            _check_case_vs_ticket(report, zd, record, ticket, recipients, user_emails, hand_added)
+        for other in (record.refers_to, record.merged_into):
+            if other is not None and case_account.get(other) != record.account_id:
+                report.add("cross_account", 8, f"case {record.id} links case {other} of another account")
+    for token, n in console_tokens.items():
+        if n > 1:
+            report.add("echo", 9, f"console message {token} is in the store {n} times")
+    for cid, n in store_comment_ids.items():
+        if n > 1:
+            report.add("duplicate_message", 2, f"comment {cid} imported {n} times")
+        if cid in console_comment_ids:
+            report.add("echo", 9, f"comment {cid} written by casesync was imported back")
+    account_users = {a: set(emails_.values()) for _r, _m, _rec, emails_ in cases for a in [_r.account_id]}
+    _check_public_comments(report, zd, case_ticket, case_account, conflicted, store_comment_ids, console_comment_ids)
+    _check_followups(report, zd, case_ticket, case_account, account_users)
+    _check_emails(report, zd, emails, case_ticket, case_account, conflicted, owner_of_address)
+    return report
+
+
+def _check_tickets(report: Report, zd: _Zendesk, case_ticket: dict[int, int], dead_cases: set[int]) -> None:
+    by_external: Counter[str] = Counter(str(t["external_id"]) for t in zd.tickets.values()
+                                        if str(t.get("external_id") or "").startswith("console-case:"))
+    for external_id, n in by_external.items():
+        if n > 1:
+            report.add("duplicate_ticket", 1, f"{n} tickets with external_id {external_id}")
+    for ticket_id, n in Counter(case_ticket.values()).items():
+        if n > 1:
+            report.add("duplicate_ticket", 1, f"ticket {ticket_id} is linked to {n} cases")
+    for case_id, ticket_id in case_ticket.items():
+        if ticket_id not in zd.tickets:
+            report.add("lost_case", 1, f"case {case_id} is linked to ticket {ticket_id}, which Zendesk does not have")
+    report.checked["tickets"] = len(zd.tickets)
+
+
+def _check_message(
+    report: Report, zd: _Zendesk, record: Any, m: Any, case_account: dict[int, str], case_ticket: dict[int, int],
+    dead_cases: set[int],
+) -> None:
+    if not m.withdrawn and NOTE_TOKEN.search(m.body):
+        report.add("leaked_note", 3, f"message {m.id} of case {record.id} holds an internal note's text")
+    if m.origin == "console":
+        tokens = CONSOLE_TOKEN.findall(m.body)
+        if record.ticket_id is None:
+            if record.id not in dead_cases:
+                report.add("lost_case", 7, f"case {record.id} has no ticket and no dead letter")
+            return
+        if not tokens:
+            if m.zendesk_comment_id is None and record.id not in dead_cases:
+                report.add("lost_message", 2, f"console message {m.id} of case {record.id} has no comment")
+            return
+        found = zd.token_comments.get(tokens[0], [])
+        public = [f for f in found if f[2]]
+        if not public and record.id not in dead_cases:
+            report.add("lost_message", 2, f"console message {tokens[0]} (case {record.id}) is not on any ticket")
+        elif len(public) > 1:
+            report.add("duplicate_message", 2, f"console message {tokens[0]} is {len(public)} comments")
+        elif public and public[0][0] != record.ticket_id:
+            report.add("wrong_ticket", 2, f"console message {tokens[0]} of case {record.id} is on ticket"
+                                          f" {public[0][0]}, not {record.ticket_id}")
+        for _tid, cid, _pub in public:
+            others = set(CONSOLE_TOKEN.findall(str(zd.comments[cid][1].get("body") or ""))) - {tokens[0]}
+            if others:
+                report.add("merged_messages", 2, f"comment {cid} holds console messages {tokens[0]} and {others}")
+        return
+    # A message imported from Zendesk.
+    if m.withdrawn:
+        return
+    if m.zendesk_comment_id is None:
+        report.add("lost_message", 2, f"imported message {m.id} of case {record.id} has no comment id")
+        return
+    found_comment = zd.comments.get(m.zendesk_comment_id)
+    if found_comment is None:
+        report.add("lost_message", 2, f"message {m.id} names comment {m.zendesk_comment_id}, unknown to Zendesk")
+        return
+    ticket_id, comment = found_comment
+    if not comment["public"]:
+        report.add("leaked_note", 3, f"message {m.id} of case {record.id} is private comment {comment['id']}")
+    if ticket_id != record.ticket_id:
+        owner = next((c for c, t in case_ticket.items() if t == ticket_id), None)
+        if owner is not None and case_account.get(owner) != record.account_id:
+            report.add("cross_account", 8, f"case {record.id} shows comment {comment['id']} of another account")
+        else:
+            report.add("wrong_ticket", 2, f"case {record.id} shows comment {comment['id']} of ticket {ticket_id}")
+    for number in CASE_REF.findall(m.body):
+        if case_account.get(int(number), record.account_id) != record.account_id:
+            report.add("cross_account", 8, f"message {m.id} of case {record.id} shows case #{number} of another"
+                                           " account")
+
+
+def _check_case_vs_ticket(
+    report: Report, zd: _Zendesk, record: Any, ticket: dict[str, Any], recipients: list[str],
+    user_emails: dict[str, str], hand_added: Callable[[str], bool],
+) -> None:
+    want = expected_status(str(ticket["status"]))
+    if want != record.status.value:
+        report.add("status_mismatch", 5, f"case {record.id} is {record.status.value}, ticket {ticket['id']} is"
+                                         f" {ticket['status']} (expected {want})")
+    account_org = zd.org_of_account.get(record.account_id)
+    if ticket.get("organization_id") != account_org:
+        report.add("cross_account", 8, f"ticket {ticket['id']} of case {record.id} is in organization"
+                                       f" {ticket.get('organization_id')}, not {account_org}, without a conflict")
+    requester = zd.emails.get(int(ticket["requester_id"]), "")
+    if requester not in set(user_emails.values()):
+        report.add("cross_account", 8, f"ticket {ticket['id']} of case {record.id} has requester {requester},"
+                                       " not a user of the account, without a conflict")
+    if ticket["status"] in ("closed", "deleted"):
+        return
+    report.checked["cc_tickets"] += 1
+    ccs = {zd.emails.get(int(u), f"user:{u}") for u in ticket["email_cc_ids"]}
+    expected = {a.lower() for a in recipients} - {requester}
+    missing = expected - ccs
+    extra = {a for a in ccs - expected if not hand_added(a)}
+    if missing:
+        report.add("cc_missing", 6, f"ticket {ticket['id']} lacks CCs {sorted(missing)}")
+    if extra:
+        report.add("cc_extra", 6, f"ticket {ticket['id']} has CCs {sorted(extra)} not on the recipient list")
+    shown = {a.lower() for a in record.cc}
+    if shown != ccs:
+        report.add("cc_display", 6, f"case {record.id} shows CCs {sorted(shown)}, ticket has {sorted(ccs)}")
+
+
+def _check_public_comments(
+    report: Report, zd: _Zendesk, case_ticket: dict[int, int], case_account: dict[int, str], conflicted: set[int],
+    imported: Counter[int], written: set[int],
+) -> None:
+    """Every public comment written in Zendesk on a managed ticket is one console message (invariant 2)."""
+    for case_id, ticket_id in case_ticket.items():
+        if case_id in conflicted or ticket_id not in zd.tickets:
+            continue
+        for cid, (tid, comment) in ((c, v) for c, v in zd.comments.items() if v[0] == ticket_id):
+            if not comment["public"] or cid in written or CONSOLE_TOKEN.search(str(comment.get("body") or "")):
+                continue
+            report.checked["zendesk_comments"] += 1
+            if imported.get(cid, 0) == 0:
+                report.add("lost_message", 2, f"public comment {cid} on ticket {tid} (case {case_id}) is not"
+                                              " in the console")
+
+
+def _check_followups(
+    report: Report, zd: _Zendesk, case_ticket: dict[int, int], case_account: dict[int, str],
+    account_users: dict[str, set[str]],
+) -> None:
+    """A follow-up of a managed ticket by a user of the same account becomes a case (DESIGN.md §3 References)."""
+    account_of_ticket = {t: case_account[c] for c, t in case_ticket.items()}
+    for t in zd.tickets.values():
+        source = ((t.get("via") or {}).get("source") or {})
+        parent = (source.get("from") or {}).get("ticket_id")
+        if source.get("rel") != "follow_up" or parent not in account_of_ticket or t["id"] in account_of_ticket:
+            continue
+        requester = zd.emails.get(int(t["requester_id"]), "")
+        if t["status"] != "deleted" and requester in account_users.get(account_of_ticket[parent], set()):
+            report.add("lost_case", 2, f"follow-up ticket {t['id']} of managed ticket {parent} by {requester}"
+                                       " has no case")
+
+
+def _check_emails(
+    report: Report, zd: _Zendesk, emails: Iterable[dict[str, Any]], case_ticket: dict[int, int],
+    case_account: dict[int, str], conflicted: set[int], owner_of_address: Callable[[str], str | None],
+) -> None:
+    account_of_ticket = {t: case_account[c] for c, t in case_ticket.items() if c not in conflicted}
+    for email in emails:
+        account = account_of_ticket.get(int(email.get("ticket_id") or 0))
+        if account is None:
+            continue
+        report.checked["emails"] += 1
+        for address in email.get("to") or []:
+            owner = owner_of_address(str(address).lower())
+            if owner is not None and owner != account:
+                report.add("cross_account_email", 8, f"ticket {email['ticket_id']} of {account} emailed {address}")

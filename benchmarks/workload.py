@@ -1,0 +1,301 @@
+"""The chaos run's workload: console users on one side, support staff and end users' emails on the other.
+
+Console operations go through :class:`~sync.api.SupportCases` (the library the console imports); staff act
+through Zendesk's ordinary API as an agent; end users answer through the sandbox's email channel.  Each text
+carries a unique token (``«c…»`` console, ``«s…»`` staff, ``«n…»`` internal note, ``«e…»`` email) so the
+invariant checker can follow it.  Refusals that the console would also meet (replying to a case staff have
+closed meanwhile, Zendesk refusing an update of a closed ticket) are counted, not errors.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappings.models import Attachment, CaseStatus
+from sync.api import SupportCases
+from sync.errors import CaseSyncError
+
+from .harness import Agent
+
+__all__ = ["EVENT_TYPES", "Workload", "account_of_address", "is_hand_added"]
+
+#: The ticket events the chaos run's webhook subscribes to.
+EVENT_TYPES = [
+    f"zen:event-type:ticket.{k}"
+    for k in ("created", "comment_added", "status_changed", "merged", "soft_deleted", "email_ccs_changed",
+              "organization_changed", "requester_changed", "tags_changed")
+]
+PARTNER_DOMAIN = "partner.test"
+
+
+def account_of_address(address: str) -> str | None:
+    """Which account an address of the workload belongs to (``…@acct7.test`` → ``acct7``)."""
+    domain = address.rsplit("@", 1)[-1].lower()
+    return domain.removesuffix(".test") if domain.startswith("acct") else None
+
+
+def is_hand_added(address: str) -> bool:
+    """Staff add CCs by hand from the partner domain only."""
+    return address.lower().endswith("@" + PARTNER_DOMAIN)
+
+
+def _pick(rng: random.Random, weighted: list[tuple[float, Any]]) -> Any:
+    """One item of ``[(weight, item), …]`` drawn by weight."""
+    roll = rng.uniform(0, sum(w for w, _ in weighted))
+    for weight, item in weighted:
+        roll -= weight
+        if roll <= 0:
+            return item
+    return weighted[-1][1]
+
+
+@dataclass
+class _Case:
+    id: int
+    account: str
+    requester: str
+    status: CaseStatus = CaseStatus.NEW
+
+
+@dataclass
+class Workload:
+    """Generates and performs the operations, seeded; ``ops`` counts what was done."""
+
+    support: SupportCases
+    agent: Agent
+    cases_target: int
+    messages_target: int
+    seed: int = 1
+    ops: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        n_accounts = max(2, self.cases_target // 40)
+        self.accounts = [f"acct{i}" for i in range(n_accounts)]
+        self.cases: list[_Case] = []
+        self.tickets: dict[int, int] = {}  # case -> ticket
+        self.ticket_case: dict[int, int] = {}
+        self.orgs: dict[str, int] = {}
+        self.public_comments: list[tuple[int, int]] = []  # (ticket, staff comment) that may be made private
+        self.extra_recipients: dict[str, list[str]] = {a: [] for a in self.accounts}
+        self.console_messages = 0
+        self.staff_target = self.messages_target // 2
+        self.n = 0
+
+    # -- setup ----------------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        for a in self.accounts:
+            self.support.upsert_account(a, f"Account {a}")
+            for k in range(3):
+                self.support.upsert_user(a, f"u{k}", f"u{k}@{a}.test", f"User {k} of {a}", admin=k == 0)
+            self.support.add_recipient(a, f"ops@{a}.test")
+            self.ops["setup"] += 1
+
+    def _token(self, kind: str) -> str:
+        self.n += 1
+        return f"«{kind}{self.n}»"
+
+    # -- the loop ---------------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return (len(self.cases) >= self.cases_target and self.console_messages >= self.messages_target
+                and self.ops["staff"] >= self.staff_target)
+
+    def step(self) -> None:
+        """One operation, chosen at random among those still needed."""
+        choices: list[tuple[float, Any]] = []
+        if len(self.cases) < self.cases_target:
+            choices.append((3.0, self.submit))
+        if self.console_messages < self.messages_target and self.cases:
+            choices += [(6.0, self.reply), (0.5, self.close), (0.3, self.recipients)]
+        if self.ops["staff"] < self.staff_target and self.tickets:
+            choices.append((6.0, self.staff))
+        if not choices:
+            return
+        _pick(self.rng, choices)()
+
+    def refresh(self) -> None:
+        """Learn the tickets casesync has created so far (staff can only act on those) and the statuses."""
+        with self.support.store.read() as tx:
+            after = 0
+            while True:
+                batch = tx.linked_cases(after_case_id=after, limit=1000)
+                if not batch:
+                    break
+                for case_id, ticket_id in batch:
+                    self.tickets[case_id] = ticket_id
+                    self.ticket_case[ticket_id] = case_id
+                after = batch[-1][0]
+            for case in self.cases:
+                record = tx.get_case(case.id)
+                if record is not None:
+                    case.status = record.status
+        found = self.agent.call("GET", "organizations?per_page=100") or {}
+        for org in found.get("organizations", []):
+            external = str(org.get("external_id") or "")
+            if external.startswith("console-account:"):
+                self.orgs[external.split(":", 1)[1]] = int(org["id"])
+
+    # -- console side -----------------------------------------------------------------------------------
+
+    def _console(self, name: str, fn: Any) -> Any:
+        try:
+            result = fn()
+        except CaseSyncError as exc:
+            self.ops[f"refused:{name}:{type(exc).__name__}"] += 1
+            return None
+        self.ops["console"] += 1
+        self.ops[name] += 1
+        return result
+
+    def submit(self) -> None:
+        account = self.rng.choice(self.accounts)
+        user = f"u{self.rng.randrange(3)}"
+        closed = [c for c in self.cases if c.account == account and c.status is CaseStatus.CLOSED]
+        refers_to = self.rng.choice(closed).id if closed and self.rng.random() < 0.2 else None
+        files = [Attachment(filename="log.txt", content_type="text/plain", data=b"trace %d" % self.n)] \
+            if self.rng.random() < 0.02 else []
+        body = f"{self._token('c')} something is wrong"
+        case = self._console(
+            "continue" if refers_to else "submit",
+            lambda: self.support.submit(account, user, f"Problem {self.n}", body, refers_to=refers_to,
+                                        attachments=files),
+        )
+        if case is not None:
+            self.cases.append(_Case(case.id, account, user))
+            self.console_messages += 1
+
+    def reply(self) -> None:
+        live = [c for c in self.cases if c.status is not CaseStatus.CLOSED]
+        if not live:
+            return
+        case = self.rng.choice(live)
+        ack = case.status is CaseStatus.SOLVED and self.rng.random() < 0.5
+        body = f"{self._token('c')} more details"
+        user = case.requester if self.rng.random() < 0.8 else f"u{self.rng.randrange(3)}"
+        out = self._console("acknowledge" if ack else "reply",
+                            lambda: self.support.reply(case.account, case.id, user, body, acknowledges_solution=ack))
+        if out is not None:
+            case.status = out.status
+            self.console_messages += 1
+        else:
+            case.status = CaseStatus.CLOSED
+
+    def close(self) -> None:
+        live = [c for c in self.cases if c.status is not CaseStatus.CLOSED]
+        if live:
+            case = self.rng.choice(live)
+            self._console("close", lambda: self.support.close(case.account, case.id, case.requester))
+            case.status = CaseStatus.CLOSED
+
+    def recipients(self) -> None:
+        account = self.rng.choice(self.accounts)
+        extra = self.extra_recipients[account]
+        if extra and self.rng.random() < 0.4:
+            address = extra.pop(self.rng.randrange(len(extra)))
+            self._console("remove_recipient", lambda: self.support.remove_recipient(account, address))
+        elif self.rng.random() < 0.2:
+            admin = self.rng.random() < 0.5
+            self._console("admin_change", lambda: self.support.upsert_user(
+                account, "u1", f"u1@{account}.test", f"User 1 of {account}", admin=admin))
+        else:
+            address = f"extra{self.n}@{account}.test"
+            self.n += 1
+            if self._console("add_recipient", lambda: self.support.add_recipient(account, address)) is not None:
+                extra.append(address)
+
+    # -- Zendesk side -----------------------------------------------------------------------------------
+
+    def staff(self) -> None:
+        case_id = self.rng.choice(list(self.tickets))
+        ticket = self.tickets[case_id]
+        account = next((c.account for c in self.cases if c.id == case_id), None)
+        actions: list[tuple[float, Any]] = [
+            (5, lambda: self._public(ticket, account)), (3, lambda: self._note(ticket)),
+            (2, lambda: self._status(ticket)), (2, lambda: self._email(ticket, case_id)),
+            (1, lambda: self._cc(ticket)), (0.6, lambda: self._make_private()),
+            (0.4, lambda: self._merge(ticket, account)), (0.25, lambda: self._delete(ticket)),
+            (0.25, lambda: self._move(ticket, account)), (0.1, lambda: self._foreign_followup(ticket, account)),
+        ]
+        self.ops["staff"] += 1
+        _pick(self.rng, actions)()
+
+    def _update(self, name: str, ticket: int, fields: dict[str, Any]) -> Any:
+        if fields.get("status") in ("solved", "closed"):
+            fields["assignee_id"] = self.agent.id  # Zendesk solves and closes only assigned tickets
+        self.ops[f"staff:{name}"] += 1
+        return self.agent.call("PUT", f"tickets/{ticket}", {"ticket": fields})
+
+    def _quote(self, account: str | None) -> str:
+        """Sometimes quote another ticket: of the same account (translated) or another's (left alone)."""
+        if self.rng.random() < 0.3 and self.tickets:
+            other = self.rng.choice(list(self.tickets.values()))
+            return f" (see #{other})"
+        return ""
+
+    def _public(self, ticket: int, account: str | None) -> None:
+        status = self.rng.choice([None, None, "pending", "solved", "hold", "open"])
+        fields: dict[str, Any] = {"comment": {"body": f"{self._token('s')} staff answer{self._quote(account)}",
+                                              "public": True}}
+        if status:
+            fields["status"] = status
+        out = self._update("public_reply", ticket, fields)
+        for event in ((out or {}).get("audit") or {}).get("events", []):
+            if event.get("type") == "Comment":
+                self.public_comments.append((ticket, int(event["id"])))
+
+    def _note(self, ticket: int) -> None:
+        self._update("note", ticket, {"comment": {"body": f"{self._token('n')} internal only", "public": False}})
+
+    def _status(self, ticket: int) -> None:
+        status = self.rng.choice(["pending", "solved", "hold", "open", "closed"])
+        self._update(f"status_{status}", ticket, {"status": status})
+
+    def _email(self, ticket: int, case_id: int) -> None:
+        case = next((c for c in self.cases if c.id == case_id), None)
+        if case is not None:
+            self.ops["email_reply"] += 1
+            sender = f"{case.requester}@{case.account}.test"
+            self.agent.email_reply(ticket, sender, f"{self._token('e')} answering by email")
+
+    def _cc(self, ticket: int) -> None:
+        address = f"partner{self.rng.randrange(20)}@{PARTNER_DOMAIN}"
+        self._update("cc", ticket, {"email_ccs": [{"user_email": address, "action": "put"}]})
+
+    def _make_private(self) -> None:
+        if self.public_comments:
+            ticket, comment = self.public_comments.pop(self.rng.randrange(len(self.public_comments)))
+            self.ops["staff:make_private"] += 1
+            self.agent.call("PUT", f"tickets/{ticket}/comments/{comment}/make_private")
+
+    def _merge(self, ticket: int, account: str | None) -> None:
+        same = [t for c, t in self.tickets.items() if t != ticket
+                and next((x.account for x in self.cases if x.id == c), None) == account]
+        if same:
+            self.ops["staff:merge"] += 1
+            self.agent.call("POST", f"tickets/{self.rng.choice(same)}/merge", {"ids": [ticket]})
+
+    def _delete(self, ticket: int) -> None:
+        self.ops["staff:delete"] += 1
+        self.agent.call("DELETE", f"tickets/{ticket}")
+
+    def _move(self, ticket: int, account: str | None) -> None:
+        others = [org for a, org in self.orgs.items() if a != account]
+        if others:
+            self._update("move_org", ticket, {"organization_id": self.rng.choice(others)})
+
+    def _foreign_followup(self, ticket: int, account: str | None) -> None:
+        """A follow-up of this ticket whose requester is a user of another account."""
+        other = self.rng.choice([a for a in self.accounts if a != account])
+        found = self.agent.call("GET", f"users/search?query=u2@{other}.test") or {}
+        users = found.get("users") or []
+        if users:
+            self.ops["staff:foreign_followup"] += 1
+            self.agent.call("POST", "tickets", {"ticket": {
+                "via_followup_source_id": ticket, "requester_id": users[0]["id"],
+                "comment": {"body": f"{self._token('s')} follow-up for another customer", "public": True}}})
