@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -39,10 +40,10 @@ __all__ = ["FAULTS", "ChaosResult", "main", "run_chaos"]
 #: Every kind of fault the sandbox can inject, at rates that leave most requests alone.
 FAULTS: dict[str, Any] = {
     "rules": [
-        {"path": r"^/api/v2/tickets/[0-9]+/comments", "error_429": 0.03, "error_500": 0.02, "error_503": 0.02,
-         "reset": 0.02, "latency_ms": 15},
-        {"path": r"^/api/v2/", "error_429": 0.03, "error_500": 0.02, "error_503": 0.02, "reset": 0.02,
-         "drop_after_commit": 0.03},
+        {"path": r"^/api/v2/tickets/[0-9]+/comments", "error_429": 0.02, "error_500": 0.01, "error_503": 0.01,
+         "reset": 0.01, "latency_ms": 15},
+        {"path": r"^/api/v2/", "error_429": 0.015, "error_500": 0.01, "error_503": 0.01, "reset": 0.01,
+         "drop_after_commit": 0.02},
     ],
     "webhooks": {"duplicate": 0.2, "reorder": True},
 }
@@ -59,6 +60,7 @@ class ChaosResult:
     seconds: float
     cases: int = 0
     messages: int = 0
+    workers: int = 1
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -70,7 +72,8 @@ class ChaosResult:
             f"chaos: cases={self.cases} console_messages={self.messages} operations={console + staff}"
             f" (console={console} zendesk={staff}) faults={faults}"
             f" ({', '.join(f'{k}={v}' for k, v in sorted(self.faults.items()))})"
-            f" kills={self.kills} dead_letters={len(self.report.dead_letters)} {self.report.summary()}"
+            f" kills={self.kills} workers={self.workers} dead_letters={len(self.report.dead_letters)}"
+            f" {self.report.summary()}"
             f" in {self.seconds:.0f}s"
         )
 
@@ -104,6 +107,16 @@ def _webhook(agent: Agent, port: int) -> str:
     return str(secret["signing_secret"]["secret"])
 
 
+def _backpressure(store: Store, deadline: float, *, high: int = 150) -> None:
+    """Wait while the worker is far behind: a console does not outrun its worker by thousands of entries for
+    long, and a bounded backlog keeps the run's duration proportional to its size."""
+    while time.monotonic() < deadline:
+        counts = store.counts()
+        if counts.outbox_pending < high and counts.inbox_pending < 2 * high:
+            return
+        time.sleep(0.2)
+
+
 def _settle(zd: SandboxProcess, store: Store, deadline: float, *, progress: bool = False) -> bool:
     """Let the worker drain and poll past every change: True once the store stops moving."""
     stable, last = 0, None
@@ -128,7 +141,7 @@ def _settle(zd: SandboxProcess, store: Store, deadline: float, *, progress: bool
 def run_chaos(
     *, cases: int, messages: int, kills: int, seed: int = 1, database_url: str | None = None,
     timeout_s: float = 900.0, settle_s: float = 300.0, faults: dict[str, Any] | None = None,
-    log_path: Path | None = None, progress: bool = False,
+    log_path: Path | None = None, progress: bool = False, workers: int = 2,
 ) -> ChaosResult:
     """Run the whole chaos scenario and check the invariants (see the module docstring)."""
     started = time.monotonic()
@@ -151,10 +164,13 @@ def run_chaos(
         workload.setup()
         zd.faults({"seed": seed, **(faults if faults is not None else FAULTS)})
         log = (log_path or tmp / "worker.log").open("a")
-        worker = WorkerProcess(env, webhook_port=port, log=log)
+        # Worker 0 also serves the webhook receiver.  Retries sleep (Retry-After, backoff), so a few worker
+        # processes keep the run's duration proportional to its size; every one of them gets SIGKILLed.
+        pool = [WorkerProcess(env, webhook_port=port if i == 0 else 0, log=log) for i in range(workers)]
         notes: list[str] = []
         try:
-            worker.start()
+            for w in pool:
+                w.start()
             estimate = int(cases * 1.1 + messages * 1.6)
             kill_at = sorted(rng.sample(range(estimate // 10, max(estimate // 10 + kills, estimate * 8 // 10)), kills))
             step = 0
@@ -166,34 +182,41 @@ def run_chaos(
                     zd.advance(61)
                 if kill_at and step >= kill_at[0]:
                     kill_at.pop(0)
-                    worker.kill()
+                    victim = pool[len(kill_at) % len(pool)]
+                    victim.kill()
                     time.sleep(rng.uniform(0.05, 0.5))
-                    worker.start()
+                    victim.start()
                 workload.step()
                 step += 1
+                if step % 50 == 0:
+                    _backpressure(store, deadline)
             while kill_at:  # a short workload: the remaining kills happen while the worker catches up
                 kill_at.pop(0)
                 time.sleep(rng.uniform(0.5, 2.0))
-                worker.kill()
-                worker.start()
+                victim = pool[len(kill_at) % len(pool)]
+                victim.kill()
+                victim.start()
             faults_seen = zd.fault_counts()
             zd.faults({})
             if not _settle(zd, store, time.monotonic() + settle_s, progress=progress):
                 notes.append("the store did not settle before the deadline")
         finally:
-            worker.stop()
+            for w in pool:
+                w.stop()
             log.close()
         report = check(store, zd.state(), emails=zd.control("GET", "emails")["emails"],
                        hand_added=is_hand_added, owner_of_address=account_of_address)
         store.close()
         return ChaosResult(
-            ops=dict(workload.ops), faults=faults_seen, kills=worker.kills, report=report,
+            ops=dict(workload.ops), faults=faults_seen, kills=sum(w.kills for w in pool), report=report,
             seconds=time.monotonic() - started, cases=len(workload.cases), messages=workload.console_messages,
-            notes=notes,
+            notes=notes, workers=workers,
         )
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM unwinds like Ctrl-C, so the ``finally`` blocks stop the sandbox and the worker.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--messages", type=int, default=5000, help="console messages (submits and replies)")
@@ -201,13 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--database-url", default=None, help="sqlite:///… or a PostgreSQL admin URL")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds for the workload phase")
+    ap.add_argument("--workers", type=int, default=3, help="worker processes (each is SIGKILLed in turn)")
     ap.add_argument("--settle", type=float, default=300.0, help="seconds allowed for the final drain")
     ap.add_argument("--worker-log", type=Path, default=None, help="append the worker's log lines to this file")
     ap.add_argument("--verbose", action="store_true", help="list every violation and the operation counts")
     args = ap.parse_args(argv)
     result = run_chaos(cases=args.cases, messages=args.messages, kills=args.kills, seed=args.seed,
                        database_url=args.database_url, timeout_s=args.timeout, settle_s=args.settle,
-                       progress=args.verbose, log_path=args.worker_log)
+                       progress=args.verbose, log_path=args.worker_log, workers=args.workers)
     if args.verbose:
         for name, n in sorted(result.ops.items()):
             print(f"  op {name}: {n}", file=sys.stderr)

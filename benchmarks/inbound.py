@@ -1,0 +1,165 @@
+"""Inbound cost and latency.
+
+    .venv/bin/python -m benchmarks.inbound requests [--tickets 500] [--changes 5000]
+    .venv/bin/python -m benchmarks.inbound latency [--replies 200]
+
+``requests``: ``--changes`` staff replies arrive at once on ``--tickets`` managed tickets; the poller reads
+them through the bulk incremental exports and the requests it made are divided by the changes.  The same
+changes are then read the per-ticket way (the inbox worker, which re-fetches each hinted ticket and its
+comments), for comparison.
+
+``latency``: webhooks on.  The sandbox's signed deliveries go to a real receiver (``serve_app``) and an
+engine loop (``run_forever``) applies them; each staff reply is timed from the moment Zendesk answered the
+agent's update to the moment the reply is in the console's change feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sync.api import SupportCases
+from sync.engine import SyncEngine
+from sync.logging import configure_logging
+from sync.settings import Settings
+from sync.web.app import create_app, serve_app
+
+from .harness import Agent, SandboxProcess, free_port
+
+__all__ = ["latency", "main", "requests_per_change"]
+
+
+def _world(zd: SandboxProcess, tmp: str, cases: int, **extra: Any) -> tuple[SyncEngine, SupportCases, list[int]]:
+    settings = Settings(
+        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{Path(tmp) / 'i.db'}", default_assignee_email=zd.agent_email, **extra,
+    )
+    engine = SyncEngine(settings)
+    support = SupportCases(store=engine.store)
+    support.upsert_account("acme", "Acme")
+    support.upsert_user("acme", "bob", "bob@acme.test", "Bob", admin=True)
+    ids = [support.submit("acme", "bob", f"Case {i}", f"Problem {i}").id for i in range(cases)]
+    for _ in range(100):
+        if engine.outbox.run_once().pending == 0:
+            break
+    tickets = [support.get("acme", i).ticket_id or 0 for i in ids]
+    return engine, support, tickets
+
+
+def _caught_up(engine: SyncEngine, zd: SandboxProcess) -> None:
+    for _ in range(50):
+        zd.advance(61)
+        engine.gateway.me()  # a response carries Zendesk's new Date
+        report = engine.poller.run_once()
+        if not report.inbound_applied and engine.poller.caught_up:
+            return
+
+
+def requests_per_change(tickets: int, changes: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False) as zd:
+        engine, support, ticket_ids = _world(zd, tmp, tickets)
+        _caught_up(engine, zd)
+        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        for k in range(changes):
+            agent.call("PUT", f"tickets/{ticket_ids[k % tickets]}",
+                       {"ticket": {"comment": {"body": f"staff reply {k}", "public": True}}})
+        seq = max((c.seq for c in support.changes()), default=0)
+        before = zd.stats()
+        _caught_up(engine, zd)
+        after = zd.stats()
+        me = "GET /api/v2/users/me"
+        # The benchmark's own clock probes (users/me, to learn Zendesk's moved clock) are not the poller's.
+        probes = after["requests"].get(me, 0) - before["requests"].get(me, 0)
+        bulk = after["total"] - before["total"] - probes
+        applied = sum(1 for c in support.changes(seq) if c.kind.value == "staff_message")
+        # The per-ticket way over the same tickets: one hint per change, one fetch per hinted ticket.
+        with engine.store.transaction() as tx:
+            for k in range(changes):
+                tx.add_inbox(ticket_ids[k % tickets], "bench", f"bench:{k}", {})
+        before = zd.stats()["total"]
+        for _ in range(1000):
+            if not engine.inbox.run_once().inbound_applied and engine.store.counts().inbox_pending == 0:
+                break
+        per_ticket = zd.stats()["total"] - before
+        engine.close()
+    return {"changes": changes, "tickets": tickets, "applied": applied, "bulk_requests": bulk,
+            "bulk_per_change": bulk / changes, "per_ticket_requests": per_ticket,
+            "per_ticket_per_change": per_ticket / changes, "clock_probes": probes}
+
+
+def latency(replies: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False) as zd:
+        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        port = free_port()
+        hook = agent.call("POST", "webhooks", {"webhook": {
+            "name": "casesync", "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk", "status": "active",
+            "subscriptions": ["zen:event-type:ticket.comment_added"]}})
+        secret = agent.call("GET", f"webhooks/{hook['webhook']['id']}/signing_secret")["signing_secret"]["secret"]
+        engine, support, tickets = _world(zd, tmp, 20, webhook_secret=secret, poll_interval_s=30)
+        stop = threading.Event()
+        app = create_app(settings=engine.settings, sink=engine.webhook_sink, status_provider=dict,
+                         ready=lambda: (True, ""))
+        threads = [threading.Thread(target=serve_app, args=(app, "127.0.0.1", port), kwargs={"stop": stop}),
+                   threading.Thread(target=engine.run_forever, args=(stop,))]
+        for t in threads:
+            t.start()
+        samples: list[float] = []
+        try:
+            time.sleep(1.0)
+            seq = max((c.seq for c in support.changes()), default=0)
+            for k in range(replies):
+                marker = f"latency probe {k}"
+                agent.call("PUT", f"tickets/{tickets[k % len(tickets)]}",
+                           {"ticket": {"comment": {"body": marker, "public": True}}})
+                sent = time.perf_counter()
+                deadline = sent + 30
+                while time.perf_counter() < deadline:
+                    new = support.changes(seq)
+                    if any(c.kind.value == "staff_message" for c in new):
+                        samples.append(time.perf_counter() - sent)
+                        seq = new[-1].seq
+                        break
+                    time.sleep(0.005)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            engine.close()
+    ordered = sorted(samples)
+    return {"replies": replies, "arrived": len(samples), "median_s": statistics.median(ordered),
+            "p95_s": ordered[int(0.95 * (len(ordered) - 1))], "max_s": ordered[-1]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("requests")
+    r.add_argument("--tickets", type=int, default=500)
+    r.add_argument("--changes", type=int, default=5000)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--replies", type=int, default=200)
+    args = ap.parse_args(argv)
+    configure_logging("console", "WARNING")  # figures only; the engine's own log lines would interleave
+    if args.what == "requests":
+        out = requests_per_change(args.tickets, args.changes)
+        print(f"inbound: {out['changes']} staff changes on {out['tickets']} tickets -> bulk export"
+              f" {out['bulk_requests']} requests ({out['bulk_per_change']:.4f} per change; applied"
+              f" {out['applied']}); per-ticket fetching {out['per_ticket_requests']} requests"
+              f" ({out['per_ticket_per_change']:.3f} per change)")
+        print("RESULT " + json.dumps({"benchmark": "inbound_requests", **out}))
+    else:
+        out = latency(args.replies)
+        print(f"latency: staff reply -> change feed, webhooks on, {out['arrived']}/{out['replies']} replies:"
+              f" median {out['median_s'] * 1000:.0f} ms, p95 {out['p95_s'] * 1000:.0f} ms,"
+              f" max {out['max_s'] * 1000:.0f} ms")
+        print("RESULT " + json.dumps({"benchmark": "inbound_latency", **out}))
+
+
+if __name__ == "__main__":
+    main()

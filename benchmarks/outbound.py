@@ -1,0 +1,142 @@
+"""Outbound cost: Zendesk requests per console operation, and the worker's time against bare zenpy calls.
+
+    .venv/bin/python -m benchmarks.outbound [--cases 200] [--replies 3]
+
+Steady state: the account, its users and their Zendesk identities are delivered first (a known user costs no
+request); then ``--cases`` submits, ``--replies`` replies per case and one close per case are queued and
+the outbox worker drains them.  The minimum is one request per operation (one ticket create, one update per
+reply or close).  The same operations are then made with bare zenpy calls against the same sandbox (a
+separate process, rate limits off), and both times are printed side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Comment, Ticket
+
+from sync.api import SupportCases
+from sync.engine import SyncEngine
+from sync.logging import configure_logging
+from sync.settings import Settings
+
+from .harness import SandboxProcess
+
+__all__ = ["main", "measure"]
+
+
+def _drain(engine: SyncEngine) -> None:
+    for _ in range(1000):
+        report = engine.outbox.run_once()
+        if report.pending == 0 and not report.delivered:
+            return
+    raise RuntimeError("the outbox did not drain")
+
+
+def measure(cases: int, replies: int) -> dict[str, Any]:
+    """Run both sides; returns the figures."""
+    with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False) as zd:
+        settings = Settings(
+            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+            database_url=f"sqlite:///{Path(tmp) / 'o.db'}", default_assignee_email=zd.agent_email,
+        )
+        engine = SyncEngine(settings)
+        support = SupportCases(store=engine.store)
+        support.upsert_account("acme", "Acme")
+        support.upsert_user("acme", "ann", "ann@acme.test", "Ann", admin=True)
+        support.upsert_user("acme", "bob", "bob@acme.test", "Bob")
+        warm = support.submit("acme", "bob", "warm-up", "warm-up")  # users, organization and identities known
+        support.close("acme", warm.id, "bob")
+        _drain(engine)
+
+        ids = [support.submit("acme", "bob", f"Case {i}", f"Problem {i}").id for i in range(cases)]
+        for r in range(replies):
+            for case_id in ids:
+                support.reply("acme", case_id, "bob", f"Reply {r} to {case_id}")
+        for case_id in ids:
+            support.close("acme", case_id, "bob")
+        operations = cases * (2 + replies)
+        before = zd.stats()
+        started = time.perf_counter()
+        _drain(engine)
+        worker_s = time.perf_counter() - started
+        after = zd.stats()
+        requests_made = after["total"] - before["total"]
+        by_route = {k: n - before["requests"].get(k, 0) for k, n in after["requests"].items()
+                    if n != before["requests"].get(k, 0)}
+        with engine.store.read() as tx:
+            bob = tx.get_user("acme", "bob")
+        assert bob is not None and bob.zendesk_user_id is not None
+        requester_id = bob.zendesk_user_id
+        engine.close()
+
+        # The same operations with bare zenpy: the least any client could do.
+        client = _bare_zenpy(zd.url, zd.agent_email, zd.agent_token)
+        started = time.perf_counter()
+        tickets = []
+        for i in range(cases):
+            created = client.tickets.create(Ticket(subject=f"Case {i}", requester_id=requester_id,
+                                                   comment=Comment(body=f"Problem {i}", author_id=requester_id)))
+            tickets.append(created.ticket.id)
+        for r in range(replies):
+            for tid in tickets:
+                client.tickets.update(Ticket(id=tid, comment=Comment(body=f"Reply {r}", author_id=requester_id,
+                                                                     public=True), status="open"))
+        me = client.users.me().id
+        for tid in tickets:
+            client.tickets.update(Ticket(id=tid, status="closed", assignee_id=me))
+        bare_s = time.perf_counter() - started
+    return {
+        "operations": operations, "requests": requests_made, "requests_per_operation": requests_made / operations,
+        "minimum_per_operation": 1.0, "ratio_to_minimum": requests_made / operations,
+        "by_route": by_route, "worker_s": worker_s, "bare_zenpy_s": bare_s, "worker_to_bare": worker_s / bare_s,
+    }
+
+
+def _bare_zenpy(url: str, email: str, token: str) -> Zenpy:
+    """Plain zenpy (its own session, cache off) aimed at the sandbox's http://127.0.0.1:PORT.
+
+    zenpy builds ``https://{subdomain}.{domain}``: the host is split at its first dot and every API object
+    gets the ``http`` scheme.
+    """
+    from urllib.parse import urlsplit
+
+    from zenpy.lib.api import BaseApi
+
+    host = urlsplit(url).netloc
+    subdomain, _, domain = host.partition(".")
+    client = Zenpy(subdomain=subdomain, domain=domain, email=email, token=token, disable_cache=True)
+    seen: set[int] = set()
+    todo: list[object] = [client]
+    while todo:
+        for value in list(vars(todo.pop()).values()):
+            if isinstance(value, BaseApi) and id(value) not in seen:
+                seen.add(id(value))
+                value.protocol = "http"
+                todo.append(value)
+    return client
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--replies", type=int, default=3)
+    args = ap.parse_args(argv)
+    configure_logging("console", "WARNING")  # figures only; the engine's own log lines would interleave
+    r = measure(args.cases, args.replies)
+    print(f"outbound: {r['operations']:.0f} console operations -> {r['requests']:.0f} Zendesk requests:"
+          f" {r['requests_per_operation']:.3f} per operation (minimum 1.000; ratio {r['ratio_to_minimum']:.3f})")
+    print(f"overhead: worker {r['worker_s']:.2f} s vs bare zenpy {r['bare_zenpy_s']:.2f} s for the same workload:"
+          f" {r['worker_to_bare']:.2f}x")
+    print("requests by route: " + ", ".join(f"{k}={n}" for k, n in sorted(r["by_route"].items())))
+    print("RESULT " + json.dumps({"benchmark": "outbound", **r}))
+
+
+if __name__ == "__main__":
+    main()

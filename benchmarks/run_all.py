@@ -1,0 +1,103 @@
+"""Run every benchmark and print one table.
+
+    .venv/bin/python -m benchmarks.run_all [--quick]
+
+Each benchmark runs in its own process (so one's sandbox, threads and memory never skew another's), with a
+deadline.  Scripts of this package end with a ``RESULT {json}`` line that becomes a row; other scripts in
+``benchmarks/`` (sandbox throughput, recipients, reconcile, workers) are included when present, with their
+last output line as the figure.  ``--quick`` uses small sizes (a smoke run, not the published figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# (name, command, quick command, target)
+_MODULES: list[tuple[str, list[str], list[str], str]] = [
+    ("outbound requests and overhead", ["-m", "benchmarks.outbound"], ["-m", "benchmarks.outbound", "--cases", "30"],
+     "<= 1.05 req/op; worker <= 1.2x bare zenpy"),
+    ("inbound requests per change", ["-m", "benchmarks.inbound", "requests"],
+     ["-m", "benchmarks.inbound", "requests", "--tickets", "50", "--changes", "500"], "<= 0.02 per change"),
+    ("inbound latency (webhooks)", ["-m", "benchmarks.inbound", "latency"],
+     ["-m", "benchmarks.inbound", "latency", "--replies", "30"], "p95 < 1 s"),
+    ("poll cycle vs cases in store", ["-m", "benchmarks.poll_scale"],
+     ["-m", "benchmarks.poll_scale", "--sizes", "1000,3000", "--changed", "20"], "flat in the number of cases"),
+]
+_SCRIPTS: list[tuple[str, str, list[str], str]] = [
+    ("sandbox throughput", "sandbox_throughput.py", ["--seconds", "2"], "-"),
+    ("recipient fan-out", "recipients.py", ["--tickets", "100"], "bulk, not per ticket"),
+    ("reconcile", "reconcile.py", ["--cases", "1000"], "-"),
+    ("throughput by workers", "workers.py", ["--cases", "8"], "grows with workers"),
+]
+
+
+def _figure(result: dict[str, Any]) -> str:
+    kind = result.get("benchmark")
+    if kind == "outbound":
+        return (f"{result['requests_per_operation']:.3f} req/op (x{result['ratio_to_minimum']:.2f} of minimum);"
+                f" worker {result['worker_s']:.2f}s vs zenpy {result['bare_zenpy_s']:.2f}s"
+                f" = {result['worker_to_bare']:.2f}x")
+    if kind == "inbound_requests":
+        return (f"{result['bulk_per_change']:.4f} req/change bulk ({result['bulk_requests']} for"
+                f" {result['changes']}); per-ticket {result['per_ticket_per_change']:.3f}")
+    if kind == "inbound_latency":
+        return (f"median {result['median_s'] * 1000:.0f} ms, p95 {result['p95_s'] * 1000:.0f} ms"
+                f" ({result['arrived']}/{result['replies']})")
+    if kind == "poll_scale":
+        return "; ".join(f"{r['cases']}: {r['seconds']:.2f}s {r['peak_mib']:.1f}MiB" for r in result["rows"])
+    return json.dumps(result)
+
+
+def _run(args: list[str], timeout_s: float) -> tuple[str, float]:
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+        out = done.stdout if done.returncode == 0 else done.stdout + f"\nexit {done.returncode}: {done.stderr[-300:]}"
+    except subprocess.TimeoutExpired:
+        out = f"timed out after {timeout_s:.0f}s"  # subprocess.run kills the child on timeout
+    return out, time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--timeout", type=float, default=1200.0, help="seconds per benchmark")
+    args = ap.parse_args(argv)
+    rows: list[tuple[str, str, str, str]] = []
+    for name, full, quick, target in _MODULES:
+        command = quick if args.quick else full
+        out, seconds = _run(command, args.timeout)
+        results = [json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")]
+        figure = _figure(results[-1]) if results else out.strip().splitlines()[-1] if out.strip() else "no output"
+        rows.append((name, figure, target, f"python {' '.join(command)} ({seconds:.0f}s)"))
+        print(f"  done: {name}", file=sys.stderr, flush=True)
+    for name, script, quick_args, target in _SCRIPTS:
+        if not (HERE / script).exists():
+            continue
+        command = [f"benchmarks/{script}", *(quick_args if args.quick else [])]
+        out, seconds = _run(command, args.timeout)
+        lines = [line.strip() for line in out.splitlines() if line.strip()]
+        rows.append((name, " | ".join(lines[-2:]) if lines else "no output", target,
+                     f"python {' '.join(command)} ({seconds:.0f}s)"))
+        print(f"  done: {name}", file=sys.stderr, flush=True)
+    widths = [max(len(r[i]) for r in [("benchmark", "figure", "target", "command"), *rows]) for i in range(4)]
+    header = ("benchmark", "figure", "target", "command")
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
