@@ -1,16 +1,19 @@
-"""Fixtures for outbound sync: a sandbox over real HTTP, a fresh SQLite store, the API and the worker."""
+"""Fixtures for outbound sync: a sandbox over real HTTP, a fresh SQLite store, the API and the worker.
+
+:class:`~support.zendesk.Staff` (an agent in Zendesk) and :class:`~support.zendesk.Clock` (a wall clock tests
+move forward) come from ``tests/support/zendesk.py``; the test modules import them from here.
+"""
 
 from __future__ import annotations
 
 import itertools
 import random
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from support.zendesk import Clock, Staff
 
 from sync.api import SupportCases
 from sync.gateway import GatewaySession, ZendeskGateway
@@ -21,40 +24,7 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
 
-
-class Staff:
-    """A support agent working in Zendesk through its ordinary API (as on Zendesk, with the agent token)."""
-
-    def __init__(self, zd: Sandbox, email: str = "agent@sandbox.test") -> None:
-        self.email, token = zd.create_agent(email, "Sam Agent")
-        self.url = zd.url
-        self.http = requests.Session()
-        self.http.auth = (f"{self.email}/token", token)
-        self.id = int(self.get("users/me")["user"]["id"])
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        response = self.http.get(f"{self.url}/api/v2/{path}", params=params, timeout=10)
-        response.raise_for_status()
-        return dict(response.json())
-
-    def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.put(f"{self.url}/api/v2/{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return dict(response.json())
-
-    def ticket(self, ticket_id: int) -> dict[str, Any]:
-        return dict(self.get(f"tickets/{ticket_id}")["ticket"])
-
-    def comments(self, ticket_id: int) -> list[dict[str, Any]]:
-        return list(self.get(f"tickets/{ticket_id}/comments")["comments"])
-
-    def update(self, ticket_id: int, **fields: Any) -> dict[str, Any]:
-        return self.put(f"tickets/{ticket_id}", {"ticket": fields})
-
-    def tickets(self) -> list[dict[str, Any]]:
-        state = requests.get(f"{self.url}/__sandbox/state", timeout=10).json()
-        found = state.get("tickets", [])
-        return list(found.values()) if isinstance(found, dict) else list(found)
+__all__ = ["Clock", "Drain", "Staff", "make_gateway"]
 
 
 @pytest.fixture(scope="session")
@@ -71,20 +41,7 @@ def zd(sandbox: Sandbox) -> Sandbox:
 
 @pytest.fixture
 def staff(zd: Sandbox) -> Staff:
-    return Staff(zd)
-
-
-class Clock:
-    """A wall clock that tests can move forward (backoffs become due without waiting)."""
-
-    def __init__(self) -> None:
-        self.offset_s = 0.0
-
-    def __call__(self) -> datetime:
-        return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.offset_s, UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.offset_s += seconds
+    return Staff(zd, "agent@sandbox.test")
 
 
 @pytest.fixture
