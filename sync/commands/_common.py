@@ -15,7 +15,16 @@ if TYPE_CHECKING:
     from sync.settings import Settings
     from sync.store import Store
 
-__all__ = ["err", "install_stop_signals", "load", "open_database", "require_zendesk", "start_logging", "stdout_console"]
+__all__ = [
+    "err",
+    "install_stop_signals",
+    "load",
+    "open_database",
+    "require_zendesk",
+    "start_logging",
+    "start_sync_process",
+    "stdout_console",
+]
 
 
 def load() -> Settings:
@@ -96,3 +105,21 @@ def start_logging(settings: Settings) -> None:
     from sync.logging import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)
+
+
+def start_sync_process(
+    *, on_stop_signal: Callable[[str], None] | None
+) -> tuple[Settings, threading.Event, Store]:
+    """The start of a command that syncs (``serve``, ``sync``): ``(settings, stop, store)``.
+
+    Loads the settings (Zendesk required), starts logging, and opens the store.  With ``on_stop_signal``
+    SIGTERM/SIGINT set ``stop`` (see :func:`install_stop_signals`), installed before the store is opened:
+    a signal while starting up must also end in a clean stop, not a killed process.
+    """
+    settings = load()
+    require_zendesk(settings)
+    start_logging(settings)
+    stop = threading.Event()
+    if on_stop_signal is not None:
+        install_stop_signals(stop, on_signal=on_stop_signal)
+    return settings, stop, open_database(settings)

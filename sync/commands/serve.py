@@ -140,27 +140,14 @@ def _schedule_reconcile(engine: SyncEngine, settings: Settings, stop: threading.
 
 def run(_args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT; 0 after a clean stop, 2 on configuration errors, 1 if a part failed."""
-    from sync.commands._common import (
-        err,
-        install_stop_signals,
-        load,
-        open_database,
-        require_zendesk,
-        start_logging,
-    )
+    from sync.commands._common import err, start_sync_process
     from sync.engine import SyncEngine
     from sync.errors import ConfigurationError
     from sync.logging import get_logger
     from sync.web import create_app, serve_app
 
     log = get_logger(__name__)
-    settings = load()
-    require_zendesk(settings)
-    start_logging(settings)
-    # Signals first: a SIGTERM while starting up must also end in a clean stop, not a killed process.
-    stop = threading.Event()
-    install_stop_signals(stop, on_signal=lambda name: log.info("serve.stopping", signal=name))
-    store = open_database(settings)
+    settings, stop, store = start_sync_process(on_stop_signal=lambda name: log.info("serve.stopping", signal=name))
     schema = store.schema_status()
     if schema.state == "newer" or (schema.state == "outdated" and store.dialect == "postgresql"):
         store.close()

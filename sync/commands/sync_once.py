@@ -12,7 +12,6 @@ extra outbox worker next to ``casesync serve`` on PostgreSQL).
 from __future__ import annotations
 
 import argparse
-import threading
 from typing import TYPE_CHECKING
 
 from sync.commands import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
@@ -84,25 +83,14 @@ def _short(exc: BaseException) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """One pass (``--once``) or the loop."""
-    from sync.commands._common import (
-        err,
-        install_stop_signals,
-        load,
-        open_database,
-        require_zendesk,
-        start_logging,
-    )
+    from sync.commands._common import err, start_sync_process
     from sync.engine import SyncEngine
     from sync.logging import get_logger
 
     log = get_logger(__name__)
-    settings = load()
-    require_zendesk(settings)
-    start_logging(settings)
-    stop = threading.Event()
-    if not args.once:  # installed before anything slow, so an early SIGTERM still stops cleanly
-        install_stop_signals(stop, on_signal=lambda name: log.info("sync.stopping", signal=name))
-    store = open_database(settings)
+    settings, stop, store = start_sync_process(
+        on_stop_signal=None if args.once else lambda name: log.info("sync.stopping", signal=name)
+    )
     try:
         if args.once:
             code, detail = check_zendesk(settings)
