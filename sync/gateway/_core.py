@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,9 +17,19 @@ from sync.gateway.session import GatewaySession
 from sync.retry import RetryPolicy
 from sync.settings import Settings
 
-__all__ = ["GatewayCore"]
+__all__ = ["BATCH", "GatewayCore", "batches"]
 
 T = TypeVar("T")
+
+#: Zendesk's limit for show_many and update_many.
+BATCH = 100
+
+
+def batches(ids: Sequence[int]) -> Iterator[list[int]]:
+    """``ids`` without repeats (first occurrence kept), :data:`BATCH` at a time: one ``show_many`` call each."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), BATCH):
+        yield unique[start : start + BATCH]
 
 
 def _reveal(value: str | SecretStr | None) -> str | None:

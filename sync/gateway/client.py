@@ -7,15 +7,16 @@ under :class:`~sync.retry.RetryPolicy` with zenpy and requests errors translated
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from zenpy.lib.api_objects import Identity, Organization, OrganizationMembership, User
 from zenpy.lib.api_objects import TicketField as ZenpyTicketField
 
 from mappings.zendesk import ZOrganization, ZUser
 from sync.errors import ZendeskRejected
+from sync.gateway._core import batches
 from sync.gateway.convert import comment_events_from, organization_from, ticket_from, user_from
 from sync.gateway.models import EventPage, TicketField, TicketPage, Webhook
 from sync.gateway.session import parse_http_date
@@ -24,6 +25,8 @@ from sync.gateway.tickets import TicketsMixin
 __all__ = ["ZendeskGateway"]
 
 _ALREADY = ("already", "duplicatevalue", "taken")
+
+T = TypeVar("T")
 
 
 class ZendeskGateway(TicketsMixin):
@@ -62,22 +65,18 @@ class ZendeskGateway(TicketsMixin):
 
     def get_users(self, ids: Sequence[int]) -> list[ZUser]:
         """The users among ``ids`` that exist, fetched 100 at a time (``show_many``)."""
-        unique = list(dict.fromkeys(ids))
-        out: list[ZUser] = []
-        for start in range(0, len(unique), 100):
-            chunk = ",".join(str(i) for i in unique[start : start + 100])
-            body = self._get_json("users/show_many.json", params={"ids": chunk})
-            out.extend(user_from(u) for u in body.get("users") or () if isinstance(u, Mapping))
-        return out
+        return self._show_many_json("users", ids, user_from)
 
     def get_organizations(self, ids: Sequence[int]) -> list[ZOrganization]:
         """The organizations among ``ids`` that exist, fetched 100 at a time (``show_many``)."""
-        unique = list(dict.fromkeys(ids))
-        out: list[ZOrganization] = []
-        for start in range(0, len(unique), 100):
-            chunk = ",".join(str(i) for i in unique[start : start + 100])
-            body = self._get_json("organizations/show_many.json", params={"ids": chunk})
-            out.extend(organization_from(o) for o in body.get("organizations") or () if isinstance(o, Mapping))
+        return self._show_many_json("organizations", ids, organization_from)
+
+    def _show_many_json(self, resource: str, ids: Sequence[int], convert: Callable[[Mapping[str, Any]], T]) -> list[T]:
+        """The ``resource`` records among ``ids``, converted, through ``{resource}/show_many.json``."""
+        out: list[T] = []
+        for chunk in batches(ids):
+            body = self._get_json(f"{resource}/show_many.json", params={"ids": ",".join(str(i) for i in chunk)})
+            out.extend(convert(r) for r in body.get(resource) or () if isinstance(r, Mapping))
         return out
 
     def find_user_by_email(self, email: str) -> ZUser | None:

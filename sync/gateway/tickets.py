@@ -11,16 +11,12 @@ from zenpy.lib.api_objects import Comment, Ticket
 
 from mappings.zendesk import CommentDraft, TicketDraft, TicketUpdateDraft, ZComment, ZTicket
 from sync.errors import InvalidInput, RetriableError, ZendeskRejected
-from sync.gateway._core import GatewayCore
+from sync.gateway._core import BATCH, GatewayCore, batches
 from sync.gateway.convert import comment_from, comments_from_audit, ticket_from
 from sync.gateway.models import JobResult
 from sync.gateway.session import request_headers
 
 __all__ = ["TicketsMixin"]
-
-#: Zendesk's limit for show_many and update_many.
-BATCH = 100
-
 
 def _comment_fields(draft: CommentDraft) -> dict[str, Any]:
     # ``public`` is always explicit: Zendesk otherwise reuses the first comment's visibility.
@@ -106,9 +102,7 @@ class TicketsMixin(GatewayCore):
     def get_tickets(self, ids: Sequence[int]) -> list[ZTicket]:
         """The tickets among ``ids`` that exist, fetched 100 at a time (``show_many``)."""
         out: list[ZTicket] = []
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), BATCH):
-            chunk = unique[start : start + BATCH]
+        for chunk in batches(ids):
             out.extend(self._call(partial(self._show_many, chunk)))
         return out
 
