@@ -12,9 +12,10 @@ such as the poller's is held (SQLite: a named lease; PostgreSQL: a session-level
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -32,6 +33,8 @@ from sync.store.sql_state import StateMixin
 from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 
 __all__ = ["SqlStore", "SqlTx", "utc_now"]
+
+E = TypeVar("E", OutboxEntry, InboxEntry)
 
 
 def utc_now() -> datetime:
@@ -137,19 +140,25 @@ class SqlStore(Store):
     def claim_outbox(
         self, worker_id: str, now: datetime | None = None, *, limit: int = 100, lease_s: float = 30.0
     ) -> list[OutboxEntry]:
-        with self.transaction() as tx:
-            assert isinstance(tx, SqlTx)
-            claimed = tx.claim_outbox_rows(worker_id, now or tx.now, limit, lease_s)
-        if claimed:
-            self._heartbeat.hold(worker_id, lease_s)
-        return claimed
+        return self._claim(SqlTx.claim_outbox_rows, worker_id, now, limit, lease_s)
 
     def claim_inbox(
         self, worker_id: str, now: datetime | None = None, *, limit: int = 100, lease_s: float = 30.0
     ) -> list[InboxEntry]:
+        return self._claim(SqlTx.claim_inbox_rows, worker_id, now, limit, lease_s)
+
+    def _claim(
+        self,
+        claim_rows: Callable[[SqlTx, str, datetime, int, float], list[E]],
+        worker_id: str,
+        now: datetime | None,
+        limit: int,
+        lease_s: float,
+    ) -> list[E]:
+        """Claim in one write transaction, then let the heartbeat renew the worker's leases while it lives."""
         with self.transaction() as tx:
             assert isinstance(tx, SqlTx)
-            claimed = tx.claim_inbox_rows(worker_id, now or tx.now, limit, lease_s)
+            claimed = claim_rows(tx, worker_id, now or tx.now, limit, lease_s)
         if claimed:
             self._heartbeat.hold(worker_id, lease_s)
         return claimed
