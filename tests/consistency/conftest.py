@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import requests
-from support.zendesk import Console, Staff, no_sleep
+from support.zendesk import Console, Staff, no_sleep, sandbox, zd
 
 from sync.consistency import Reconciler
 from sync.report import SyncReport
 from sync.sandbox import Sandbox
 
-__all__ = ["Staff", "World", "delta"]
+__all__ = ["Staff", "World", "delta", "sandbox", "zd"]
 
 
 class World(Console):
@@ -49,15 +49,8 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in out.items() if v}
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(rate_limits=False) as zd:
-        yield zd
-
-
 @pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.reset()
-    with World(sandbox, tmp_path / "console.db") as w:
+def world(zd: Sandbox, tmp_path: Path) -> Iterator[World]:
+    with World(zd, tmp_path / "console.db") as w:
         w.populate(alice="Alice Admin")
         yield w

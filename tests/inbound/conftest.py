@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.zendesk import Console, Staff, no_sleep
+from support.zendesk import Console, Staff, no_sleep, sandbox, zd
 
 from sync.retry import RetryPolicy
 from sync.sandbox import Sandbox
 
-__all__ = ["Staff", "World"]
+__all__ = ["Staff", "World", "sandbox", "zd"]
 
 
 class World(Console):
@@ -32,15 +32,8 @@ class World(Console):
         )
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(rate_limits=False) as zd:
-        yield zd
-
-
 @pytest.fixture
-def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
-    sandbox.reset()
-    with World(sandbox, tmp_path / "console.db") as w:
+def world(zd: Sandbox, tmp_path: Path) -> Iterator[World]:
+    with World(zd, tmp_path / "console.db") as w:
         w.populate(alice="Alice Liddell")
         yield w

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.zendesk import Clock, Staff
+from support.zendesk import Clock, Staff, sandbox, zd
 
 from sync.api import SupportCases
 from sync.gateway import GatewaySession, ZendeskGateway
@@ -24,19 +24,7 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
 
-__all__ = ["Clock", "Drain", "Staff", "make_gateway"]
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(rate_limits=False) as zd:
-        yield zd
-
-
-@pytest.fixture
-def zd(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
+__all__ = ["Clock", "Drain", "Staff", "make_gateway", "sandbox", "zd"]
 
 
 @pytest.fixture

@@ -9,16 +9,20 @@ package above it).
 * :class:`Console` is one console (store + :class:`~sync.api.SupportCases`) with its outbox and inbox workers
   and poller, talking to the sandbox, plus a :class:`Staff` member.  The inbound and consistency worlds build
   on it.
+* The fixtures ``sandbox`` (one per session, without rate limits) and ``zd`` (that sandbox, reset) are
+  imported by the conftests that use them: each directory gets its own sandbox, as pytest registers an
+  imported fixture once per conftest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
+import pytest
 import requests
 
 from sync.api import SupportCases
@@ -31,7 +35,21 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
 
-__all__ = ["Clock", "Console", "Staff", "no_sleep"]
+__all__ = ["Clock", "Console", "Staff", "no_sleep", "sandbox", "zd"]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """A sandbox over real HTTP without rate limits, for the whole session."""
+    with Sandbox(rate_limits=False) as zd:
+        yield zd
+
+
+@pytest.fixture
+def zd(sandbox: Sandbox) -> Sandbox:
+    """The session's sandbox, reset: no tickets, users or faults left from an earlier test."""
+    sandbox.reset()
+    return sandbox
 
 
 def no_sleep(_: float) -> None:
