@@ -61,7 +61,8 @@ def empty_pg(pg_url: str) -> str:
 @pytest.fixture(scope="module")
 def sandbox_proc() -> Iterator[SandboxProcess]:
     """A sandbox (rate limits off) serving from its own process for the whole module."""
-    proc = SandboxProcess(rate_limits=False)
+    # Limits off, and an advertised budget the workers' pacers never see running low.
+    proc = SandboxProcess(rate_limits=False, requests_per_minute=1_000_000)
     try:
         proc.start()
         yield proc

@@ -6,6 +6,8 @@ Modes:
   of ``casesync serve`` on its own machine.  Prints ``ready`` once built, waits for a ``go`` line on stdin
   (so that start-up time stays out of measurements), runs until SIGTERM, then prints ``done {json}`` with
   the HTTP statuses it received.
+* ``outbox …`` — the same arguments and protocol, running only the outbox worker's loop (for benchmarks:
+  no inbox pass and no polls, whose cost does not depend on the number of workers).
 * ``hold DB_URL OWNER`` — takes the poller lock (retrying), prints ``held``, keeps it until stdin closes
   or says ``release``.
 * ``race DB_URL OWNER SECONDS HOLD_S`` — for SECONDS, keeps trying the poller lock; each time it gets it,
@@ -41,7 +43,13 @@ class CountingMetrics(Metrics):
             self.statuses["network_error" if status is None else str(status)] += 1
 
 
-def _engine(db_url: str, zendesk_url: str, worker_id: str, lease_s: str, batch: str) -> None:
+def _outbox(db_url: str, zendesk_url: str, worker_id: str, lease_s: str, batch: str) -> None:
+    _engine(db_url, zendesk_url, worker_id, lease_s, batch, outbox_only=True)
+
+
+def _engine(
+    db_url: str, zendesk_url: str, worker_id: str, lease_s: str, batch: str, *, outbox_only: bool = False
+) -> None:
     from sync import SyncEngine
     from sync.settings import Settings
 
@@ -62,7 +70,14 @@ def _engine(db_url: str, zendesk_url: str, worker_id: str, lease_s: str, batch: 
     engine = SyncEngine(settings, worker_id=worker_id, metrics=metrics)
     engine.store.counts()  # connect and check the schema before saying ready
     print("ready", flush=True)
-    if sys.stdin.readline().strip() == "go":
+    if sys.stdin.readline().strip() != "go":
+        pass
+    elif outbox_only:
+        # The outbox alone (what the benchmark measures): no inbox pass, no polls.
+        while not stop.is_set():
+            if not engine.outbox.run_once(stop=stop.is_set).delivered:
+                stop.wait(0.02)
+    else:
         engine.run_forever(stop)
     engine.close()
     print("done " + json.dumps({"worker_id": worker_id, "statuses": dict(metrics.statuses)}), flush=True)
@@ -110,7 +125,7 @@ def _race(db_url: str, owner: str, seconds: str, hold_s: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    modes: dict[str, Callable[..., None]] = {"engine": _engine, "hold": _hold, "race": _race}
+    modes: dict[str, Callable[..., None]] = {"engine": _engine, "outbox": _outbox, "hold": _hold, "race": _race}
     modes[argv[0]](*argv[1:])
 
 
