@@ -11,10 +11,11 @@ and times them from "go" until the outbox is empty.  Scaling per worker is
 ``rate(n) / (n * rate(1))``; the target is at least 0.8 up to 4 workers.
 
 Part 2 — the sandbox's account-wide rate limit on (``--rate-limit`` requests per minute, low enough to
-bind): the same with 1 and 4 workers, printing each run's request rate next to the limit and the 429s the
-workers received (the sandbox's ``/__sandbox/stats`` counts requests, not statuses, so the workers count
-the statuses they get).  Shared limit without 429 storms means: 4 workers reach about the limit, not 4
-times it, with a handful of 429s rather than one per request.
+bind): the same with 1 and 4 workers, each run starting at the start of a rate-limit minute (the sandbox's
+clock is moved there) with more work than one minute's budget, printing each run's request rate next to
+the limit and the 429s the workers received (the sandbox's ``/__sandbox/stats`` counts requests, not
+statuses, so the workers count the statuses they get).  Shared limit without 429 storms means: 4 workers
+reach about the limit, not 4 times it, with a handful of 429s rather than one per request.
 
 PostgreSQL comes from ``CASESYNC_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``);
 each part gets a fresh database, dropped at the end.  The process helpers are the scale-out tests' own
@@ -82,8 +83,22 @@ class Console:
         return per_case * len(self.cases)
 
 
+def start_a_fresh_window(sandbox: SandboxProcess) -> None:
+    """Move the sandbox's clock to the start of its next rate-limit minute, so every run starts with the
+    same budget (the limiter counts per minute of the sandbox's clock)."""
+    now = sandbox.advance_clock(0)
+    sandbox.advance_clock(60 - now.timestamp() % 60 + 0.05)
+
+
 def run_workers(
-    db_url: str, sandbox: SandboxProcess, store: Store, count: int, batch: int, lease_s: float = 30.0
+    db_url: str,
+    sandbox: SandboxProcess,
+    store: Store,
+    count: int,
+    batch: int,
+    lease_s: float = 30.0,
+    *,
+    fresh_window: bool = False,
 ) -> tuple[float, Counter[str], int]:
     """Start ``count`` workers, let them drain the outbox; (seconds, statuses received, API requests)."""
     workers = [
@@ -94,6 +109,8 @@ def run_workers(
     try:
         for w in workers:
             w.expect("ready", 60)
+        if fresh_window:
+            start_a_fresh_window(sandbox)
         before = int(sandbox.stats()["total"])
         started = time.monotonic()
         for w in workers:
@@ -155,7 +172,7 @@ def part_rate_limited(args: argparse.Namespace) -> None:
             sandbox.faults({"rules": [{"path": "^/api/v2/", "latency_ms": args.latency_ms}]})
             for count in (1, 4):
                 entries = console.replies(args.limited_replies)
-                seconds, statuses, requests = run_workers(db_url, sandbox, store, count, args.batch)
+                seconds, statuses, requests = run_workers(db_url, sandbox, store, count, args.batch, fresh_window=True)
                 errors = sum(n for s, n in statuses.items() if s.startswith("5"))
                 print(
                     f"{count:>7} {entries:>7} {seconds:>8.1f} {entries / seconds:>8.2f}"

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,11 @@ class SandboxProcess:
 
     def faults(self, body: dict[str, Any]) -> None:
         self._control("POST", "faults", body)
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the sandbox's clock forward; its new time."""
+        now = self._control("POST", "clock/advance", {"seconds": seconds})["now"]
+        return datetime.fromisoformat(str(now).replace("Z", "+00:00"))
 
     def stats(self) -> dict[str, Any]:
         return dict(self._control("GET", "stats"))
