@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,16 @@ import requests
 
 from sync.sandbox import Sandbox
 
-REF = Path("/work/shared/reference")
+
+def _reference() -> Path:
+    """Zendesk's reference material: ``shared/reference`` beside the checkout (``CASESYNC_REFERENCE_DIR`` wins)."""
+    candidates = [Path(p) for p in [os.environ.get("CASESYNC_REFERENCE_DIR", "")] if p]
+    root = Path(__file__).resolve().parents[2]
+    candidates += [root.parent / "shared" / "reference", Path("/work/shared/reference")]
+    return next((c for c in candidates if (c / "zendesk-recorded").is_dir()), candidates[-1])
+
+
+REF = _reference()
 RECORDED = REF / "zendesk-recorded"
 
 
@@ -68,7 +78,7 @@ def _shape(value: Any) -> Any:
 def _load(name: str) -> list[dict[str, Any]]:
     path = RECORDED / name
     if not path.exists():
-        pytest.skip("reference recordings not available")
+        pytest.skip(f"Zendesk reference recordings not found at {RECORDED} (set CASESYNC_REFERENCE_DIR)")
     return json.loads(path.read_text())["interactions"]  # type: ignore[no-any-return]
 
 
@@ -121,7 +131,7 @@ def oas() -> dict[str, Any]:
     yaml = pytest.importorskip("yaml")
     path = REF / "zendesk-support-oas.yaml"
     if not path.exists():
-        pytest.skip("OAS not available")
+        pytest.skip(f"Zendesk OAS file not found at {path} (set CASESYNC_REFERENCE_DIR)")
     class Loader(yaml.SafeLoader):
         pass
 
