@@ -77,6 +77,8 @@ def requests_per_change(tickets: int, changes: int) -> dict[str, Any]:
         # The benchmark's own clock probes (users/me, to learn Zendesk's moved clock) are not the poller's.
         probes = after["requests"].get(me, 0) - before["requests"].get(me, 0)
         bulk = after["total"] - before["total"] - probes
+        routes = {k: n - before["requests"].get(k, 0) for k, n in after["requests"].items()
+                  if n != before["requests"].get(k, 0) and k != me}
         applied = sum(1 for c in support.changes(seq) if c.kind.value == "staff_message")
         # The per-ticket way over the same tickets: one hint per change, one fetch per hinted ticket.
         with engine.store.transaction() as tx:
@@ -90,7 +92,8 @@ def requests_per_change(tickets: int, changes: int) -> dict[str, Any]:
         engine.close()
     return {"changes": changes, "tickets": tickets, "applied": applied, "bulk_requests": bulk,
             "bulk_per_change": bulk / changes, "per_ticket_requests": per_ticket,
-            "per_ticket_per_change": per_ticket / changes, "clock_probes": probes}
+            "per_ticket_per_change": per_ticket / changes, "clock_probes": probes,
+            "bulk_by_route": routes}
 
 
 def latency(replies: int) -> dict[str, Any]:
@@ -152,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
               f" {out['bulk_requests']} requests ({out['bulk_per_change']:.4f} per change; applied"
               f" {out['applied']}); per-ticket fetching {out['per_ticket_requests']} requests"
               f" ({out['per_ticket_per_change']:.3f} per change)")
+        print("bulk requests by route: " + ", ".join(f"{k}={n}" for k, n in sorted(out["bulk_by_route"].items())))
         print("RESULT " + json.dumps({"benchmark": "inbound_requests", **out}))
     else:
         out = latency(args.replies)

@@ -39,9 +39,9 @@ def _drain(engine: SyncEngine) -> None:
     raise RuntimeError("the outbox did not drain")
 
 
-def measure(cases: int, replies: int) -> dict[str, Any]:
+def measure(cases: int, replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
     """Run both sides; returns the figures."""
-    with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False) as zd:
+    with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd:
         settings = Settings(
             zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
             database_url=f"sqlite:///{Path(tmp) / 'o.db'}", default_assignee_email=zd.agent_email,
@@ -127,9 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=200)
     ap.add_argument("--replies", type=int, default=3)
+    ap.add_argument("--rpm", type=int, default=1_000_000,
+                    help="the X-Rate-Limit the sandbox announces; casesync paces itself by it, bare zenpy does not")
     args = ap.parse_args(argv)
     configure_logging("console", "WARNING")  # figures only; the engine's own log lines would interleave
-    r = measure(args.cases, args.replies)
+    r = measure(args.cases, args.replies, args.rpm)
     print(f"outbound: {r['operations']:.0f} console operations -> {r['requests']:.0f} Zendesk requests:"
           f" {r['requests_per_operation']:.3f} per operation (minimum 1.000; ratio {r['ratio_to_minimum']:.3f})")
     print(f"overhead: worker {r['worker_s']:.2f} s vs bare zenpy {r['bare_zenpy_s']:.2f} s for the same workload:"
