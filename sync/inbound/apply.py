@@ -41,6 +41,7 @@ from sync.gateway import ZendeskGateway
 from sync.metrics import Metrics
 from sync.settings import Settings
 from sync.store import Store, StoreTx, TicketState, case_key
+from sync.ticket_facts import remember_ticket
 
 __all__ = ["TicketApplier", "gap_key"]
 
@@ -306,6 +307,7 @@ class TicketApplier:
             return  # nothing of ours: no state kept for it
         if complete:
             tx.kv_set(gap_key(ticket.id), None)
+        remember_ticket(tx, ticket)  # the assignee, so a user's close costs one request
         if plan.updated_at is not None or plan.generated_timestamp is not None:
             tx.put_ticket_state(
                 TicketState(

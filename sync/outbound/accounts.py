@@ -66,16 +66,15 @@ class AccountDelivery:
         # What the list was before this change: what casesync had put on the tickets.
         before = [a for a in current if a.lower() not in added] + removed
 
-        plans = {
-            case.id: plan_ccs(current, requesters.get(case.requester_id), case.cc, before) for case in cases
-        }
+        plans = {case.id: plan_ccs(current, requesters.get(case.requester_id), case.cc, before) for case in cases}
         items = self.apply_cc_plans(account_id, cases, plans)
         log.info("recipients_applied", account_id=account_id, tickets=items, open_cases=len(cases))
 
     def repair_ccs(self, entry: OutboxEntry) -> None:
         """Restore the console's addresses on the named tickets, reading their CCs from Zendesk itself.
 
-        Queued by the reconciler (payload ``account_id``, ``ticket_ids``): it starts from what the tickets
+        Queued by the reconciler and after a ticket was created while the list changed (payload
+        ``account_id``, ``ticket_ids``, optionally ``previously_managed``): it starts from what the tickets
         hold now rather than from ``Case.cc``, so a console address that staff removed by hand is put back,
         and every CC that is not a console address is kept as hand-added.
         """
@@ -87,17 +86,20 @@ class AccountDelivery:
             current = tx.recipients(account_id)
             cases = [c for c in tx.case_records(account_id, open_only=True) if c.ticket_id in wanted]
             requesters = {u.user_id: u.email for u in tx.users(account_id)}
+        # Addresses casesync itself put there before (``previously_managed``) may be removed as well.
+        managed = current + [str(a).lower() for a in entry.payload.get("previously_managed") or ()]
         tickets = {t.id: t for t in self.gateway.get_tickets([c.ticket_id for c in cases if c.ticket_id])}
-        emails = {u.id: (u.email or "").lower() for u in self.gateway.get_users(
-            [i for t in tickets.values() for i in t.email_cc_ids]
-        )}
+        emails = {
+            u.id: (u.email or "").lower()
+            for u in self.gateway.get_users([i for t in tickets.values() for i in t.email_cc_ids])
+        }
         live = [c for c in cases if c.ticket_id in tickets and tickets[c.ticket_id].status not in ("closed", "deleted")]
         plans = {}
         for case in live:
             assert case.ticket_id is not None
             on_ticket = [emails[i] for i in tickets[case.ticket_id].email_cc_ids if emails.get(i)]
             # Only the console's current addresses count as managed: anything else on the ticket stays.
-            plans[case.id] = plan_ccs(current, requesters.get(case.requester_id), on_ticket, current)
+            plans[case.id] = plan_ccs(current, requesters.get(case.requester_id), on_ticket, managed)
         self.apply_cc_plans(account_id, live, plans)
 
     def apply_cc_plans(self, account_id: str, cases: list[CaseRecord], plans: dict[int, CcPlan]) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from mappings.external_ids import case_external_id
 from mappings.models import CaseStatus, ChangeKind
@@ -19,16 +18,19 @@ from mappings.outbound import (
     build_reply,
     build_ticket_draft,
     continuation_subject,
+    decide_close,
     find_message_comment,
 )
 from mappings.zendesk import TicketUpdateDraft, ZTicket
-from sync.errors import MappingError, NetworkError, TicketClosedRemotely, ZendeskRejected
+from sync.errors import MappingError, NetworkError, TicketClosedRemotely, UpdateConflict, ZendeskRejected
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
+from sync.outbound.accounts import REPAIR_CCS
 from sync.outbound.directory import Directory
 from sync.outbound.outcomes import Deferred, Undeliverable
 from sync.settings import Settings
-from sync.store import MessageRecord, OutboxEntry, OutboxKind, Store, case_key
+from sync.store import MessageRecord, OutboxEntry, OutboxKind, Store, account_key, case_key
+from sync.ticket_facts import known_ticket, remember_ticket
 
 __all__ = ["CaseDelivery"]
 
@@ -100,6 +102,16 @@ class CaseDelivery:
             if comment is not None:
                 tx.set_message_comment(first.id, comment.id)
             tx.set_case_cc(case_id, [email.email for email in draft.email_ccs])
+            remember_ticket(tx, ticket)
+            if tx.recipients(case.account_id) != recipients:
+                # The list changed while the ticket was being created: the bulk CC update of that change
+                # may have run before this ticket was linked, so bring the account's tickets in line.
+                tx.enqueue(
+                    REPAIR_CCS,
+                    {"account_id": case.account_id, "ticket_ids": [ticket.id], "previously_managed": recipients},
+                    ordering_key=account_key(case.account_id),
+                    account_id=case.account_id,
+                )
         log.info("ticket_created", case_id=case_id, ticket_id=ticket.id)
         if source_ticket is not None:
             self._verify_followup(case_id, source_ticket, ticket.id)
@@ -210,7 +222,9 @@ class CaseDelivery:
                 if plan.tags_after:
                     self.gateway.add_tags(ticket_id, plan.tags_after)
             else:
-                _, comments = self.gateway.update_ticket(ticket_id, plan.update)
+                updated, comments = self.gateway.update_ticket(ticket_id, plan.update)
+                with self.store.transaction() as tx:
+                    remember_ticket(tx, updated)
                 comment_id = comments[0].id if comments else None
         except TicketClosedRemotely:
             self._continue_as_new_case(case_id, message)
@@ -293,34 +307,46 @@ class CaseDelivery:
     # -- close ------------------------------------------------------------------------------------
 
     def close(self, entry: OutboxEntry) -> None:
-        """Close the ticket; Zendesk needs an assignee, so an unassigned one gets the default agent."""
+        """Close the ticket in one request when casesync knows its assignee; Zendesk needs one to close."""
         case_id = int(entry.payload["case_id"])
         with self.store.read() as tx:
             ticket_id = tx.ticket_of(case_id)
+            facts = known_ticket(tx, ticket_id) if ticket_id is not None else None
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
         try:
-            # Most tickets have an assignee by the time users close them: try the one-request path first.
-            self.gateway.update_ticket(ticket_id, TicketUpdateDraft(status="closed"))
+            if facts is not None and facts.assignee_id is None:
+                agent = self._default_agent(ticket_id)
+                # A safe update: if staff assigned the ticket since it was seen, Zendesk answers 409 and
+                # the ticket is re-read, so their assignment is never overwritten.
+                self.gateway.update_ticket(
+                    ticket_id, TicketUpdateDraft(status="closed", assignee_id=agent), updated_stamp=facts.stamp
+                )
+            else:
+                self.gateway.update_ticket(ticket_id, TicketUpdateDraft(status="closed"))
         except TicketClosedRemotely:
             return
+        except UpdateConflict:
+            self._close_as_it_is_now(self.gateway.get_ticket(ticket_id))
         except ZendeskRejected as exc:
             if exc.status != 422 or "assignee" not in exc.body.lower():
                 raise
-            self._assign_and_close(self.gateway.get_ticket(ticket_id))
+            self._close_as_it_is_now(self.gateway.get_ticket(ticket_id))
 
-    def _assign_and_close(self, ticket: ZTicket) -> None:
-        if ticket.status == "closed":
-            return
+    def _close_as_it_is_now(self, ticket: ZTicket) -> None:
+        plan = decide_close(ticket, None if ticket.assignee_id is not None else self._default_agent(ticket.id))
+        if plan.update is not None:
+            self.gateway.update_ticket(ticket.id, plan.update)
+
+    def _default_agent(self, ticket_id: int) -> int:
         email = self.settings.default_assignee_email
         agent = self.directory.agent_id(email) if email else None
         if agent is None:
             raise Undeliverable(
-                f"ticket #{ticket.id} has no assignee and CASESYNC_DEFAULT_ASSIGNEE_EMAIL"
+                f"ticket #{ticket_id} has no assignee and CASESYNC_DEFAULT_ASSIGNEE_EMAIL"
                 f" {'is not set' if not email else f'({email}) is not an agent'}: Zendesk refuses to close it"
             )
-        update: dict[str, Any] = {"status": "closed", "assignee_id": agent}
-        self.gateway.update_ticket(ticket.id, TicketUpdateDraft(**update))
+        return agent
 
 
 def _status_before(current: CaseStatus) -> str:

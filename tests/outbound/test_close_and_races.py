@@ -1,0 +1,135 @@
+"""Closing costs one request when the assignee is known, never overwrites staff's assignment, and a
+ticket created while the recipient list changed still ends with the new list's CCs."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import requests
+
+from mappings.models import CaseStatus
+from mappings.zendesk import TicketDraft, ZComment, ZTicket
+from sync.api import SupportCases
+from sync.gateway import ZendeskGateway
+from sync.gateway.convert import ticket_from
+from sync.outbound import OutboxWorker
+from sync.sandbox import Sandbox
+from sync.settings import Settings
+from sync.store import Store
+from sync.ticket_facts import remember_ticket
+
+from .conftest import Clock, Drain, Staff
+
+
+def _requests(zd: Sandbox) -> int:
+    return int(requests.get(f"{zd.url}/__sandbox/stats", timeout=10).json()["total"])
+
+
+def _ticket(store: Store, case_id: int) -> int:
+    with store.read() as tx:
+        ticket = tx.ticket_of(case_id)
+    assert ticket is not None
+    return ticket
+
+
+def test_closing_an_unassigned_ticket_is_one_request(
+    zd: Sandbox, support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    first = support.submit(account, "bob", "Never mind", "solved it myself")
+    case = support.submit(account, "bob", "Also this", "never mind either")
+    drain()
+    support.close(account, first.id, "bob")
+    drain()  # the default agent's id is looked up once, then remembered
+    before = _requests(zd)
+    support.close(account, case.id, "bob")
+    drain()
+    assert _requests(zd) - before == 1
+    ticket = staff.ticket(_ticket(store, case.id))
+    assert ticket["status"] == "closed" and ticket["assignee_id"] is not None
+
+
+def test_closing_an_assigned_ticket_is_one_request_and_keeps_the_assignee(
+    zd: Sandbox, support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    case = support.submit(account, "bob", "Question", "how do I?")
+    drain()
+    ticket_id = _ticket(store, case.id)
+    updated = staff.update(ticket_id, assignee_id=staff.id, comment={"body": "Like this.", "public": True})
+    with store.transaction() as tx:  # what the inbound side records when it applies the snapshot
+        remember_ticket(tx, ticket_from(updated["ticket"]))
+    before = _requests(zd)
+    support.close(account, case.id, "bob")
+    drain()
+    assert _requests(zd) - before == 1
+    ticket = staff.ticket(ticket_id)
+    assert (ticket["status"], ticket["assignee_id"]) == ("closed", staff.id)
+
+
+def test_an_assignment_casesync_has_not_seen_yet_is_never_overwritten(
+    zd: Sandbox, support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    case = support.submit(account, "bob", "Question", "how do I?")
+    drain()
+    ticket_id = _ticket(store, case.id)
+    zd.advance_clock(2)  # a later second: Zendesk's updated_at has one-second resolution
+    staff.update(ticket_id, assignee_id=staff.id)  # casesync still believes it is unassigned
+    support.close(account, case.id, "bob")
+    report = drain()
+    assert report.dead_letters == 0, report.errors
+    ticket = staff.ticket(ticket_id)
+    assert (ticket["status"], ticket["assignee_id"]) == ("closed", staff.id)
+
+
+class _ListChangesDuringCreate:
+    """A gateway whose ticket creation is overtaken by a recipient change (another worker's delivery)."""
+
+    def __init__(self, inner: ZendeskGateway, change: Any) -> None:
+        self._inner = inner
+        self._change = change
+
+    def create_ticket(self, draft: TicketDraft, idempotency_key: str) -> tuple[ZTicket, ZComment | None]:
+        created = self._inner.create_ticket(draft, idempotency_key)
+        self._change()
+        return created
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_a_ticket_created_while_the_list_changed_gets_the_new_list(
+    support: SupportCases,
+    account: str,
+    store: Store,
+    settings: Settings,
+    gateway: ZendeskGateway,
+    clock: Clock,
+    drain: Drain,
+    staff: Staff,
+    sleeps: list[float],
+) -> None:
+    def change() -> None:
+        support.add_recipient(account, "late@acme.test")
+        support.remove_recipient(account, "ops@acme.test")
+
+    racing = _ListChangesDuringCreate(gateway, change)
+    worker = OutboxWorker(
+        store,
+        racing,
+        settings,
+        worker_id="racer",
+        clock=clock,
+        sleep=sleeps.append,
+        rng=random.Random(3),  # type: ignore[arg-type]
+    )
+    case = support.submit(account, "bob", "Race", "while the list changes")
+    # Only the submit: the recipient change is delivered afterwards, as by a second worker that had
+    # already read the account's (still unlinked) tickets.
+    with store.read() as tx:
+        pending = tx.outbox_entries(status="pending")
+    drain(w=worker)
+    ticket = staff.ticket(_ticket(store, case.id))
+    emails = {staff.get(f"users/{u}")["user"]["email"] for u in ticket["email_cc_ids"]}
+    assert emails == {"ann@acme.test", "late@acme.test"}, emails
+    assert support.get(account, case.id).status is CaseStatus.NEW
+    assert pending, "the submit was queued"
