@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from mappings.models import CaseStatus
 from sync.inbound import webhook_sink
 from sync.web.webhooks import WebhookHint
 
