@@ -72,23 +72,31 @@ def measure(cases: int, replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
                     if n != before["requests"].get(k, 0)}
         with engine.store.read() as tx:
             bob = tx.get_user("acme", "bob")
+            org_id = tx.get_account("acme").zendesk_org_id  # type: ignore[union-attr]
         assert bob is not None and bob.zendesk_user_id is not None
         requester_id = bob.zendesk_user_id
         engine.close()
 
-        # The same operations with bare zenpy: the least any client could do.
+        # The same operations with bare zenpy: the same Zendesk writes (fields, CCs, tags, markers) with none
+        # of the bookkeeping — the least any client could do.
+        ccs = [{"user_email": "ann@acme.test", "action": "put"}]
         client = _bare_zenpy(zd.url, zd.agent_email, zd.agent_token)
+        me = client.users.me().id
         started = time.perf_counter()
         tickets = []
         for i in range(cases):
-            created = client.tickets.create(Ticket(subject=f"Case {i}", requester_id=requester_id,
-                                                   comment=Comment(body=f"Problem {i}", author_id=requester_id)))
+            created = client.tickets.create(Ticket(
+                subject=f"Case {i}", requester_id=requester_id, organization_id=org_id,
+                external_id=f"bare-case:{i}", tags=["console_case", f"console_case_{i}"], email_ccs=ccs,
+                comment=Comment(body=f"Problem {i}", author_id=requester_id, public=True),
+            ))
             tickets.append(created.ticket.id)
         for r in range(replies):
-            for tid in tickets:
-                client.tickets.update(Ticket(id=tid, comment=Comment(body=f"Reply {r}", author_id=requester_id,
-                                                                     public=True), status="open"))
-        me = client.users.me().id
+            for n, tid in enumerate(tickets):
+                client.tickets.update(Ticket(
+                    id=tid, status="open", metadata={"casesync_message_id": n * 10 + r},
+                    comment=Comment(body=f"Reply {r}", author_id=requester_id, public=True),
+                ))
         for tid in tickets:
             client.tickets.update(Ticket(id=tid, status="closed", assignee_id=me))
         bare_s = time.perf_counter() - started

@@ -27,9 +27,9 @@ from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
 from sync.outbound.directory import Directory
-from sync.outbound.outcomes import Deferred, Undeliverable
+from sync.outbound.outcomes import Deferred, Finish, Undeliverable
 from sync.settings import Settings
-from sync.store import MessageRecord, OutboxEntry, OutboxKind, Store, account_key, case_key
+from sync.store import MessageRecord, OutboxEntry, OutboxKind, Store, StoreTx, account_key, case_key
 from sync.ticket_facts import known_ticket, remember_ticket
 
 __all__ = ["CaseDelivery"]
@@ -51,7 +51,7 @@ class CaseDelivery:
 
     # -- submit -----------------------------------------------------------------------------------
 
-    def submit(self, entry: OutboxEntry) -> None:
+    def submit(self, entry: OutboxEntry) -> Finish | None:
         """Create the case's ticket once: look it up by ``external_id`` after any earlier failed attempt."""
         case_id = int(entry.payload["case_id"])
         with self.store.read() as tx:
@@ -59,7 +59,7 @@ class CaseDelivery:
             if case is None:
                 raise MappingError(f"case {case_id} is not in the store")
             if tx.ticket_of(case_id) is not None:
-                return  # already created (a lost completion)
+                return None  # already created (a lost completion)
             messages = tx.case_messages(case_id, include_withdrawn=True)
             recipients = tx.recipients(case.account_id)
             source_ticket = tx.ticket_of(case.refers_to) if case.refers_to is not None else None
@@ -71,7 +71,7 @@ class CaseDelivery:
             self._await_source_closed(case.refers_to, source_ticket)
 
         if entry.attempts > 0 and self._adopt_existing(case_id, first):
-            return
+            return None
 
         org_id = self.directory.organization(case.account_id)
         user, requester_id = self.directory.end_user(case.account_id, case.requester_id)
@@ -95,9 +95,13 @@ class CaseDelivery:
         except NetworkError as exc:
             # The ticket may exist: never create again before looking.
             if exc.ambiguous and self._adopt_existing(case_id, first):
-                return
+                return None
             raise
-        with self.store.transaction() as tx:
+        log.info("ticket_created", case_id=case_id, ticket_id=ticket.id)
+        if source_ticket is not None:
+            self._verify_followup(case_id, source_ticket, ticket.id)
+
+        def finish(tx: StoreTx) -> None:
             tx.link_ticket(case_id, ticket.id)
             if comment is not None:
                 tx.set_message_comment(first.id, comment.id)
@@ -112,18 +116,20 @@ class CaseDelivery:
                     ordering_key=account_key(case.account_id),
                     account_id=case.account_id,
                 )
-        log.info("ticket_created", case_id=case_id, ticket_id=ticket.id)
-        if source_ticket is not None:
-            self._verify_followup(case_id, source_ticket, ticket.id)
+
+        return finish
 
     def _idempotency_key(self, case_id: int) -> str:
         # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
         # reused sandbox) must never collide with this one's case numbers.
-        with self.store.transaction() as tx:
+        with self.store.read() as tx:
             installation = tx.kv_get("installation_id")
-            if not isinstance(installation, str):
-                installation = uuid.uuid4().hex
-                tx.kv_set("installation_id", installation)
+        if not isinstance(installation, str):
+            with self.store.transaction() as tx:
+                installation = tx.kv_get("installation_id")
+                if not isinstance(installation, str):
+                    installation = uuid.uuid4().hex
+                    tx.kv_set("installation_id", installation)
         return f"casesync-{installation}-{case_external_id(case_id)}"
 
     def _await_source_closed(self, source_case: int, source_ticket: int | None) -> None:
@@ -184,7 +190,7 @@ class CaseDelivery:
 
     # -- reply ------------------------------------------------------------------------------------
 
-    def reply(self, entry: OutboxEntry) -> None:
+    def reply(self, entry: OutboxEntry) -> Finish | None:
         """Post the user's message once; a ticket Zendesk closed meanwhile makes it a new, linked case."""
         case_id = int(entry.payload["case_id"])
         message_id = int(entry.payload["message_id"])
@@ -195,13 +201,13 @@ class CaseDelivery:
         if case is None or message is None:
             raise MappingError(f"case {case_id} or message {message_id} is not in the store")
         if message.zendesk_comment_id is not None or message.case_id != case_id:
-            return  # delivered already, or moved to a continuation case that delivers it
+            return None  # delivered already, or moved to a continuation case that delivers it
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
         user, requester_id = self.directory.end_user(case.account_id, case.requester_id)
         impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
         if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, requester_id):
-            return
+            return None
         before = CaseStatus(entry.payload.get("status_before") or _status_before(case.status))
         plan = build_reply(
             ReplyOutbound(
@@ -214,6 +220,7 @@ class CaseDelivery:
                 impersonate=impersonate,
             )
         )
+        updated: ZTicket | None = None
         try:
             if impersonate:
                 assert plan.update.comment is not None
@@ -223,22 +230,24 @@ class CaseDelivery:
                     self.gateway.add_tags(ticket_id, plan.tags_after)
             else:
                 updated, comments = self.gateway.update_ticket(ticket_id, plan.update)
-                with self.store.transaction() as tx:
-                    remember_ticket(tx, updated)
                 comment_id = comments[0].id if comments else None
         except TicketClosedRemotely:
             self._continue_as_new_case(case_id, message)
-            return
+            return None
         except NetworkError as exc:
             if exc.ambiguous and self._already_posted(entry, ticket_id, message, requester_id):
-                return
+                return None
             raise
         if comment_id is None:
-            found = self._find_posted(ticket_id, message, requester_id, entry.created_at)
-            comment_id = found
-        if comment_id is not None:
-            with self.store.transaction() as tx:
+            comment_id = self._find_posted(ticket_id, message, requester_id, entry.created_at)
+
+        def finish(tx: StoreTx) -> None:
+            if updated is not None:
+                remember_ticket(tx, updated)
+            if comment_id is not None:
                 tx.set_message_comment(message.id, comment_id)
+
+        return finish
 
     def _already_posted(self, entry: OutboxEntry, ticket_id: int, message: MessageRecord, author_id: int) -> bool:
         found = self._find_posted(ticket_id, message, author_id, entry.created_at)

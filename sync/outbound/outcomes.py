@@ -7,9 +7,16 @@ retrying cannot fix.
 
 from __future__ import annotations
 
-from sync.errors import PermanentError
+from collections.abc import Callable
 
-__all__ = ["Deferred", "Undeliverable"]
+from sync.errors import PermanentError
+from sync.store import StoreTx
+
+__all__ = ["Deferred", "Finish", "Undeliverable"]
+
+#: What a handler leaves to write when its Zendesk work succeeded (links, comment ids): the worker runs it
+#: in the same transaction that marks the entry delivered, so a delivery costs one write transaction.
+Finish = Callable[[StoreTx], None]
 
 
 class Deferred(Exception):

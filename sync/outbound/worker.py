@@ -27,7 +27,7 @@ from sync.metrics import Metrics
 from sync.outbound.accounts import REPAIR_CCS, AccountDelivery
 from sync.outbound.cases import CaseDelivery
 from sync.outbound.directory import Directory
-from sync.outbound.outcomes import Deferred
+from sync.outbound.outcomes import Deferred, Finish
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import OutboxEntry, OutboxKind, Store
@@ -65,7 +65,7 @@ class OutboxWorker:
         directory = Directory(store, gateway)
         cases = CaseDelivery(store, gateway, directory, settings)
         accounts = AccountDelivery(store, gateway, directory, sleep)
-        self._handlers: dict[str, Callable[[OutboxEntry], None]] = {
+        self._handlers: dict[str, Callable[[OutboxEntry], Finish | None]] = {
             OutboxKind.UPSERT_ACCOUNT: accounts.upsert_account,
             OutboxKind.UPSERT_USER: accounts.upsert_user,
             OutboxKind.RECIPIENTS_CHANGED: accounts.recipients_changed,
@@ -106,7 +106,7 @@ class OutboxWorker:
         try:
             if handler is None:
                 raise PermanentError(f"unknown outbox entry kind {entry.kind!r}")
-            handler(entry)
+            finish = handler(entry)
         except Deferred as exc:
             self.store.fail(entry, f"waiting: {exc.reason}", self.clock() + timedelta(seconds=exc.delay_s))
             return None if entry.attempts < 3 else f"entry {entry.id} ({entry.kind}) {exc.reason}"
@@ -124,7 +124,10 @@ class OutboxWorker:
         except Exception as exc:  # a bug must not stop the queue: retry with backoff and say so loudly
             bound.exception("outbox_entry_crashed")
             return self._retry(entry, exc)
-        self.store.complete(entry)
+        with self.store.transaction() as tx:
+            if finish is not None:
+                finish(tx)
+            tx.complete(entry)
         if self.metrics is not None:
             self.metrics.count_outbox_delivered(entry.kind)
         bound.info("outbox_delivered", attempts=entry.attempts + 1)
