@@ -197,14 +197,16 @@ class CaseDelivery:
         with self.store.read() as tx:
             case = tx.get_case(case_id)
             message = tx.message(message_id)
-            ticket_id = tx.ticket_of(case_id)
+            # One read for everything a steady-state reply needs (the requester is normally linked).
+            linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id) if case else None
         if case is None or message is None:
             raise MappingError(f"case {case_id} or message {message_id} is not in the store")
         if message.zendesk_comment_id is not None or message.case_id != case_id:
             return None  # delivered already, or moved to a continuation case that delivers it
+        ticket_id = case.ticket_id
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
-        user, requester_id = self.directory.end_user(case.account_id, case.requester_id)
+        user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
         impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
         if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, requester_id):
             return None
@@ -319,7 +321,8 @@ class CaseDelivery:
         """Close the ticket in one request when casesync knows its assignee; Zendesk needs one to close."""
         case_id = int(entry.payload["case_id"])
         with self.store.read() as tx:
-            ticket_id = tx.ticket_of(case_id)
+            case = tx.get_case(case_id)
+            ticket_id = case.ticket_id if case is not None else None
             facts = known_ticket(tx, ticket_id) if ticket_id is not None else None
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")

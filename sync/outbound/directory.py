@@ -14,7 +14,7 @@ from mappings.zendesk import ZUser
 from sync.errors import MappingError
 from sync.gateway import ZendeskGateway
 from sync.outbound.outcomes import Undeliverable
-from sync.store import Store
+from sync.store import Store, StoreTx
 from sync.store.types import UserRecord
 
 __all__ = ["AGENT_EMAIL_REASON", "Directory"]
@@ -42,6 +42,19 @@ class Directory:
         with self.store.transaction() as tx:
             tx.set_account_org(account_id, org.id)
         return org.id
+
+    @staticmethod
+    def linked_end_user(tx: StoreTx, account_id: str, user_id: str) -> tuple[UserRecord, int] | None:
+        """The user and its Zendesk id when already linked (read within the caller's transaction), else None.
+
+        Raises :class:`Undeliverable` for an address known as staff, like :meth:`end_user`.
+        """
+        user = tx.get_user(account_id, user_id)
+        if user is None or user.zendesk_user_id is None:
+            return None
+        if tx.is_staff_email(user.email):
+            raise Undeliverable(f"{AGENT_EMAIL_REASON}: {user.email} belongs to a Zendesk agent")
+        return user, user.zendesk_user_id
 
     def end_user(self, account_id: str, user_id: str, *, refresh: bool = False) -> tuple[UserRecord, int]:
         """The console user and the id of its Zendesk end-user, a member of the account's organization."""
