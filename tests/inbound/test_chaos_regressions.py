@@ -48,3 +48,33 @@ def test_comment_made_private_then_updated_is_withdrawn_by_the_poller_alone(worl
     case_id, _ticket_id = _private_then_updated(world)
     world.sync()
     assert [m.body for m in world.case("acme", case_id).messages] == ["It broke", "Here is the real answer"]
+
+
+def test_follow_up_emailed_before_the_sources_close_is_applied_becomes_one_case(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.status(ticket_id, "closed")
+    # The requester answers the closed ticket before casesync has applied its close: Zendesk makes a follow-up.
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    assert webhook_sink(world.store)(WebhookHint(ticket_id=followup["id"], event_id="evt-fu"))
+    world.inbox.run_once()
+    world.sync()
+    world.sync()
+    new = [c for c in world.api.list("acme") if c.refers_to == case_id]
+    assert len(new) == 1 and new[0].ticket_id == followup["id"]
+    assert [m.body for m in new[0].messages] == ["It broke again"]
+    assert world.case("acme", case_id).status.value == "Closed"
+
+
+def test_follow_up_emailed_while_a_console_reply_is_queued_becomes_one_case(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.status(ticket_id, "closed")
+    world.api.reply("acme", case_id, "alice", "One more thing")  # queued: the console has not seen the close
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    world.sync()
+    world.sync()
+    new = [c for c in world.api.list("acme") if c.refers_to == case_id]
+    by_ticket = {c.ticket_id: c for c in new}
+    assert followup["id"] in by_ticket, [(c.id, c.ticket_id, [m.body for m in c.messages]) for c in new]
+    assert [m.body for m in by_ticket[followup["id"]].messages] == ["It broke again"]
+    # Every follow-up ticket is one case, never two (the queued reply continues on a follow-up of its own).
+    assert len(by_ticket) == len(new) == len(world.staff.ticket(ticket_id)["followup_ids"])
