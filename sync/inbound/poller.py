@@ -1,24 +1,28 @@
 """The incremental poller: Zendesk's cursor ticket export plus the ticket-event export, applied in bulk.
 
-One poll is two export requests: a page of the cursor-based ticket export (the snapshots of every ticket that
-changed) and a page of the ticket-event export with ``include=comment_events`` (their comments, in bulk).
-A ticket's comments are taken from the event page when that page provably holds every comment the ticket got
-since it was last applied; otherwise — a ticket seen for the first time, one whose comments an earlier event
-page showed before its snapshot arrived, one that changed without an audit (a comment made private) — they
-are listed for that ticket alone.
+One poll reads a page of the cursor-based ticket export (the snapshots of every ticket that changed), then as
+many pages of the ticket-event export with ``include=comment_events`` (their comments, in bulk) as it takes to
+reach those snapshots' changes — within the export budget.  A ticket's comments come from the event pages and
+the comments carried from earlier polls (:mod:`sync.inbound.events`); they are listed for that ticket alone
+only when the export cannot prove them complete (a gap marker, an old ticket seen for the first time, a
+change without an audit such as a comment made private).
 
 Rules (DESIGN.md §6, "Polling in run_once()"):
 
 * one poller at a time: the store's poller lock (``Store.poller_lock``: a session-level advisory lock on
   PostgreSQL, released by the server when its holder dies; the named lease ``poller`` on SQLite);
 * the export budget is counted on Zendesk's clock — the latest ``Date`` header seen plus the local monotonic
-  time elapsed since — in the store's kv, so every process sharing the store shares it: a pass polls unless
-  the requests dated within the last 60 s already number ``10 - 2``; no minimum spacing; a 429 skips the
-  poll and never sleeps;
+  time elapsed since — in the store's kv, so every process sharing the store shares it.  A poll needs
+  ``2 + extra event pages``: a pass polls unless the requests dated within the last 60 s already number
+  ``10 - 2``, and books each extra page before sending it, under the same rule with 1; no minimum spacing; a
+  429 skips the poll (on an extra page: no further pages) and never sleeps;
 * ``start_time`` is never later than Zendesk's now minus 60 s; the first run starts at ``settings.poll_start``
-  (else ``first_window_s`` before now);
-* the ticket cursor is stored only after its page was applied; a ticket that fails goes to the inbox as a
-  hint (retried, then dead-lettered on its own) and never holds the cursor back.
+  (else ``first_window_s`` before now), and keeps that start until a ticket cursor is stored;
+* the ticket cursor is stored only after its page was applied, and not at all while a ticket of the page
+  waits for event pages the budget did not allow (that page is read again; its other tickets repeat
+  harmlessly); the events cursor, the carried comments and the gap markers are stored in one transaction
+  with it; a ticket that fails goes to the inbox as a hint (retried, then dead-lettered on its own) and never
+  holds the cursor back.
 """
 
 from __future__ import annotations
@@ -39,18 +43,21 @@ from mappings.cursor import (
 )
 from mappings.errors import InvalidCursor
 from mappings.external_ids import try_parse_case_external_id
-from mappings.zendesk import ZComment, ZTicket
+from mappings.zendesk import ZTicket
 from sync.errors import CaseSyncError, RateLimited
 from sync.gateway import ZendeskGateway
-from sync.gateway.models import CommentEvent, EventPage, TicketPage
+from sync.gateway.models import TicketPage
 from sync.inbound.apply import TicketApplier, gap_key
+from sync.inbound.events import Carried, Coverage, EventWindow, carry_key, coverage, merge_comments, to_comment
+from sync.inbound.settle import settle_events
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import Store
 
-__all__ = ["EVENTS_CURSOR", "REQUESTS_PER_POLL", "REQUEST_LOG_KEY", "TICKETS_CURSOR", "InboundPoller"]
+__all__ = ["EVENTS_CURSOR", "FIRST_START_KEY", "REQUESTS_PER_POLL", "REQUEST_LOG_KEY", "TICKETS_CURSOR",
+           "InboundPoller"]
 
 log = get_logger(__name__)
 
@@ -58,7 +65,10 @@ TICKETS_CURSOR = "zendesk.tickets"
 EVENTS_CURSOR = "zendesk.ticket_events"
 #: kv key: Zendesk-clock epoch times of recent export requests (shared by every process of the store).
 REQUEST_LOG_KEY = "inbound.export_requests"
-#: A poll is one ticket-export page and one event-export page.
+#: kv key: the ``start_time`` of the first ticket page, kept while no ticket cursor is stored.
+FIRST_START_KEY = "inbound.first_start_time"
+#: A poll is at least one ticket-export page and one event-export page; further event pages are booked one
+#: by one.
 REQUESTS_PER_POLL = 2
 
 
@@ -66,17 +76,16 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _to_comment(event: CommentEvent) -> ZComment:
-    return ZComment(
-        id=event.comment_id,
-        author_id=event.author_id,
-        body=event.body,
-        public=event.public,
-        created_at=event.created_at,
-        attachments=list(event.attachments),
-        custom=dict(event.custom),
-        via_channel=event.via_channel,
-    )
+class _Snapshot:
+    """A managed ticket of the page with what its coverage needs from the store."""
+
+    __slots__ = ("carried", "gap", "since", "ticket")
+
+    def __init__(self, ticket: ZTicket, since: int | None, gap: bool, carried: Carried | None) -> None:
+        self.ticket, self.since, self.gap, self.carried = ticket, since, gap, carried
+
+    def coverage(self, window: EventWindow) -> Coverage:
+        return coverage(self.ticket, self.since, self.gap, self.carried, window)
 
 
 class InboundPoller:
@@ -109,7 +118,11 @@ class InboundPoller:
         self._zclock: ZendeskClock | None = None
         #: Comment listings the last poll needed ticket by ticket (for benchmarks and tests).
         self.last_fallbacks = 0
-        #: Whether the last poll reached the end of the ticket export's stream.
+        #: Event-export pages the last poll read.
+        self.last_event_pages = 0
+        #: Tickets the last poll left for the next one because the export budget ran out.
+        self.last_held = 0
+        #: Whether the last poll reached the end of the ticket export's stream (and applied all of it).
         self.caught_up = False
 
     # -- Zendesk's clock and the budget --------------------------------------------------------------
@@ -130,26 +143,26 @@ class InboundPoller:
             self._zclock.observe(date, now)
         )
 
-    def _reserve_budget(self) -> bool:
-        """Book this poll's requests in the shared log (the caller holds the poller lock); False when it
-        may not poll."""
+    def _reserve_budget(self, requests: int = REQUESTS_PER_POLL) -> bool:
+        """Book ``requests`` export requests in the shared log (the caller holds the poller lock); False when
+        the requests in the window already number ``10 - requests``."""
         now = self.zendesk_now()
         with self.store.transaction() as tx:
             dates = [datetime.fromtimestamp(float(x), tz=UTC) for x in tx.kv_get(REQUEST_LOG_KEY, []) or []]
             dates = prune_request_log(dates, now)
             # Readings of Zendesk's clock have one-second resolution and come from several processes: a
             # booking that reads as slightly in the future still counts (the window ends at the latest one).
-            if not may_poll(dates, max([now, *dates]), requests_per_poll=REQUESTS_PER_POLL):
+            if not may_poll(dates, max([now, *dates]), requests_per_poll=requests):
                 tx.kv_set(REQUEST_LOG_KEY, [d.timestamp() for d in dates])
                 return False
-            dates += [now] * REQUESTS_PER_POLL
+            dates += [now] * requests
             tx.kv_set(REQUEST_LOG_KEY, [d.timestamp() for d in dates])
         return True
 
     # -- one poll ------------------------------------------------------------------------------------
 
     def run_once(self) -> SyncReport:
-        """Poll once if the lease and the export budget allow; apply the page; report.
+        """Poll once if the lease and the export budget allow; apply what the pages cover; report.
 
         Never raises for Zendesk or network errors: they are in the report's ``errors``.
         """
@@ -165,125 +178,137 @@ class InboundPoller:
         start = self.settings.poll_start or (now - timedelta(seconds=self.first_window_s))
         return clamp_start_time(start if start.tzinfo else start.replace(tzinfo=UTC), now)
 
-    def _fetch(self) -> tuple[TicketPage, EventPage, int] | SyncReport:
+    def _fetch(self) -> tuple[TicketPage, EventWindow, int | None] | SyncReport:
         with self.store.read() as tx:
             cursor = tx.get_cursor(TICKETS_CURSOR)
             events_from = tx.get_cursor(EVENTS_CURSOR)
-        first = self._start_time(None) if cursor is None else None
-        events_start = self._start_time(events_from) if events_from is not None else self._start_time(None)
+            first_from = tx.kv_get(FIRST_START_KEY)
+        # A first page read again (its tickets waited for event pages) starts where it started before.
+        first = self._start_time(str(first_from) if first_from is not None else None) if cursor is None else None
+        window = EventWindow(start=self._start_time(events_from))
         try:
             if cursor is not None:
                 tickets = self.gateway.export_tickets(cursor=cursor, per_page=self.per_page)
             else:
                 tickets = self.gateway.export_tickets(start_time=first, per_page=self.per_page)
             self._observe(tickets.server_date)
-            events = self.gateway.export_ticket_events(events_start)
+            events = self.gateway.export_ticket_events(window.start)
             self._observe(events.server_date)
         except RateLimited:
             log.info("poll_skipped_rate_limited")
             return SyncReport()
         except CaseSyncError as exc:
             return SyncReport(errors=[f"poll: {type(exc).__name__}: {exc}"])
-        return tickets, events, events_start
+        window.add(events)
+        return tickets, window, first
+
+    def _extend(self, window: EventWindow, snapshots: list[_Snapshot], errors: list[str]) -> None:
+        """Read further event pages while a snapshot's change lies beyond the window and the budget allows."""
+        while not window.end_of_stream and any(s.coverage(window) is Coverage.HELD for s in snapshots):
+            if not self._reserve_budget(1):
+                return
+            try:
+                page = self.gateway.export_ticket_events(window.end)
+            except RateLimited:
+                log.info("poll_event_pages_rate_limited", pages=window.pages)
+                return
+            except CaseSyncError as exc:
+                errors.append(f"poll: {type(exc).__name__}: {exc}")
+                return
+            self._observe(page.server_date)
+            if not window.add(page):
+                return  # more events share one second than a page holds: list those tickets instead
 
     def _poll(self) -> SyncReport:
         fetched = self._fetch()
         if isinstance(fetched, SyncReport):
             return fetched
-        tickets_page, events, events_start = fetched
-        by_ticket: dict[int, list[ZComment]] = {}
-        for event in events.comment_events:
-            by_ticket.setdefault(event.ticket_id, []).append(_to_comment(event))
+        tickets_page, window, first = fetched
         # Zendesk may repeat a ticket within a page or across a boundary: the last snapshot wins.
-        snapshots: dict[int, ZTicket] = {}
+        latest: dict[int, ZTicket] = {}
         for ticket in tickets_page.tickets:
-            snapshots[ticket.id] = ticket
-        events_end = events.end_time if events.end_time is not None else events_start
+            latest[ticket.id] = ticket
+        snapshots, unmanaged = self._snapshots(latest)
+        errors: list[str] = []
+        self._extend(window, snapshots, errors)
 
-        applied, errors, fallbacks = 0, [], 0
-        for ticket in snapshots.values():
-            if not self._managed(ticket):
+        applied, fallbacks, held = 0, 0, 0
+        handled: dict[int, int | None] = {}
+        for snap in snapshots:
+            ticket = snap.ticket
+            cover = snap.coverage(window)
+            if cover is Coverage.HELD and window.end <= window.start:
+                cover = Coverage.LIST  # the export did not move on at all: progress by listing
+            if cover is Coverage.HELD:
+                held += 1
                 continue
             try:
-                comments: list[ZComment] | None = by_ticket.get(ticket.id, [])
-                complete = False
-                # A deleted ticket's comments cannot be listed, and no longer matter.
-                if ticket.status != "deleted" and not self._events_cover(ticket, events, events_start, events_end):
-                    comments, complete = None, True
+                if cover is Coverage.LIST:
                     fallbacks += 1
-                plan = self.applier.apply(ticket, comments, complete=complete)
+                    plan = self.applier.apply(ticket, None)
+                else:
+                    events = merge_comments(snap.carried.comments if snap.carried else (), window.comments(ticket.id))
+                    plan = self.applier.apply(ticket, [to_comment(e) for e in events])
                 applied += len(plan.actions)
+                handled[ticket.id] = ticket.generated_timestamp
             except CaseSyncError as exc:
                 errors.append(self._defer(ticket, exc))
             except Exception as exc:  # a mapping error (unknown status, missing author): this ticket only
                 errors.append(self._defer(ticket, exc))
-        self.last_fallbacks = fallbacks
-        self.caught_up = tickets_page.end_of_stream
+        self.last_fallbacks, self.last_held, self.last_event_pages = fallbacks, held, window.pages
+        self.caught_up = tickets_page.end_of_stream and not held
 
-        # The event export resumes where the ticket export stands, so that the comments of tickets the ticket
-        # export has not reached yet are read again with their snapshots rather than listed one by one.
-        events_next = events_end
-        if tickets_page.after_cursor:
-            with contextlib.suppress(InvalidCursor):
-                events_next = min(events_end, decode_after_cursor(tickets_page.after_cursor).timestamp)
-        events_next = max(events_start, events_next)
+        if held:
+            # The page is read again next time; the events cursor moves to the window's end regardless, its
+            # comments carried, so that every poll makes progress on a page needing more than one budget.
+            cursor, events_next = None, window.end
+        else:
+            cursor, events_next = tickets_page.after_cursor, window.end
+            if cursor:
+                # The event export resumes where the ticket export stands, so that the comments of tickets the
+                # ticket export has not reached yet are read again with their snapshots rather than carried.
+                with contextlib.suppress(InvalidCursor):
+                    events_next = min(events_next, decode_after_cursor(cursor).timestamp)
+            events_next = max(window.start, events_next)
         with self.store.transaction() as tx:
-            for ticket_id, comments_seen in by_ticket.items():
-                if ticket_id in snapshots:
-                    continue
-                state = tx.ticket_state(ticket_id)
-                applied_at = state.generated_timestamp if state is not None else None
-                if any(
-                    c.created_at.timestamp() < events_next
-                    and (applied_at is None or int(c.created_at.timestamp()) > applied_at)
-                    for c in comments_seen
-                ):
-                    # Comments newer than the ticket's last apply, passed before its snapshot arrived: list
-                    # them in full when it does.
-                    tx.kv_set(gap_key(ticket_id), True)
-            if tickets_page.after_cursor:
-                tx.set_cursor(TICKETS_CURSOR, tickets_page.after_cursor)
+            settle_events(tx, window, events_next, applied=handled, ignored=unmanaged, held=bool(held))
+            if cursor:
+                tx.set_cursor(TICKETS_CURSOR, cursor)
+                if first is not None:
+                    tx.kv_set(FIRST_START_KEY, None)
+            elif held and first is not None:
+                tx.kv_set(FIRST_START_KEY, first)
             tx.set_cursor(EVENTS_CURSOR, str(events_next))
+        if held:
+            log.info("poll_tickets_held", tickets=held, event_pages=window.pages)
         if self.metrics is not None:
             self.metrics.mark_poll_success()
-            if tickets_page.after_cursor:
-                try:
-                    position = decode_after_cursor(tickets_page.after_cursor)
-                    log.debug("poll_lag", lag_s=lag_seconds(position, self.zendesk_now()))
-                except InvalidCursor:
-                    pass
+            if cursor:
+                with contextlib.suppress(InvalidCursor):
+                    log.debug("poll_lag", lag_s=lag_seconds(decode_after_cursor(cursor), self.zendesk_now()))
         return SyncReport(inbound_applied=applied, polled=True, errors=errors)
 
-    def _managed(self, ticket: ZTicket) -> bool:
-        """Whether the ticket can concern the console: linked, a follow-up of a linked one, or ours by id."""
+    def _snapshots(self, latest: dict[int, ZTicket]) -> tuple[list[_Snapshot], list[int]]:
+        """The page's managed tickets with their watermark, gap marker and carried comments; the others' ids."""
+        managed: list[_Snapshot] = []
+        unmanaged: list[int] = []
         with self.store.read() as tx:
-            if tx.case_of_ticket(ticket.id) is not None:
-                return True
-            if ticket.followup_source_id is not None and tx.case_of_ticket(ticket.followup_source_id) is not None:
-                return True
-        return try_parse_case_external_id(ticket.external_id) is not None
-
-    def _events_cover(self, ticket: ZTicket, events: EventPage, start: int, end: int) -> bool:
-        """Whether the event page holds every comment ``ticket`` got since it was last applied."""
-        with self.store.read() as tx:
-            if tx.kv_get(gap_key(ticket.id)):
-                return False
-            state = tx.ticket_state(ticket.id)
-        since = state.generated_timestamp if state is not None else None
-        changed_at = ticket.generated_timestamp
-        if changed_at is None:
-            return False
-        if since is not None and changed_at <= since:
-            return True  # nothing new since the last apply (a repeat at a page boundary)
-        if since is None and (ticket.created_at is None or ticket.created_at.timestamp() < start):
-            return False  # never applied: every comment since its creation must be on the page
-        # Comments between the last apply and the page's start were applied with an earlier page, or left a
-        # gap marker (checked above) when their ticket's snapshot was not on that page.
-        if not events.end_of_stream and changed_at > end:
-            return False  # the page stops before the ticket's latest change
-        # A change later than the ticket's latest audit had no audit (a comment made private): list them.
-        latest_event = events.ticket_event_times.get(ticket.id)
-        return latest_event is not None and latest_event >= changed_at
+            for ticket in latest.values():
+                linked = tx.case_of_ticket(ticket.id) is not None or (
+                    ticket.followup_source_id is not None and tx.case_of_ticket(ticket.followup_source_id) is not None
+                )
+                # Linked, a follow-up of a linked one, or ours by id: it can concern the console.
+                if not linked and try_parse_case_external_id(ticket.external_id) is None:
+                    unmanaged.append(ticket.id)
+                    continue
+                state = tx.ticket_state(ticket.id)
+                managed.append(_Snapshot(
+                    ticket,
+                    state.generated_timestamp if state is not None else None,
+                    bool(tx.kv_get(gap_key(ticket.id))),
+                    Carried.load(tx.kv_get(carry_key(ticket.id))),
+                ))
+        return managed, unmanaged
 
     def _defer(self, ticket: ZTicket, exc: Exception) -> str:
         key = f"poll:{ticket.id}:{ticket.generated_timestamp}"

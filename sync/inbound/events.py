@@ -1,0 +1,184 @@
+"""The ticket-event export read as one window of consecutive pages, and the comments carried between polls.
+
+A poll reads the event export from the events cursor ``E`` onwards, page after page (:class:`EventWindow`).
+Whether a ticket snapshot's comments are all known without listing them is :func:`coverage`'s decision.
+
+**Carried comments.**  When the events cursor moves past comments whose ticket is not applied in the same poll
+(its snapshot is on a later ticket page, its page ran out of export budget, its apply failed), they are kept
+in the store's kv under :func:`carry_key` as a :class:`Carried` record, in the transaction that moves the
+cursor.  The invariant every poll keeps, per ticket ``t``:
+
+    every comment of ``t`` created before ``E`` was applied with a snapshot of ``t`` (the ticket's watermark
+    is at or after it), or ``t`` has a comment-gap marker (its comments are then listed in full), or the
+    comment is in ``t``'s carried record, which holds every unapplied comment of ``t`` created in
+    ``[Carried.start, E)``.
+
+So a snapshot newer than the ticket's watermark is covered when the carried record and the window together
+reach from the watermark to the snapshot's time.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from mappings.zendesk import ZComment, ZTicket
+from sync.gateway.models import CommentEvent, EventPage
+
+__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "merge_comments", "to_comment"]
+
+#: Comments carried for one ticket at most; beyond, the ticket is gap-marked and its comments listed once
+#: (the kv is not a comment archive).
+CARRY_LIMIT = 500
+
+
+def carry_key(ticket_id: int) -> str:
+    """The kv key of the comments carried for ``ticket_id`` (see the module's docstring)."""
+    return f"inbound.carried.{ticket_id}"
+
+
+def to_comment(event: CommentEvent) -> ZComment:
+    """The comment an event of the export describes, as the applier takes it."""
+    return ZComment(
+        id=event.comment_id,
+        author_id=event.author_id,
+        body=event.body,
+        public=event.public,
+        created_at=event.created_at,
+        attachments=list(event.attachments),
+        custom=dict(event.custom),
+        via_channel=event.via_channel,
+    )
+
+
+def merge_comments(*groups: Iterable[CommentEvent]) -> list[CommentEvent]:
+    """The events of ``groups`` once each (by comment id, the first wins), in the order they were made."""
+    seen: dict[int, CommentEvent] = {}
+    for group in groups:
+        for event in group:
+            seen.setdefault(event.comment_id, event)
+    return sorted(seen.values(), key=lambda e: (e.created_at, e.comment_id))
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Comments of one ticket that the events cursor has passed but no applied snapshot has taken yet.
+
+    ``start``: the events cursor when carrying began — every comment of the ticket before it was applied
+    (or gap-marked).  ``seen``: the time of the ticket's latest event of any kind read so far, so that an
+    audit-less change (a comment made private) is still told apart once the cursor has passed the audits.
+    """
+
+    start: int
+    seen: int | None = None
+    comments: tuple[CommentEvent, ...] = ()
+
+    @classmethod
+    def load(cls, value: Any) -> Carried | None:
+        """The record stored as ``value`` (``None``, or unreadable: no record)."""
+        if not isinstance(value, Mapping) or not isinstance(value.get("start"), int):
+            return None
+        try:
+            comments = tuple(CommentEvent.model_validate(c) for c in value.get("comments") or ())
+        except ValidationError:
+            return None
+        seen = value.get("seen")
+        return cls(start=value["start"], seen=seen if isinstance(seen, int) else None, comments=comments)
+
+    def dump(self) -> dict[str, Any]:
+        """A JSON-compatible value for the kv."""
+        return {"start": self.start, "seen": self.seen, "comments": [c.model_dump(mode="json") for c in self.comments]}
+
+
+@dataclass
+class EventWindow:
+    """Consecutive pages of the ticket-event export from ``start`` (inclusive) to ``end`` (exclusive).
+
+    Pages overlap at their boundary second (the next page starts at ``end_time``): comments are kept once.
+    """
+
+    start: int
+    end: int = -1
+    end_of_stream: bool = False
+    pages: int = 0
+    _comments: dict[int, dict[int, CommentEvent]] = field(default_factory=dict)
+    _times: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.end < 0:
+            self.end = self.start
+
+    def add(self, page: EventPage) -> bool:
+        """Add the next page (read from :attr:`end`); ``False`` when it did not move the window on."""
+        for event in page.comment_events:
+            self._comments.setdefault(event.ticket_id, {}).setdefault(event.comment_id, event)
+        for ticket_id, when in page.ticket_event_times.items():
+            self._times[ticket_id] = max(self._times.get(ticket_id, when), when)
+        self.pages += 1
+        self.end_of_stream = page.end_of_stream
+        end = page.end_time if page.end_time is not None else self.end
+        if not page.end_of_stream and end <= self.end:
+            # Every event of the page is in the second it started at: the export puts all the events that
+            # share a page's last second on that page, so this page holds the whole second — the next one
+            # starts after it (starting at ``end_time`` would return this page again).
+            end = self.end + 1
+        moved = end > self.end or page.end_of_stream
+        self.end = max(self.end, end)
+        return moved
+
+    def comments(self, ticket_id: int) -> list[CommentEvent]:
+        """The ticket's comment events in the window."""
+        return list(self._comments.get(ticket_id, {}).values())
+
+    def latest_event(self, ticket_id: int) -> int | None:
+        """The time of the ticket's latest event (of any kind) in the window."""
+        return self._times.get(ticket_id)
+
+    def ticket_ids(self) -> set[int]:
+        """Every ticket with an event in the window."""
+        return set(self._comments) | set(self._times)
+
+
+class Coverage(enum.Enum):
+    """What a poll does with a ticket snapshot's comments."""
+
+    #: Everything since the watermark is in the carried record and the window: apply with them.
+    COVERED = "covered"
+    #: The window stops before the snapshot's latest change: wait for more event pages.
+    HELD = "held"
+    #: The export cannot prove the comments complete (gap marker, first sight of an old ticket, a change
+    #: without an audit): list the ticket's comments.
+    LIST = "list"
+
+
+def coverage(
+    ticket: ZTicket, since: int | None, gap: bool, carried: Carried | None, window: EventWindow
+) -> Coverage:
+    """Whether the carried record and the window hold every comment ``ticket`` got after ``since``.
+
+    ``since`` is the generated timestamp of the snapshot last applied (``None``: never applied); ``gap``
+    whether the ticket is gap-marked.
+    """
+    if ticket.status == "deleted":
+        return Coverage.COVERED  # its comments cannot be listed, and no longer matter
+    if gap:
+        return Coverage.LIST
+    changed_at = ticket.generated_timestamp
+    if changed_at is None:
+        return Coverage.LIST
+    if since is not None and changed_at <= since:
+        return Coverage.COVERED  # nothing new since the last apply (a repeat at a page boundary)
+    start = carried.start if carried is not None else window.start
+    if since is None and (ticket.created_at is None or ticket.created_at.timestamp() < start):
+        return Coverage.LIST  # never applied: every comment since its creation must be known
+    # Comments before ``start`` were applied (invariant above); from ``start`` to the window they are carried.
+    if not window.end_of_stream and changed_at >= window.end:
+        # The boundary second may continue on the next page: only a change before ``end`` is surely read.
+        return Coverage.HELD
+    # A change later than the ticket's latest audit had no audit (a comment made private): list them.
+    times = [t for t in (window.latest_event(ticket.id), carried.seen if carried else None) if t is not None]
+    return Coverage.COVERED if times and max(times) >= changed_at else Coverage.LIST

@@ -1,0 +1,70 @@
+"""What a poll leaves behind when the events cursor moves on: carried comments and comment-gap markers.
+
+Runs inside the transaction that stores the cursors, so the events cursor never passes a comment that is
+neither applied nor carried nor gap-marked (the invariant of :mod:`sync.inbound.events`), whichever process
+polls next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sync.inbound.apply import gap_key
+from sync.inbound.events import CARRY_LIMIT, Carried, EventWindow, carry_key, merge_comments
+from sync.store import StoreTx
+
+__all__ = ["settle_events"]
+
+
+def settle_events(
+    tx: StoreTx,
+    window: EventWindow,
+    events_next: int,
+    *,
+    applied: Mapping[int, int | None],
+    ignored: Iterable[int],
+    held: bool,
+) -> None:
+    """Update the carried records and gap markers for the events cursor moving from ``window.start`` to
+    ``events_next``.
+
+    ``applied``: ticket id → generated timestamp of the snapshot this poll applied (its comments up to then are
+    in the console); ``ignored``: tickets of the page that are not the console's (nothing to keep);
+    ``held``: whether the ticket page waits for more event pages (it is read again, so even tickets without
+    a comment need the time of their latest event kept, to tell audit-less changes apart).
+    """
+    ignored = set(ignored)
+    for ticket_id in ignored:
+        if tx.kv_get(carry_key(ticket_id)) is not None:
+            tx.kv_set(carry_key(ticket_id), None)
+    for ticket_id in sorted((window.ticket_ids() | set(applied)) - ignored):
+        state = tx.ticket_state(ticket_id)
+        marks = [m for m in (state.generated_timestamp if state else None, applied.get(ticket_id)) if m is not None]
+        done = max(marks) if marks else None
+        old = Carried.load(tx.kv_get(carry_key(ticket_id)))
+        # Comments at or after ``events_next`` are read again by the next poll: only those passed are kept.
+        passed = [e for e in window.comments(ticket_id) if e.created_at.timestamp() < events_next]
+        pending = [
+            e for e in merge_comments(old.comments if old else (), passed)
+            if done is None or e.created_at.timestamp() > done
+        ]
+        if old is None and state is None and tx.case_of_ticket(ticket_id) is None:
+            # Nothing says the ticket is ours (another system's, or a follow-up not seen yet): no comment
+            # bodies kept for it, only the marker that lists its comments should it turn out to be ours.
+            if pending:
+                tx.kv_set(gap_key(ticket_id), True)
+            continue
+        times = [t for t in (old.seen if old else None, window.latest_event(ticket_id)) if t is not None]
+        seen = max(times) if times else None
+        seen_matters = seen is not None and (done is None or seen > done) and (held or old is not None)
+        if not pending and not seen_matters:
+            if old is not None:
+                tx.kv_set(carry_key(ticket_id), None)
+            continue
+        if len(pending) > CARRY_LIMIT:
+            tx.kv_set(gap_key(ticket_id), True)
+            tx.kv_set(carry_key(ticket_id), None)
+            continue
+        record = Carried(start=old.start if old else window.start, seen=seen, comments=tuple(pending))
+        if record != old:
+            tx.kv_set(carry_key(ticket_id), record.dump())
