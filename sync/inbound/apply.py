@@ -40,7 +40,7 @@ from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
 from sync.metrics import Metrics
 from sync.settings import Settings
-from sync.store import Store, StoreTx, TicketState, case_key
+from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
 from sync.ticket_facts import remember_ticket
 
 __all__ = ["TicketApplier", "gap_key"]
@@ -338,6 +338,18 @@ class TicketApplier:
         tx.link_ticket(number, action.ticket_id)
         tx.append_change(
             action.account_id, number, ChangeKind.LINKED_CASE, f"follow-up of case #{action.refers_to}"
+        )
+        # Zendesk made the ticket (an email to a closed ticket): it carries the parent's CCs, not the account's
+        # list as it is now, so the outbox brings them in line (the parent's CCs count as casesync's own).
+        tx.enqueue(
+            OutboxKind.REPAIR_CCS,
+            {
+                "account_id": action.account_id,
+                "ticket_ids": [action.ticket_id],
+                "previously_managed": list(source_case.cc) if source_case else [],
+            },
+            ordering_key=account_key(action.account_id),
+            account_id=action.account_id,
         )
         return number
 

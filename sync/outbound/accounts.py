@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mappings.recipients import CcDecision, CcPlan, plan_ccs
-from mappings.zendesk import TicketUpdateDraft
+from mappings.zendesk import CcChange, TicketUpdateDraft
 from sync.errors import MappingError
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.directory import Directory
-from sync.store import CaseRecord, OutboxEntry, Store
+from sync.store import CaseRecord, OutboxEntry, OutboxKind, Store
 
 __all__ = ["REPAIR_CCS", "AccountDelivery"]
 
@@ -25,7 +25,7 @@ log = get_logger(__name__)
 _BATCH = 100
 
 #: The outbox kind the reconciler queues to put console addresses back on tickets (``account:<id>`` key).
-REPAIR_CCS = "repair_ccs"
+REPAIR_CCS = OutboxKind.REPAIR_CCS.value
 
 
 class AccountDelivery:
@@ -66,7 +66,15 @@ class AccountDelivery:
         # What the list was before this change: what casesync had put on the tickets.
         before = [a for a in current if a.lower() not in added] + removed
 
-        plans = {case.id: plan_ccs(current, requesters.get(case.requester_id), case.cc, before) for case in cases}
+        plans = {
+            case.id: _with_own_addresses(
+                plan_ccs(current, requesters.get(case.requester_id), case.cc, before),
+                added=[a for a in current if a.lower() in added],
+                removed=removed,
+                requester=requesters.get(case.requester_id),
+            )
+            for case in cases
+        }
         items = self.apply_cc_plans(account_id, cases, plans)
         log.info("recipients_applied", account_id=account_id, tickets=items, open_cases=len(cases))
 
@@ -139,3 +147,20 @@ class AccountDelivery:
                     case = ticket_cases[ticket_id]
                     tx.set_case_cc(case.id, plans[case.id].resulting)
         return len(items)
+
+
+def _with_own_addresses(plan: CcPlan, *, added: list[str], removed: list[str], requester: str | None) -> CcPlan:
+    """Always send the change's own addresses: ``Case.cc`` may lag behind the ticket (an inbound snapshot
+    applied late), and a put of a present CC or a delete of an absent one is a no-op in Zendesk."""
+    if plan.decision is CcDecision.CONFLICT:
+        return plan
+    own = {a.lower() for a in (requester,) if a}
+    changes = list(plan.changes)
+    sent = {(c.email.lower(), c.action) for c in changes}
+    changes += [
+        CcChange(email=a, action="put") for a in added if a.lower() not in own and (a.lower(), "put") not in sent
+    ]
+    changes += [CcChange(email=a, action="delete") for a in removed if (a.lower(), "delete") not in sent]
+    if not changes:
+        return plan
+    return plan.model_copy(update={"decision": CcDecision.UPDATE, "changes": changes})

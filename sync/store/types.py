@@ -53,6 +53,9 @@ class OutboxKind(StrEnum):
     SUBMIT = "submit"
     REPLY = "reply"
     CLOSE = "close"
+    #: Restore the console's addresses on named tickets from what Zendesk holds (the reconciler, a ticket
+    #: created while the list changed, a follow-up created in Zendesk).
+    REPAIR_CCS = "repair_ccs"
 
 
 def case_key(case_id: int) -> str:
