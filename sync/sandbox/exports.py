@@ -106,6 +106,11 @@ def _child_events(st: State, a: Record, base: str, with_comments: bool) -> list[
                                         "organization_id", "group_id", "tags"):
                 child[ev["field_name"]] = ev["value"]
             out.append(child)
+        elif ev["type"] == "CommentPrivacyChange":
+            child = dict(ev)
+            child["event_type"] = "CommentPrivacyChange"
+            child["via"] = a["via"]
+            out.append(child)
         elif ev["type"] == "Notification":
             child = dict(ev)
             child["event_type"] = "Notification"

@@ -19,6 +19,7 @@ __all__ = [
     "create_ticket",
     "find_or_create_user",
     "get_ticket",
+    "make_comment_private",
 ]
 
 API_VIA: dict[str, Any] = {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
@@ -473,6 +474,25 @@ def apply_update(st: State, t: Record, data: dict[str, Any], *, actor: Record, c
     elif t["status"] != "solved":
         st.solved.discard(t["id"])
     _emit_changes(st, t, before, before_cf, comment, actor["id"])
+    return audit
+
+
+def make_comment_private(st: State, t: Record, c: Record, *, actor: Record, client: str) -> Record | None:
+    """Make a public comment private as ``actor``: an audit with a ``CommentPrivacyChange`` event (in the
+    ticket's audits and the ticket-event export), the ticket's change time and the webhook event.
+
+    Returns the audit, or ``None`` when the comment was already private (nothing changes).
+    """
+    if not c["public"]:
+        return None
+    c["public"] = False
+    audit = _new_audit(st, t, actor["id"], API_VIA, client, None)
+    audit["events"].append({"id": st.next_id("event"), "type": "CommentPrivacyChange", "comment_id": c["id"],
+                            "public": False})
+    t["updated_at"] = t["generated_ts"] = audit["created_at"]
+    st.audits.setdefault(t["id"], []).append(audit)
+    st.audit_log.append(audit)
+    _emit(st, "ticket.comment_made_private", t, {"comment": {"id": str(c["id"])}}, actor["id"])
     return audit
 
 

@@ -12,7 +12,7 @@ from .auth import require_admin, require_staff
 from .errors import ApiError, bad_request, not_found, record_invalid
 from .routing import Ctx, Resp, Router, paginate
 from .state import Record, State
-from .tickets import _emit, apply_update, create_ticket, get_ticket
+from .tickets import _emit, apply_update, create_ticket, get_ticket, make_comment_private
 
 __all__ = ["register"]
 
@@ -155,11 +155,7 @@ def make_private(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
     t = get_ticket(st, p["id"])
     for c in st.comments.get(t["id"], []):
         if str(c["id"]) == p["cid"]:
-            if c["public"]:
-                c["public"] = False
-                now = st.clock.now()
-                t["updated_at"] = t["generated_ts"] = now
-                _emit(st, "ticket.comment_made_private", t, {"comment": {"id": str(c["id"])}}, actor["id"])
+            make_comment_private(st, t, c, actor=actor, client=ctx.client)
             return Resp(200, None, raw=b"", content_type="text/plain; charset=utf-8")
     raise not_found()
 

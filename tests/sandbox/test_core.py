@@ -191,6 +191,41 @@ def test_metadata_comments_uploads_and_make_private(zd: Sandbox, admin: requests
     assert again[1]["public"] is False
 
 
+def test_make_private_is_an_audit_in_the_ticket_and_the_event_export(zd: Sandbox, admin: requests.Session) -> None:
+    u = _end_user(admin, zd, "u@x.test")
+    t = _ticket(admin, zd, u["id"])
+    me = admin.get(f"{zd.url}/api/v2/users/me.json").json()["user"]
+    zd.advance_clock(5)
+    comments = admin.get(f"{zd.url}/api/v2/tickets/{t['id']}/comments.json").json()["comments"]
+    cid = comments[0]["id"]
+    r = admin.put(f"{zd.url}/api/v2/tickets/{t['id']}/comments/{cid}/make_private.json")
+    assert r.status_code == 200
+    audits = admin.get(f"{zd.url}/api/v2/tickets/{t['id']}/audits.json").json()["audits"]
+    last = audits[-1]
+    assert last["author_id"] == me["id"] and last["via"]["channel"] == "api"
+    [event] = last["events"]
+    assert event["type"] == "CommentPrivacyChange"
+    assert (event["comment_id"], event["public"]) == (cid, False) and isinstance(event["id"], int)
+    ticket = admin.get(f"{zd.url}/api/v2/tickets/{t['id']}.json").json()["ticket"]
+    assert ticket["updated_at"] == last["created_at"]
+    # Making it private again changes nothing: no audit.
+    admin.put(f"{zd.url}/api/v2/tickets/{t['id']}/comments/{cid}/make_private.json")
+    assert len(admin.get(f"{zd.url}/api/v2/tickets/{t['id']}/audits.json").json()["audits"]) == len(audits)
+    zd.advance_clock(120)
+    for include in ("comment_events", None):
+        params: dict[str, object] = {"start_time": 0, **({"include": include} if include else {})}
+        ev = admin.get(f"{zd.url}/api/v2/incremental/ticket_events.json", params=params).json()
+        [mine] = [e for e in ev["ticket_events"] if e["id"] == last["id"]]
+        assert mine["ticket_id"] == t["id"] and mine["updater_id"] == me["id"] and mine["via"] == "api"
+        [child] = mine["child_events"]
+        assert (child["event_type"], child["type"], child["comment_id"], child["public"]) == (
+            "CommentPrivacyChange", "CommentPrivacyChange", cid, False)
+        assert child["via"]["channel"] == "api"
+    exported = admin.get(f"{zd.url}/api/v2/incremental/tickets/cursor.json", params={"start_time": 0}).json()
+    [snap] = [x for x in exported["tickets"] if x["id"] == t["id"]]
+    assert snap["generated_timestamp"] == mine["timestamp"]
+
+
 def test_incremental_exports_and_their_limit(zd: Sandbox, admin: requests.Session) -> None:
     u = _end_user(admin, zd, "u@x.test")
     t1 = _ticket(admin, zd, u["id"])
