@@ -23,6 +23,7 @@ __all__ = [
     "comment_from",
     "comments_from_audit",
     "organization_from",
+    "privacy_changes_from",
     "ticket_from",
     "user_from",
 ]
@@ -148,4 +149,25 @@ def comment_events_from(events: Any) -> list[CommentEvent]:
                 "updater_id": event.get("updater_id"),
             }
             out.append(_build(CommentEvent, fields))
+    return out
+
+
+def privacy_changes_from(events: Any) -> dict[int, list[int]]:
+    """Ticket id → the comment ids made private in a ticket-event export page (``child_events`` of type
+    ``CommentPrivacyChange`` with ``public: false``), each once, in the order of the page."""
+    out: dict[int, list[int]] = {}
+    for event in events or ():
+        event = _dict(event)
+        ticket_id = event.get("ticket_id")
+        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+            continue
+        for child in event.get("child_events") or ():
+            child = _dict(child)
+            if child.get("event_type", child.get("type")) != "CommentPrivacyChange" or child.get("public") is not False:
+                continue
+            comment_id = child.get("comment_id")
+            if isinstance(comment_id, int) and not isinstance(comment_id, bool):
+                ids = out.setdefault(ticket_id, [])
+                if comment_id not in ids:
+                    ids.append(comment_id)
     return out

@@ -57,6 +57,9 @@ class EventPage(_Value):
     #: Ticket id → the time (epoch seconds) of its latest event on this page, comment or not: a ticket that
     #: changed later than its latest event changed without an audit (e.g. a comment made private).
     ticket_event_times: dict[int, int] = Field(default_factory=dict)
+    #: Ticket id → the comments made private on this page (``CommentPrivacyChange`` child events with
+    #: ``public: false``), in the order the events came.
+    privacy_changes: dict[int, list[int]] = Field(default_factory=dict)
 
 
 class JobResult(_Value):

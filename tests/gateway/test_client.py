@@ -397,6 +397,32 @@ def test_export_ticket_events_extracts_comments(gw: ZendeskGateway, rsps: respon
     assert event.via_channel == "web" and event.updater_id == 8
 
 
+def test_export_ticket_events_reports_comments_made_private(gw: ZendeskGateway, rsps: responses.RequestsMock) -> None:
+    def privacy(event_id: int, comment_id: int, public: bool) -> dict[str, object]:
+        return {"id": event_id, "type": "CommentPrivacyChange", "event_type": "CommentPrivacyChange",
+                "comment_id": comment_id, "public": public}
+
+    rsps.get(
+        BASE + "incremental/ticket_events.json",
+        json={
+            "ticket_events": [
+                {"id": 1, "ticket_id": 42, "timestamp": 150, "event_type": "Audit",
+                 "child_events": [privacy(2, 10, False)]},
+                {"id": 3, "ticket_id": 42, "timestamp": 160, "event_type": "Audit",
+                 "child_events": [privacy(4, 11, False), privacy(5, 10, False)]},
+                {"id": 6, "ticket_id": 43, "timestamp": 170, "event_type": "Audit",
+                 "child_events": [privacy(7, 12, True), {"id": 8, "event_type": "Change", "field_name": "status"}]},
+            ],
+            "end_time": 171,
+            "end_of_stream": True,
+            "count": 3,
+        },
+    )
+    page = gw.export_ticket_events(100)
+    assert page.privacy_changes == {42: [10, 11]}  # each comment once; only changes to private
+    assert page.comment_events == [] and page.ticket_event_times == {42: 160, 43: 170}
+
+
 def test_zendesk_now_follows_the_date_header(
     gw: ZendeskGateway, rsps: responses.RequestsMock, fake_time: FakeTime
 ) -> None:
