@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,7 +30,8 @@ from pydantic import ValidationError
 from mappings.zendesk import ZComment, ZTicket
 from sync.gateway.models import CommentEvent, EventPage
 
-__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "merge_comments", "to_comment"]
+__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "merge_comments", "to_comment",
+           "with_privacy_changes"]
 
 #: Comments carried for one ticket at most; beyond, the ticket is gap-marked and its comments listed once
 #: (the kv is not a comment archive).
@@ -107,6 +109,7 @@ class EventWindow:
     pages: int = 0
     _comments: dict[int, dict[int, CommentEvent]] = field(default_factory=dict)
     _times: dict[int, int] = field(default_factory=dict)
+    _private: dict[int, dict[int, None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.end < 0:
@@ -118,6 +121,8 @@ class EventWindow:
             self._comments.setdefault(event.ticket_id, {}).setdefault(event.comment_id, event)
         for ticket_id, when in page.ticket_event_times.items():
             self._times[ticket_id] = max(self._times.get(ticket_id, when), when)
+        for ticket_id, comment_ids in page.privacy_changes.items():
+            self._private.setdefault(ticket_id, {}).update(dict.fromkeys(comment_ids))
         self.pages += 1
         self.end_of_stream = page.end_of_stream
         end = page.end_time if page.end_time is not None else self.end
@@ -138,9 +143,33 @@ class EventWindow:
         """The time of the ticket's latest event (of any kind) in the window."""
         return self._times.get(ticket_id)
 
+    def made_private(self, ticket_id: int) -> list[int]:
+        """The ticket's comments made private in the window (``CommentPrivacyChange`` events)."""
+        return list(self._private.get(ticket_id, {}))
+
     def ticket_ids(self) -> set[int]:
         """Every ticket with an event in the window."""
-        return set(self._comments) | set(self._times)
+        return set(self._comments) | set(self._times) | set(self._private)
+
+
+def with_privacy_changes(
+    comments: Iterable[ZComment], made_private: Iterable[int], at: datetime
+) -> list[ZComment]:
+    """``comments`` with those of ``made_private`` as private, for the applier to withdraw what it imported.
+
+    A comment made private whose content is not at hand (created before the window) is added as a private
+    stand-in with its id alone: the applier withdraws a private comment it imported, and never imports one, so
+    only the id and the privacy speak (``at``, the change's time at the latest, orders it; no author needed).
+    """
+    private = dict.fromkeys(made_private)
+    out: list[ZComment] = []
+    for comment in comments:
+        if comment.id in private:
+            private.pop(comment.id)
+            comment = comment.model_copy(update={"public": False})
+        out.append(comment)
+    out.extend(ZComment(id=comment_id, author_id=-1, public=False, created_at=at) for comment_id in private)
+    return out
 
 
 class Coverage(enum.Enum):

@@ -48,7 +48,16 @@ from sync.errors import CaseSyncError, RateLimited
 from sync.gateway import ZendeskGateway
 from sync.gateway.models import TicketPage
 from sync.inbound.apply import TicketApplier, gap_key
-from sync.inbound.events import Carried, Coverage, EventWindow, carry_key, coverage, merge_comments, to_comment
+from sync.inbound.events import (
+    Carried,
+    Coverage,
+    EventWindow,
+    carry_key,
+    coverage,
+    merge_comments,
+    to_comment,
+    with_privacy_changes,
+)
 from sync.inbound.settle import settle_events
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -248,7 +257,12 @@ class InboundPoller:
                     plan = self.applier.apply(ticket, None)
                 else:
                     events = merge_comments(snap.carried.comments if snap.carried else (), window.comments(ticket.id))
-                    plan = self.applier.apply(ticket, [to_comment(e) for e in events])
+                    comments = [to_comment(e) for e in events]
+                    made_private = window.made_private(ticket.id)
+                    if made_private:
+                        when = window.latest_event(ticket.id) or ticket.generated_timestamp or 0
+                        comments = with_privacy_changes(comments, made_private, datetime.fromtimestamp(when, tz=UTC))
+                    plan = self.applier.apply(ticket, comments)
                 applied += len(plan.actions)
                 handled[ticket.id] = ticket.generated_timestamp
             except CaseSyncError as exc:

@@ -38,6 +38,10 @@ def settle_events(
         if tx.kv_get(carry_key(ticket_id)) is not None:
             tx.kv_set(carry_key(ticket_id), None)
     for ticket_id in sorted((window.ticket_ids() | set(applied)) - ignored):
+        if ticket_id not in applied and window.made_private(ticket_id):
+            # A comment made private that no snapshot applied this poll: the events cursor moves past the
+            # change, so the ticket's comments are listed when it is next applied (the message withdrawn then).
+            tx.kv_set(gap_key(ticket_id), True)
         state = tx.ticket_state(ticket_id)
         marks = [m for m in (state.generated_timestamp if state else None, applied.get(ticket_id)) if m is not None]
         done = max(marks) if marks else None

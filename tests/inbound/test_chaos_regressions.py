@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from sync.inbound import webhook_sink
 from sync.web.webhooks import WebhookHint
 
@@ -38,12 +36,6 @@ def test_comment_made_private_then_updated_is_withdrawn_through_the_webhook_hint
     assert world.kinds("acme").count("withdrawn_message") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="poller: a comment made private followed by another update of the ticket before the next poll is"
-    " taken as covered by the event export (its latest change has an audit), so the ticket's comments are"
-    " never listed again; see the report on the poller's coverage rule",
-)
 def test_comment_made_private_then_updated_is_withdrawn_by_the_poller_alone(world: World) -> None:
     case_id, _ticket_id = _private_then_updated(world)
     world.sync()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sync.inbound.apply import gap_key
 from sync.inbound.events import carry_key
 from sync.inbound.poller import EVENTS_CURSOR, REQUEST_LOG_KEY, TICKETS_CURSOR
 from sync.sandbox import Sandbox
@@ -123,6 +124,63 @@ def test_a_poll_whose_budget_runs_out_leaves_the_rest_for_the_next(paged: World)
     feed = world.api.changes()
     world.sync()
     assert world.api.changes() == feed
+
+
+def test_a_comment_made_private_then_updated_is_withdrawn_from_the_events_without_listing(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    comment_id = world.staff.reply(ticket_id, "Oops, wrong customer")
+    world.sync()
+    world.tick(120)
+    world.submit("acme", "carol")  # other work moves both export cursors past the comment's audit
+    world.sync()
+    world.staff.make_private(ticket_id, comment_id)
+    world.zd.advance_clock(2)
+    world.staff.reply(ticket_id, "Here is the real answer")
+    before = _stats(world)
+    report = world.poll()
+    assert report.polled and not report.errors
+    assert [m.body for m in world.case("acme", case_id).messages] == ["It broke", "Here is the real answer"]
+    assert world.kinds("acme").count("withdrawn_message") == 1
+    assert world.poller.last_fallbacks == 0 and _delta(before, _stats(world), "/comments") == 0
+    world.sync()
+    assert world.kinds("acme").count("withdrawn_message") == 1
+
+
+def test_a_comment_made_private_on_a_held_ticket_is_withdrawn_by_a_later_poll(paged: World) -> None:
+    world = paged
+    ids = [world.api.submit("acme", "alice", f"Case {i}", "It broke").id for i in range(5)]
+    world.deliver()
+    world.sync()
+    tickets = [(case_id, world.api.get("acme", case_id).ticket_id or 0) for case_id in ids]
+    case_id, ticket_id = tickets[0]
+    comment_id = world.staff.reply(ticket_id, "Oops, wrong customer")
+    world.sync()
+    assert "Oops, wrong customer" in [m.body for m in world.case("acme", case_id).messages]
+    world.staff.make_private(ticket_id, comment_id)
+    world.zd.advance_clock(1)
+    for k in range(150):  # five pages at least after the change
+        other_case, other_ticket = tickets[k % 5]
+        world.staff.reply(other_ticket, f"reply {k} to {other_case}")
+        if k % 5 == 4:
+            world.zd.advance_clock(1)
+    world.tick()
+    now = world.poller.zendesk_now().timestamp()
+    with world.store.transaction() as tx:
+        tx.kv_set(REQUEST_LOG_KEY, [now - 1] * 5)  # a budget of 2 + 2 extra pages
+    assert world.poller.run_once().polled
+    assert world.poller.last_held == 5
+    with world.store.read() as tx:
+        # The events cursor moved past the change while its ticket waits: its comments are listed later.
+        assert tx.kv_get(gap_key(ticket_id))
+    for _ in range(4):
+        world.poll()
+        if world.poller.caught_up:
+            break
+    assert world.poller.caught_up
+    _assert_every_reply_once(world, tickets, 150)
+    assert world.kinds("acme").count("withdrawn_message") == 1
+    with world.store.read() as tx:
+        assert not tx.kv_get(gap_key(ticket_id))
 
 
 @pytest.mark.timeout(600)
