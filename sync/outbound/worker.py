@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mappings.errors import MappingValueError, TransitionRefused
@@ -39,6 +40,13 @@ log = get_logger(__name__)
 _CONFLICT_DELAY_S = 1.0
 _MAX_CONFLICTS = 20
 _MAX_ROUNDS = 50
+#: How many deliveries share one completion commit (bounded so a crash re-checks only a few).
+_COMPLETE_EVERY = 25
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    finish: Finish | None
 
 
 class OutboxWorker:
@@ -85,28 +93,63 @@ class OutboxWorker:
             )
             if not entries:
                 break
+            done: list[tuple[OutboxEntry, Finish | None]] = []
             for index, entry in enumerate(entries):
                 if stop():
-                    # Shutting down: hand the rest back untouched.
+                    # Shutting down: record what was delivered, hand the rest back untouched.
+                    delivered += self._complete(done)
                     for rest in entries[index:]:
                         self.store.release(rest)
                     return self._report(delivered, errors)
-                error = self._deliver(entry)
-                if error is None:
-                    delivered += 1
-                else:
-                    errors.append(error)
+                outcome = self._deliver(entry)
+                if isinstance(outcome, str):
+                    errors.append(outcome)
+                elif outcome is not None:
+                    done.append((entry, outcome.finish))
+                if len(done) >= _COMPLETE_EVERY:
+                    delivered += self._complete(done)
+                    done = []
+            delivered += self._complete(done)
         return self._report(delivered, errors)
+
+    def _complete(self, done: list[tuple[OutboxEntry, Finish | None]]) -> int:
+        """Record delivered entries (and what their handlers left to write) in one transaction.
+
+        Several deliveries share one commit: were the process to die before it, their entries are claimed
+        again and each handler finds its write in Zendesk (external id, marker) instead of repeating it.
+        """
+        if not done:
+            return 0
+        with self.store.transaction() as tx:
+            for entry, finish in done:
+                if finish is not None:
+                    finish(tx)
+                tx.complete(entry)
+        for entry, _ in done:
+            if self.metrics is not None:
+                self.metrics.count_outbox_delivered(entry.kind)
+            log.info(
+                "outbox_delivered",
+                entry_id=entry.id,
+                kind=entry.kind,
+                case_id=entry.case_id,
+                attempts=entry.attempts + 1,
+            )
+        return len(done)
 
     # -- one entry ----------------------------------------------------------------------------------
 
-    def _deliver(self, entry: OutboxEntry) -> str | None:
+    def _deliver(self, entry: OutboxEntry) -> _Delivered | str | None:
+        """Run the entry's handler; its completion is left to :meth:`_complete`.
+
+        A string is an error line for the report; ``None`` an entry put off quietly (waiting for another).
+        """
         handler = self._handlers.get(entry.kind)
         bound = log.bind(entry_id=entry.id, kind=entry.kind, case_id=entry.case_id, account_id=entry.account_id)
         try:
             if handler is None:
                 raise PermanentError(f"unknown outbox entry kind {entry.kind!r}")
-            finish = handler(entry)
+            return _Delivered(handler(entry))
         except Deferred as exc:
             self.store.fail(entry, f"waiting: {exc.reason}", self.clock() + timedelta(seconds=exc.delay_s))
             return None if entry.attempts < 3 else f"entry {entry.id} ({entry.kind}) {exc.reason}"
@@ -124,14 +167,6 @@ class OutboxWorker:
         except Exception as exc:  # a bug must not stop the queue: retry with backoff and say so loudly
             bound.exception("outbox_entry_crashed")
             return self._retry(entry, exc)
-        with self.store.transaction() as tx:
-            if finish is not None:
-                finish(tx)
-            tx.complete(entry)
-        if self.metrics is not None:
-            self.metrics.count_outbox_delivered(entry.kind)
-        bound.info("outbox_delivered", attempts=entry.attempts + 1)
-        return None
 
     def _retry(self, entry: OutboxEntry, exc: BaseException) -> str:
         now = self.clock()
