@@ -55,7 +55,7 @@ class EventPage(_Value):
     count: int = 0
     server_date: datetime | None = None
     #: Ticket id → the time (epoch seconds) of its latest event on this page, comment or not: a ticket that
-    #: changed later than its latest event changed without an audit (e.g. a comment made private).
+    #: changed later than its latest event changed without an audit.
     ticket_event_times: dict[int, int] = Field(default_factory=dict)
     #: Ticket id → the comments made private on this page (``CommentPrivacyChange`` child events with
     #: ``public: false``), in the order the events came.

@@ -72,7 +72,7 @@ class Carried:
 
     ``start``: the events cursor when carrying began — every comment of the ticket before it was applied
     (or gap-marked).  ``seen``: the time of the ticket's latest event of any kind read so far, so that an
-    audit-less change (a comment made private) is still told apart once the cursor has passed the audits.
+    audit-less change is still told apart once the cursor has passed the audits.
     """
 
     start: int
@@ -208,6 +208,7 @@ def coverage(
     if not window.end_of_stream and changed_at >= window.end:
         # The boundary second may continue on the next page: only a change before ``end`` is surely read.
         return Coverage.HELD
-    # A change later than the ticket's latest audit had no audit (a comment made private): list them.
+    # A change later than the ticket's latest event had no event in the export (whatever Zendesk changes
+    # without an audit): list them.  A comment made private has its event (``CommentPrivacyChange``).
     times = [t for t in (window.latest_event(ticket.id), carried.seen if carried else None) if t is not None]
     return Coverage.COVERED if times and max(times) >= changed_at else Coverage.LIST

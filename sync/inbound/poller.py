@@ -5,7 +5,9 @@ many pages of the ticket-event export with ``include=comment_events`` (their com
 reach those snapshots' changes — within the export budget.  A ticket's comments come from the event pages and
 the comments carried from earlier polls (:mod:`sync.inbound.events`); they are listed for that ticket alone
 only when the export cannot prove them complete (a gap marker, an old ticket seen for the first time, a
-change without an audit such as a comment made private).
+change without any event in the export).  A comment made private is a ``CommentPrivacyChange`` event of the
+export: the applier gets that comment as private and withdraws the message imported from it, without a listing;
+a ticket whose privacy change the events cursor passes without applying it is gap-marked (listed later).
 
 Rules (DESIGN.md §6, "Polling in run_once()"):
 
