@@ -28,6 +28,7 @@ from sync.report import SyncReport
 from sync.retry import Pacer, RetryPolicy
 from sync.settings import Settings, load_settings
 from sync.store import Store, open_store
+from sync.web.webhooks import WebhookHint
 
 __all__ = ["SyncEngine"]
 
@@ -102,7 +103,16 @@ class SyncEngine:
             applier=self.applier,
             metrics=self.metrics,
         )
-        self.webhook_sink = webhook_sink(self.store, clock=clock)
+        self._wake = threading.Event()
+        store_hint = webhook_sink(self.store, clock=clock)
+
+        def sink(hint: WebhookHint) -> bool:
+            stored = store_hint(hint)
+            self._wake.set()  # a loop resting in run_forever picks the hint up at once
+            return stored
+
+        #: The webhook receiver's sink: stores the hint durably, then wakes ``run_forever``.
+        self.webhook_sink: Callable[[WebhookHint], bool] = sink
 
     # -- one pass -----------------------------------------------------------------------------------
 
@@ -146,12 +156,14 @@ class SyncEngine:
         next_poll = self.monotonic()
         log.info("engine_started", worker_id=self.worker_id)
         while not stop.is_set():
+            self._wake.clear()  # hints stored from here on wake the rest below
             poll = self.monotonic() >= next_poll
             report = self._pass(poll=poll, stop=stop.is_set)
             if poll:
                 next_poll = self.monotonic() + self.settings.poll_interval_s
             if not (report.delivered or report.inbound_applied):
-                stop.wait(IDLE_SLEEP_S)
+                # Rest until a webhook hint arrives, or briefly (so ``stop`` and due retries are noticed).
+                self._wake.wait(IDLE_SLEEP_S)
         log.info("engine_stopped", worker_id=self.worker_id)
 
     # -- for operators ------------------------------------------------------------------------------
