@@ -124,14 +124,16 @@ class Reconciler:
 
     def _check(self, record: CaseRecord, ticket_id: int, ticket: ZTicket | None) -> list[Drift]:
         def drift(kind: DriftKind, detail: str, repair: str, on_ticket: int = ticket_id) -> Drift:
-            return Drift(kind, record.account_id, record.id if on_ticket == ticket_id else None, on_ticket, detail,
-                         repair)
+            return Drift(
+                kind, record.account_id, record.id if on_ticket == ticket_id else None, on_ticket, detail, repair
+            )
 
         if ticket is None or ticket.status == "deleted":
             if record.status is CaseStatus.CLOSED:
                 return []
-            return [drift(DriftKind.VANISHED, f"ticket #{ticket_id} no longer exists; the case is {record.status}",
-                          "inbox")]
+            return [
+                drift(DriftKind.VANISHED, f"ticket #{ticket_id} no longer exists; the case is {record.status}", "inbox")
+            ]
         if case_key(record.id) in self._pending or self._fresh(ticket):
             return []  # console changes still queued, or Zendesk changed it a moment ago: in flight
         out: list[Drift] = []
@@ -141,11 +143,17 @@ class Reconciler:
             expected = None
         if expected is not None and expected is not record.status:
             if record.status is CaseStatus.CLOSED:
-                out.append(drift(DriftKind.STATUS, f"the case is Closed, the ticket is {ticket.status}",
-                                 "outbox:close"))
+                out.append(
+                    drift(DriftKind.STATUS, f"the case is Closed, the ticket is {ticket.status}", "outbox:close")
+                )
             else:
-                out.append(drift(DriftKind.STATUS, f"the case is {record.status}, the ticket is {ticket.status}"
-                                 f" ({expected})", "inbox"))
+                out.append(
+                    drift(
+                        DriftKind.STATUS,
+                        f"the case is {record.status}, the ticket is {ticket.status} ({expected})",
+                        "inbox",
+                    )
+                )
         if record.status is not CaseStatus.CLOSED and ticket.status != "closed":
             out.extend(self._check_ccs(record, ticket, drift))
         out.extend(self._check_links(record, ticket, drift))
@@ -171,29 +179,62 @@ class Reconciler:
             missing = ", ".join(c.email for c in plan.changes if c.action == "put")
             return [drift(DriftKind.CCS, f"console address(es) not CC'd: {missing}", f"outbox:{REPAIR_CCS}")]
         if {e.lower() for e in record.cc} != set(emails):
-            return [drift(DriftKind.CC_DISPLAY, f"the case shows {sorted(record.cc)}, the ticket has {sorted(emails)}",
-                          "inbox")]
+            return [
+                drift(
+                    DriftKind.CC_DISPLAY,
+                    f"the case shows {sorted(record.cc)}, the ticket has {sorted(emails)}",
+                    "inbox",
+                )
+            ]
         return []
 
     def _check_links(self, record: CaseRecord, ticket: ZTicket, drift: Callable[..., Drift]) -> list[Drift]:
         out: list[Drift] = []
         with self.store.read() as tx:
+            referred_ticket = tx.ticket_of(record.refers_to) if record.refers_to is not None else None
+            if referred_ticket is not None and ticket.followup_source_id != referred_ticket:
+                # Zendesk sets the follow-up link only at creation: reported, not repairable.
+                out.append(
+                    drift(
+                        DriftKind.FOLLOW_UP,
+                        f"the case continues case #{record.refers_to}, but its ticket"
+                        f" is not a follow-up of ticket #{referred_ticket}",
+                        "none",
+                    )
+                )
             if ticket.followup_source_id is not None:
                 source = self._same_account_case(tx, record.account_id, ticket.followup_source_id)
                 if source is not None and record.refers_to != source:
-                    out.append(drift(DriftKind.FOLLOW_UP, f"the ticket follows up case #{source}; the case refers"
-                                     f" to {record.refers_to and f'#{record.refers_to}'}", f"store:refers_to={source}"))
+                    out.append(
+                        drift(
+                            DriftKind.FOLLOW_UP,
+                            f"the ticket follows up case #{source}; the case refers"
+                            f" to {record.refers_to and f'#{record.refers_to}'}",
+                            f"store:refers_to={source}",
+                        )
+                    )
             for follow_up in ticket.followup_ids:
                 if tx.case_of_ticket(follow_up) is None:
-                    out.append(drift(DriftKind.FOLLOW_UP, f"follow-up ticket #{follow_up} of case #{record.id}"
-                                     " has no case", "inbox", on_ticket=follow_up))
+                    out.append(
+                        drift(
+                            DriftKind.FOLLOW_UP,
+                            f"follow-up ticket #{follow_up} of case #{record.id} has no case",
+                            "inbox",
+                            on_ticket=follow_up,
+                        )
+                    )
         if record.status is CaseStatus.CLOSED and record.merged_into is None and _MERGE_TAG in ticket.tags:
             target = find_merge_target(ticket, self.gateway.list_comments(ticket.id))
             with self.store.read() as tx:
                 case = self._same_account_case(tx, record.account_id, target) if target is not None else None
             if case is not None:
-                out.append(drift(DriftKind.MERGED, f"the ticket was merged into case #{case}'s ticket",
-                                 f"store:merged_into={case}"))
+                out.append(
+                    drift(
+                        DriftKind.MERGED,
+                        f"the ticket was merged into case #{case}'s ticket",
+                        f"store:merged_into={case}",
+                    )
+                )
         return out
 
     def _check_comments(self, cases: dict[int, int], earliest: datetime, report: DriftReport) -> list[Drift]:
@@ -219,8 +260,9 @@ class Reconciler:
                         parts.append(f"{len(missing)} public comment(s) not on the case")
                     if private:
                         parts.append(f"{len(private)} message(s) whose comment was made private")
-                    out.append(Drift(DriftKind.COMMENTS, record.account_id, case_id, ticket_id, "; ".join(parts),
-                                     "inbox"))
+                    out.append(
+                        Drift(DriftKind.COMMENTS, record.account_id, case_id, ticket_id, "; ".join(parts), "inbox")
+                    )
         return out
 
     # -- lookups ---------------------------------------------------------------------------------------
@@ -260,12 +302,21 @@ class Reconciler:
                 if item.repair == "inbox":
                     if item.ticket_id not in hinted:
                         hinted.add(item.ticket_id)
-                        tx.add_inbox(item.ticket_id, "reconcile", f"reconcile:{item.ticket_id}:{stamp}",
-                                     {"reason": item.kind.value})
+                        tx.add_inbox(
+                            item.ticket_id,
+                            "reconcile",
+                            f"reconcile:{item.ticket_id}:{stamp}",
+                            {"reason": item.kind.value},
+                        )
                 elif item.repair == "outbox:close" and item.case_id is not None:
                     record = self._records[item.case_id]
-                    tx.enqueue(OutboxKind.CLOSE, {"case_id": item.case_id, "user_id": record.requester_id},
-                               ordering_key=case_key(item.case_id), account_id=item.account_id, case_id=item.case_id)
+                    tx.enqueue(
+                        OutboxKind.CLOSE,
+                        {"case_id": item.case_id, "user_id": record.requester_id},
+                        ordering_key=case_key(item.case_id),
+                        account_id=item.account_id,
+                        case_id=item.case_id,
+                    )
                 elif item.repair == f"outbox:{REPAIR_CCS}":
                     cc_tickets.setdefault(item.account_id, []).append(item.ticket_id)
                 elif item.repair.startswith("store:") and item.case_id is not None:
@@ -274,8 +325,8 @@ class Reconciler:
                     continue
                 repaired += 1
             for account_id, ticket_ids in cc_tickets.items():
-                tx.enqueue(REPAIR_CCS, {"account_id": account_id, "ticket_ids": sorted(set(ticket_ids))},
-                           ordering_key=account_key(account_id), account_id=account_id)
+                payload = {"account_id": account_id, "ticket_ids": sorted(set(ticket_ids))}
+                tx.enqueue(REPAIR_CCS, payload, ordering_key=account_key(account_id), account_id=account_id)
         return repaired
 
     @staticmethod

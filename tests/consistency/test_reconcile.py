@@ -176,3 +176,17 @@ def test_reconcile_command_exit_codes(world: World) -> None:
     broken = Settings(zendesk_url=world.zd.url, database_url=world.settings.database_url)
     assert reconcile_command(broken, repair=False, console=console) == 2
     assert DriftKind.CCS.value == "ccs"
+
+
+def test_a_continuation_whose_ticket_is_not_a_follow_up_is_reported(world: World, tmp_path: Path) -> None:
+    earlier, _ = world.submit("acme", "carol", "Earlier")
+    world.api.close("acme", earlier, "carol")
+    world.deliver()
+    other, _ = world.submit("acme", "carol", "Unrelated")
+    # A store pointing a case at the wrong predecessor: Zendesk's follow-up link says otherwise.
+    with sqlite3.connect(tmp_path / "console.db") as db:
+        db.execute("UPDATE cases SET refers_to = ? WHERE id = ?", (earlier, other))
+    report = world.reconciler().run(repair=True)
+    found = [d for d in report.drifts if d.kind is DriftKind.FOLLOW_UP]
+    assert [(d.case_id, d.repair) for d in found] == [(other, "none")]
+    assert f"continues case #{earlier}" in found[0].detail
