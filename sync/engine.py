@@ -88,6 +88,7 @@ class SyncEngine:
             sleep=sleep,
             rng=rng,
             metrics=self.metrics,
+            monotonic=monotonic,
         )
         self.applier = TicketApplier(self.store, gateway, self.settings, clock=clock, metrics=self.metrics)
         self.inbox = InboxWorker(

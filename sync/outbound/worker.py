@@ -16,6 +16,7 @@ Each claimed entry ends in exactly one of four ways:
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,8 +41,10 @@ log = get_logger(__name__)
 _CONFLICT_DELAY_S = 1.0
 _MAX_CONFLICTS = 20
 _MAX_ROUNDS = 50
-#: How many deliveries share one completion commit (bounded so a crash re-checks only a few).
+#: How many deliveries share one completion commit (bounded so a crash re-checks only a few), and how long
+#: the oldest of them may wait for it (so the console sees slow deliveries land one by one).
 _COMPLETE_EVERY = 25
+_COMPLETE_WITHIN_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,13 @@ class OutboxWorker:
         sleep: Callable[[float], None],
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.settings = settings
         self.worker_id = worker_id
         self.clock = clock
+        self.monotonic = monotonic
         self.rng = rng or random.Random()
         self.metrics = metrics
         directory = Directory(store, gateway)
@@ -94,6 +99,7 @@ class OutboxWorker:
             if not entries:
                 break
             done: list[tuple[OutboxEntry, Finish | None]] = []
+            since = self.monotonic()
             for index, entry in enumerate(entries):
                 if stop():
                     # Shutting down: record what was delivered, hand the rest back untouched.
@@ -106,9 +112,11 @@ class OutboxWorker:
                     errors.append(outcome)
                 elif outcome is not None:
                     done.append((entry, outcome.finish))
-                if len(done) >= _COMPLETE_EVERY:
+                if len(done) >= _COMPLETE_EVERY or (done and self.monotonic() - since >= _COMPLETE_WITHIN_S):
                     delivered += self._complete(done)
                     done = []
+                if not done:
+                    since = self.monotonic()
             delivered += self._complete(done)
         return self._report(delivered, errors)
 
