@@ -162,6 +162,16 @@ class CaseDelivery:
             tx.link_ticket(case_id, ticket.id)
             if comments and first.zendesk_comment_id is None:
                 tx.set_message_comment(first.id, comments[0].id)
+            remember_ticket(tx, ticket)
+            if linked_requester is not None:
+                # The lost attempt created it from the recipient list of its time, which may have changed
+                # since (the bulk CC update of that change could not see an unlinked ticket): repair it.
+                tx.enqueue(
+                    REPAIR_CCS,
+                    {"account_id": linked_requester.account_id, "ticket_ids": [ticket.id]},
+                    ordering_key=account_key(linked_requester.account_id),
+                    account_id=linked_requester.account_id,
+                )
         log.info("ticket_adopted", case_id=case_id, ticket_id=ticket.id)
         return True
 

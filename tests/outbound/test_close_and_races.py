@@ -133,3 +133,23 @@ def test_a_ticket_created_while_the_list_changed_gets_the_new_list(
     assert emails == {"ann@acme.test", "late@acme.test"}, emails
     assert support.get(account, case.id).status is CaseStatus.NEW
     assert pending, "the submit was queued"
+
+
+def test_a_ticket_adopted_after_a_lost_response_gets_the_list_as_it_is_now(
+    zd: Sandbox, support: SupportCases, account: str, store: Store, worker: OutboxWorker, drain: Drain, staff: Staff
+) -> None:
+    drain()  # the account and its users
+    zd.configure_faults(
+        {"seed": 1, "rules": [{"path": r"^/api/v2/tickets$", "method": "POST", "drop_after_commit": 1.0}]}
+    )
+    case = support.submit(account, "bob", "Lost answer", "the ticket exists, the response never came")
+    worker.run_once()  # created in Zendesk from the current list; the answer is lost
+    zd.configure_faults({"seed": 1, "rules": []})
+    support.add_recipient(account, "late@acme.test")  # delivered while the case's ticket is still unlinked
+    report = drain()
+    assert report.dead_letters == 0, report.errors
+    ticket_id = _ticket(store, case.id)
+    ticket = staff.ticket(ticket_id)
+    emails = {staff.get(f"users/{u}")["user"]["email"] for u in ticket["email_cc_ids"]}
+    assert emails == {"ann@acme.test", "ops@acme.test", "late@acme.test"}, emails
+    assert len([t for t in staff.tickets() if t.get("external_id") == f"console-case:{case.id}"]) == 1
