@@ -477,6 +477,19 @@ def _cc_emails(ticket: ZTicket, current: Sequence[str], context: InboundContext)
     return [*kept, *(email for email in dict.fromkeys(emails) if email not in kept_set)]
 
 
+def _conflict_plan(ticket: ZTicket, case_id: int, conflict: RecordConflict, *, watermark: bool) -> InboundPlan:
+    """The plan of a ticket whose ownership conflicts: only the conflict is recorded, nothing else applies."""
+    return InboundPlan(
+        ticket_id=ticket.id,
+        case_id=case_id,
+        outcome=TicketOutcome.CONFLICT,
+        status=StatusDecision.SKIPPED,
+        actions=[conflict],
+        updated_at=ticket.updated_at if watermark else None,
+        generated_timestamp=ticket.generated_timestamp if watermark else None,
+    )
+
+
 # --------------------------------------------------------------------------------------------- decide
 
 
@@ -513,13 +526,8 @@ def decide_ticket(
                 source.account_id, source.organization_id, source.requester_zendesk_id, ticket, context
             )
             if conflict is not None:
-                return InboundPlan(
-                    ticket_id=ticket.id,
-                    case_id=source.case_id,
-                    outcome=TicketOutcome.CONFLICT,
-                    status=StatusDecision.SKIPPED,
-                    actions=[conflict],
-                )
+                # No case exists for it yet: nothing of the ticket is watermarked.
+                return _conflict_plan(ticket, source.case_id, conflict, watermark=False)
             actions.append(
                 CreateFollowUpCase(
                     account_id=source.account_id,
@@ -561,15 +569,7 @@ def decide_ticket(
             case.account_id, case.organization_id, case.requester_zendesk_id, ticket, context
         )
         if conflict is not None:
-            return InboundPlan(
-                ticket_id=ticket.id,
-                case_id=case.case_id,
-                outcome=TicketOutcome.CONFLICT,
-                status=StatusDecision.SKIPPED,
-                actions=[conflict],
-                updated_at=ticket.updated_at,
-                generated_timestamp=ticket.generated_timestamp,
-            )
+            return _conflict_plan(ticket, case.case_id, conflict, watermark=True)
 
     verdicts: list[CommentVerdict] = []
     refused_after_close = 0
