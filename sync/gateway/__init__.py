@@ -9,7 +9,7 @@ from __future__ import annotations
 from sync.gateway.client import ZendeskGateway
 from sync.gateway.errors import error_for_response, parse_retry_after, translate
 from sync.gateway.models import CommentEvent, EventPage, JobResult, TicketField, TicketPage, Webhook
-from sync.gateway.session import GatewaySession, ZendeskClock, request_headers
+from sync.gateway.session import GatewaySession, ZendeskClock
 
 __all__ = [
     "CommentEvent",
@@ -23,6 +23,5 @@ __all__ = [
     "ZendeskGateway",
     "error_for_response",
     "parse_retry_after",
-    "request_headers",
     "translate",
 ]

@@ -1,22 +1,28 @@
-"""Tickets, comments and attachments."""
+"""Tickets, comments and attachments.
+
+Reads, uploads and bulk jobs go through zenpy.  The two writes on the delivery path — creating a ticket and
+updating one — are sent as JSON on the same session: creating needs an ``Idempotency-Key`` header, which
+zenpy cannot set per request, and both answers are wanted as plain data (the audit's ``metadata.custom`` and
+comment events), which zenpy would first build into objects that casesync would turn back into dicts.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from zenpy.lib.api_objects import Comment, Ticket
 
 from mappings.zendesk import CommentDraft, TicketDraft, TicketUpdateDraft, ZComment, ZTicket
-from sync.errors import InvalidInput, RetriableError, ZendeskRejected
+from sync.errors import InvalidInput, MappingError, RetriableError, ZendeskRejected
 from sync.gateway._core import BATCH, GatewayCore, batches
 from sync.gateway.convert import comment_from, comments_from_audit, ticket_from
 from sync.gateway.models import JobResult
-from sync.gateway.session import request_headers
 
 __all__ = ["TicketsMixin"]
+
 
 def _comment_fields(draft: CommentDraft) -> dict[str, Any]:
     # ``public`` is always explicit: Zendesk otherwise reuses the first comment's visibility.
@@ -29,10 +35,10 @@ def _comment_fields(draft: CommentDraft) -> dict[str, Any]:
 
 
 def _update_fields(draft: TicketUpdateDraft) -> dict[str, Any]:
-    """The sparse fields of an update; tags only through ``additional_tags``/``remove_tags``."""
+    """The sparse JSON fields of an update; tags only through ``additional_tags``/``remove_tags``."""
     fields: dict[str, Any] = {}
     if draft.comment is not None:
-        fields["comment"] = Comment(**_comment_fields(draft.comment))
+        fields["comment"] = _comment_fields(draft.comment)
     for name in ("status", "assignee_id", "organization_id"):
         value = getattr(draft, name)
         if value is not None:
@@ -49,10 +55,39 @@ def _update_fields(draft: TicketUpdateDraft) -> dict[str, Any]:
     return fields
 
 
-def _audit_result(result: Any) -> tuple[ZTicket, list[ZComment]]:
-    ticket = ticket_from(result.ticket.to_dict())
-    audit = result.audit.to_dict() if getattr(result, "audit", None) is not None else {}
-    return ticket, comments_from_audit(audit, fallback_time=ticket.updated_at)
+def _new_ticket_fields(draft: TicketDraft) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "subject": draft.subject,
+        "requester_id": draft.requester_id,
+        "organization_id": draft.organization_id,
+        "external_id": draft.external_id,
+        "comment": _comment_fields(draft.comment),
+    }
+    if draft.tags:
+        fields["tags"] = list(draft.tags)
+    if draft.custom_fields:
+        fields["custom_fields"] = [dict(f) for f in draft.custom_fields]
+    if draft.email_ccs:
+        fields["email_ccs"] = [{"user_email": c.email, "action": c.action} for c in draft.email_ccs]
+    if draft.via_followup_source_id is not None:
+        fields["via_followup_source_id"] = draft.via_followup_source_id
+    return fields
+
+
+def _audit_answer(body: Mapping[str, Any]) -> tuple[ZTicket, list[ZComment]]:
+    """The ticket and the comments of a create or update answer (``{"ticket": …, "audit": …}``)."""
+    ticket_json = body.get("ticket")
+    if not isinstance(ticket_json, Mapping):
+        raise MappingError("zendesk answered a ticket write without the ticket")
+    ticket = ticket_from(ticket_json)
+    audit = body.get("audit")
+    return ticket, comments_from_audit(audit if isinstance(audit, Mapping) else {}, fallback_time=ticket.updated_at)
+
+
+def _zenpy_ticket(ticket_id: int, fields: dict[str, Any]) -> Ticket:
+    if "comment" in fields:
+        fields = {**fields, "comment": Comment(**fields["comment"])}
+    return Ticket(id=ticket_id, **fields)
 
 
 class TicketsMixin(GatewayCore):
@@ -65,24 +100,13 @@ class TicketsMixin(GatewayCore):
         """
 
         def send() -> tuple[ZTicket, ZComment | None]:
-            fields: dict[str, Any] = {
-                "subject": draft.subject,
-                "requester_id": draft.requester_id,
-                "organization_id": draft.organization_id,
-                "external_id": draft.external_id,
-                "comment": Comment(**_comment_fields(draft.comment)),
-            }
-            if draft.tags:
-                fields["tags"] = list(draft.tags)
-            if draft.custom_fields:
-                fields["custom_fields"] = [dict(f) for f in draft.custom_fields]
-            if draft.email_ccs:
-                fields["email_ccs"] = [{"user_email": c.email, "action": c.action} for c in draft.email_ccs]
-            if draft.via_followup_source_id is not None:
-                fields["via_followup_source_id"] = draft.via_followup_source_id
-            with request_headers({"Idempotency-Key": idempotency_key}):
-                result = self._zenpy().tickets.create(Ticket(**fields))
-            ticket, comments = _audit_result(result)
+            response = self._raw(
+                "POST",
+                "tickets.json",
+                json={"ticket": _new_ticket_fields(draft)},
+                headers={"Idempotency-Key": idempotency_key},
+            )
+            ticket, comments = _audit_answer(self._json(response))
             return ticket, (comments[0] if comments else None)
 
         return self._call(send, method="POST", replay_safe=False)
@@ -122,7 +146,7 @@ class TicketsMixin(GatewayCore):
             fields = _update_fields(draft)
             if updated_stamp is not None:
                 fields.update(safe_update=True, updated_stamp=updated_stamp)
-            return _audit_result(self._zenpy().tickets.update(Ticket(id=ticket_id, **fields)))
+            return _audit_answer(self._json(self._raw("PUT", f"tickets/{ticket_id}.json", json={"ticket": fields})))
 
         return self._call(send, method="PUT", replay_safe=draft.comment is None)
 
@@ -185,7 +209,7 @@ class TicketsMixin(GatewayCore):
             raise InvalidInput(f"update_many takes at most {BATCH} tickets, got {len(items)}")
 
         def send() -> str:
-            tickets = [Ticket(id=ticket_id, **_update_fields(draft)) for ticket_id, draft in items]
+            tickets = [_zenpy_ticket(ticket_id, _update_fields(draft)) for ticket_id, draft in items]
             return str(self._zenpy().tickets.update(tickets).id)
 
         replay_safe = all(draft.comment is None for _, draft in items)

@@ -38,6 +38,8 @@ log = get_logger(__name__)
 
 #: How long a follow-up waits between checks of its source ticket's closure.
 _FOLLOWUP_WAIT_S = 15.0
+#: The store's random id, part of every Idempotency-Key.
+_INSTALLATION_KEY = "installation_id"
 
 
 class CaseDelivery:
@@ -58,11 +60,16 @@ class CaseDelivery:
             case = tx.get_case(case_id)
             if case is None:
                 raise MappingError(f"case {case_id} is not in the store")
-            if tx.ticket_of(case_id) is not None:
+            if case.ticket_id is not None:
                 return None  # already created (a lost completion)
             messages = tx.case_messages(case_id, include_withdrawn=True)
             recipients = tx.recipients(case.account_id)
             source_ticket = tx.ticket_of(case.refers_to) if case.refers_to is not None else None
+            # Everything else a steady-state submit needs, in the same read: the organization, the linked
+            # requester and the installation id.
+            account = tx.get_account(case.account_id)
+            linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
+            installation = tx.kv_get(_INSTALLATION_KEY)
         if not messages:
             raise MappingError(f"case {case_id} has no first message")
         first = messages[0]
@@ -73,8 +80,9 @@ class CaseDelivery:
         if entry.attempts > 0 and self._adopt_existing(case_id, first):
             return None
 
-        org_id = self.directory.organization(case.account_id)
-        user, requester_id = self.directory.end_user(case.account_id, case.requester_id)
+        known_org = account.zendesk_org_id if account is not None else None
+        org_id = known_org if known_org is not None else self.directory.organization(case.account_id)
+        user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
         draft = build_ticket_draft(
             NewTicket(
                 case_id=case_id,
@@ -90,8 +98,9 @@ class CaseDelivery:
                 followup_source_ticket_id=source_ticket,
             )
         )
+        key = self._idempotency_key(case_id, installation)
         try:
-            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=self._idempotency_key(case_id))
+            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=key)
         except NetworkError as exc:
             # The ticket may exist: never create again before looking.
             if exc.ambiguous and self._adopt_existing(case_id, first):
@@ -119,17 +128,15 @@ class CaseDelivery:
 
         return finish
 
-    def _idempotency_key(self, case_id: int) -> str:
+    def _idempotency_key(self, case_id: int, installation: object) -> str:
         # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
         # reused sandbox) must never collide with this one's case numbers.
-        with self.store.read() as tx:
-            installation = tx.kv_get("installation_id")
         if not isinstance(installation, str):
             with self.store.transaction() as tx:
-                installation = tx.kv_get("installation_id")
+                installation = tx.kv_get(_INSTALLATION_KEY)
                 if not isinstance(installation, str):
                     installation = uuid.uuid4().hex
-                    tx.kv_set("installation_id", installation)
+                    tx.kv_set(_INSTALLATION_KEY, installation)
         return f"casesync-{installation}-{case_external_id(case_id)}"
 
     def _await_source_closed(self, source_case: int, source_ticket: int | None) -> None:
@@ -330,15 +337,18 @@ class CaseDelivery:
     def close(self, entry: OutboxEntry) -> None:
         """Close the ticket in one request when casesync knows its assignee; Zendesk needs one to close."""
         case_id = int(entry.payload["case_id"])
+        email = self.settings.default_assignee_email
         with self.store.read() as tx:
             case = tx.get_case(case_id)
             ticket_id = case.ticket_id if case is not None else None
             facts = known_ticket(tx, ticket_id) if ticket_id is not None else None
+            unassigned = facts is not None and facts.assignee_id is None
+            known_agent = Directory.known_agent_id(tx, email) if unassigned and email else None
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
         try:
             if facts is not None and facts.assignee_id is None:
-                agent = self._default_agent(ticket_id)
+                agent = known_agent if known_agent is not None else self._default_agent(ticket_id)
                 # A safe update: if staff assigned the ticket since it was seen, Zendesk answers 409 and
                 # the ticket is re-read, so their assignment is never overwritten.
                 self.gateway.update_ticket(

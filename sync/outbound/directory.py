@@ -23,6 +23,10 @@ __all__ = ["AGENT_EMAIL_REASON", "Directory"]
 AGENT_EMAIL_REASON = "agent email"
 
 
+def _agent_key(email: str) -> str:
+    return f"agent_id:{email.lower()}"
+
+
 class Directory:
     """Finds or creates the Zendesk side of accounts and users, recording the links in the store."""
 
@@ -88,18 +92,23 @@ class Directory:
         self.gateway.change_user_email(user.zendesk_user_id, old_email, user.email)
         return user.zendesk_user_id
 
+    @staticmethod
+    def known_agent_id(tx: StoreTx, email: str) -> int | None:
+        """The agent id cached for this address (read within the caller's transaction), else None."""
+        cached = tx.kv_get(_agent_key(email))
+        return cached if isinstance(cached, int) else None
+
     def agent_id(self, email: str) -> int | None:
         """The id of the agent with this address (the default assignee), cached in the store."""
-        key = f"agent_id:{email.lower()}"
         with self.store.read() as tx:
-            cached = tx.kv_get(key)
-        if isinstance(cached, int):
+            cached = self.known_agent_id(tx, email)
+        if cached is not None:
             return cached
         found = self.gateway.find_user_by_email(email)
         if found is None or found.role not in STAFF_ROLES:
             return None
         with self.store.transaction() as tx:
-            tx.kv_set(key, found.id)
+            tx.kv_set(_agent_key(email), found.id)
         return found.id
 
     def _refuse_staff(self, found: ZUser, email: str) -> None:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from mappings.models import Actor, AttachmentRef, Author, Case, CaseStatus, Message
 from sync.store import schema as s
@@ -22,6 +22,30 @@ from sync.store.types import (
 )
 
 __all__ = ["EntitiesMixin"]
+
+# The outbox worker runs these for every delivery: built once with bound parameters, so a call costs the
+# execution only, not the building and cache-keying of a fresh statement.
+_l = s.ticket_links.c
+_CASE_BY_ID = (
+    select(s.cases, _l.ticket_id)
+    .outerjoin(s.ticket_links, _l.case_id == s.cases.c.id)
+    .where(s.cases.c.id == bindparam("case_id"))
+)
+# PostgreSQL locks only the case's row: the nullable side of an outer join cannot be locked.
+_CASE_BY_ID_LOCKED = _CASE_BY_ID.with_for_update(of=s.cases)
+_TICKET_OF = select(_l.ticket_id).where(_l.case_id == bindparam("case_id"))
+_CASE_OF_TICKET = select(_l.case_id).where(_l.ticket_id == bindparam("ticket_id"))
+_MESSAGE_BY_ID = select(s.messages).where(s.messages.c.id == bindparam("message_id"))
+_FILES_OF_MESSAGE = (
+    select(*ATTACHMENT_META)
+    .where(s.attachments.c.message_id == bindparam("message_id"))
+    .order_by(s.attachments.c.filename)
+)
+_SET_MESSAGE_COMMENT = (
+    s.messages.update()
+    .where(s.messages.c.id == bindparam("b_message_id"))
+    .values(zendesk_comment_id=bindparam("b_comment_id"))
+)
 
 
 class EntitiesMixin(TxBase):
@@ -70,11 +94,9 @@ class EntitiesMixin(TxBase):
         return record
 
     def get_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
-        q = select(s.cases).where(s.cases.c.id == case_id)
-        if for_update and self.is_pg:
-            q = q.with_for_update()
-        row = self.conn.execute(q).first()
-        return self._case(row, self.ticket_of(case_id)) if row else None
+        q = _CASE_BY_ID_LOCKED if for_update and self.is_pg else _CASE_BY_ID
+        row = self.conn.execute(q, {"case_id": case_id}).first()
+        return self._case(row, row._mapping["ticket_id"]) if row else None
 
     def case_records(self, account_id: str, *, open_only: bool = False) -> list[CaseRecord]:
         c = s.cases.c
@@ -226,25 +248,22 @@ class EntitiesMixin(TxBase):
     def case_messages(self, case_id: int, *, include_withdrawn: bool = False) -> list[MessageRecord]:
         return self._messages_of([case_id], include_withdrawn=include_withdrawn)
 
-    def _message_where(self, clause: Any) -> MessageRecord | None:
-        row = self.conn.execute(select(s.messages).where(clause)).first()
+    def _message_with_files(self, row: Any) -> MessageRecord | None:
         if row is None:
             return None
-        a = s.attachments.c
-        q = select(*ATTACHMENT_META).where(a.message_id == row._mapping["id"]).order_by(a.filename)
-        return self._message(row, [self._attachment(r) for r in self.conn.execute(q)])
+        files = self.conn.execute(_FILES_OF_MESSAGE, {"message_id": row._mapping["id"]})
+        return self._message(row, [self._attachment(r) for r in files])
 
     def message(self, message_id: int) -> MessageRecord | None:
-        return self._message_where(s.messages.c.id == message_id)
+        return self._message_with_files(self.conn.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first())
 
     def message_by_comment(self, zendesk_comment_id: int) -> MessageRecord | None:
-        return self._message_where(s.messages.c.zendesk_comment_id == zendesk_comment_id)
+        q = select(s.messages).where(s.messages.c.zendesk_comment_id == zendesk_comment_id)
+        return self._message_with_files(self.conn.execute(q).first())
 
     def set_message_comment(self, message_id: int, zendesk_comment_id: int) -> None:
         self._check_writable()
-        self.conn.execute(
-            s.messages.update().where(s.messages.c.id == message_id).values(zendesk_comment_id=zendesk_comment_id)
-        )
+        self.conn.execute(_SET_MESSAGE_COMMENT, {"b_message_id": message_id, "b_comment_id": zendesk_comment_id})
 
     def withdraw_message(self, message_id: int) -> None:
         self._check_writable()
@@ -323,12 +342,10 @@ class EntitiesMixin(TxBase):
         self.conn.execute(s.ticket_links.insert().values(case_id=case_id, ticket_id=ticket_id, linked_at=self.now))
 
     def ticket_of(self, case_id: int) -> int | None:
-        q = select(s.ticket_links.c.ticket_id).where(s.ticket_links.c.case_id == case_id)
-        return self.conn.execute(q).scalar()
+        return self.conn.execute(_TICKET_OF, {"case_id": case_id}).scalar()
 
     def case_of_ticket(self, ticket_id: int) -> int | None:
-        q = select(s.ticket_links.c.case_id).where(s.ticket_links.c.ticket_id == ticket_id)
-        return self.conn.execute(q).scalar()
+        return self.conn.execute(_CASE_OF_TICKET, {"ticket_id": ticket_id}).scalar()
 
     def linked_cases(self, *, after_case_id: int = 0, limit: int = 1000) -> list[tuple[int, int]]:
         t = s.ticket_links.c

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from mappings.recipients import account_recipients
 from sync.store import schema as s
@@ -13,15 +13,31 @@ from sync.store.types import AccountRecord, UserRecord
 
 __all__ = ["PeopleMixin"]
 
+# Read for every delivery: built once with bound parameters (see sql_entities).
+_ACCOUNT_BY_ID = select(s.accounts).where(s.accounts.c.id == bindparam("account_id"))
+_ACCOUNT_BY_ID_LOCKED = _ACCOUNT_BY_ID.with_for_update()
+_USER_BY_ID = select(s.users).where(
+    s.users.c.account_id == bindparam("account_id"), s.users.c.user_id == bindparam("user_id")
+)
+_USERS_OF_ACCOUNT = (
+    select(s.users)
+    .where(s.users.c.account_id == bindparam("account_id"))
+    .order_by(s.users.c.created_at, s.users.c.user_id)
+)
+_REGISTERED_RECIPIENTS = (
+    select(s.recipients.c.email)
+    .where(s.recipients.c.account_id == bindparam("account_id"))
+    .order_by(s.recipients.c.position, s.recipients.c.email_key)
+)
+_STAFF_EMAIL = select(s.staff_emails.c.email).where(s.staff_emails.c.email_key == bindparam("email_key"))
+
 
 class PeopleMixin(TxBase):
     # -- accounts ----------------------------------------------------------------------------------
 
     def get_account(self, account_id: str, *, for_update: bool = False) -> AccountRecord | None:
-        q = select(s.accounts).where(s.accounts.c.id == account_id)
-        if for_update and self.is_pg:
-            q = q.with_for_update()
-        row = self.conn.execute(q).first()
+        q = _ACCOUNT_BY_ID_LOCKED if for_update and self.is_pg else _ACCOUNT_BY_ID
+        row = self.conn.execute(q, {"account_id": account_id}).first()
         return self._account(row) if row else None
 
     def upsert_account(self, account_id: str, name: str) -> tuple[AccountRecord, AccountRecord | None]:
@@ -54,14 +70,11 @@ class PeopleMixin(TxBase):
     # -- users -------------------------------------------------------------------------------------
 
     def get_user(self, account_id: str, user_id: str) -> UserRecord | None:
-        u = s.users.c
-        row = self.conn.execute(select(s.users).where(u.account_id == account_id, u.user_id == user_id)).first()
+        row = self.conn.execute(_USER_BY_ID, {"account_id": account_id, "user_id": user_id}).first()
         return self._user(row) if row else None
 
     def users(self, account_id: str) -> list[UserRecord]:
-        u = s.users.c
-        rows = self.conn.execute(select(s.users).where(u.account_id == account_id).order_by(u.created_at, u.user_id))
-        return [self._user(r) for r in rows]
+        return [self._user(r) for r in self.conn.execute(_USERS_OF_ACCOUNT, {"account_id": account_id})]
 
     def users_by_email(self, email: str) -> list[UserRecord]:
         u = s.users.c
@@ -116,9 +129,7 @@ class PeopleMixin(TxBase):
     # -- recipients and staff ----------------------------------------------------------------------
 
     def registered_recipients(self, account_id: str) -> list[str]:
-        r = s.recipients.c
-        rows = self.conn.execute(select(r.email).where(r.account_id == account_id).order_by(r.position, r.email_key))
-        return [row[0] for row in rows]
+        return [row[0] for row in self.conn.execute(_REGISTERED_RECIPIENTS, {"account_id": account_id})]
 
     def add_registered_recipient(self, account_id: str, email: str) -> bool:
         self._check_writable()
@@ -147,8 +158,7 @@ class PeopleMixin(TxBase):
         return account_recipients(admins, self.registered_recipients(account_id))
 
     def is_staff_email(self, email: str) -> bool:
-        q = select(s.staff_emails.c.email).where(s.staff_emails.c.email_key == email_key(email))
-        return self.conn.execute(q).first() is not None
+        return self.conn.execute(_STAFF_EMAIL, {"email_key": email_key(email)}).first() is not None
 
     def add_staff_email(self, email: str, zendesk_user_id: int | None = None) -> None:
         self._check_writable()

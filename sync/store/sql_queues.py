@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, or_, select
 
 from mappings.models import ChangeKind
 from sync.store import schema as s
@@ -19,6 +19,14 @@ __all__ = ["QueuesMixin"]
 
 _o = s.outbox.c
 _i = s.inbox.c
+
+
+# Run once per delivery: built once with bound parameters (see sql_entities).
+_COMPLETE_LEASED = (
+    s.outbox.update()
+    .where(_o.id == bindparam("b_id"), _o.status == "pending", _o.lease_owner == bindparam("b_owner"))
+    .values(status="done", delivered_at=bindparam("b_now"), lease_owner=None, lease_until=None)
+)
 
 
 def _held_by(column: Any, owner: str | None) -> ColumnElement[bool]:
@@ -83,6 +91,10 @@ class QueuesMixin(TxBase):
         return bool(res.rowcount)
 
     def complete(self, entry: OutboxEntry) -> bool:
+        if entry.lease_owner is not None:
+            self._check_writable()
+            params = {"b_id": entry.id, "b_owner": entry.lease_owner, "b_now": self.now}
+            return bool(self.conn.execute(_COMPLETE_LEASED, params).rowcount)
         return self._update_held(entry, status="done", delivered_at=self.now, lease_owner=None, lease_until=None)
 
     def fail(self, entry: OutboxEntry, error: str, next_attempt_at: datetime) -> bool:

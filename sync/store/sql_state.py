@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import Insert, and_, bindparam, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.models import CaseChange, ChangeKind
 from sync.store import schema as s
@@ -23,6 +24,18 @@ _o = s.outbox.c
 _i = s.inbox.c
 
 
+def _kv_upsert(ins: Any) -> Insert:
+    stmt: Insert = ins.on_conflict_do_update(
+        index_elements=["key"], set_={"value": ins.excluded.value, "updated_at": ins.excluded.updated_at}
+    )
+    return stmt
+
+
+# Read and written for every delivery: built once with bound parameters (see sql_entities).
+_KV_GET = select(s.kv.c.value).where(s.kv.c.key == bindparam("key"))
+_KV_SET = {"postgresql": _kv_upsert(postgresql.insert(s.kv)), "sqlite": _kv_upsert(sqlite.insert(s.kv))}
+
+
 class StateMixin(TxBase):
     # -- cursors, kv, named leases -----------------------------------------------------------------
 
@@ -37,15 +50,12 @@ class StateMixin(TxBase):
         )
 
     def kv_get(self, key: str, default: Any = None) -> Any:
-        row = self.conn.execute(select(s.kv.c.value).where(s.kv.c.key == key)).first()
+        row = self.conn.execute(_KV_GET, {"key": key}).first()
         return default if row is None else row[0]
 
     def kv_set(self, key: str, value: Any) -> None:
         self._check_writable()
-        ins = self._insert(s.kv).values(key=key, value=value, updated_at=self.now)
-        self.conn.execute(
-            ins.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": self.now})
-        )
+        self.conn.execute(_KV_SET[self.conn.dialect.name], {"key": key, "value": value, "updated_at": self.now})
 
     def acquire_lease(self, name: str, owner: str, ttl_s: float) -> bool:
         self._check_writable()

@@ -19,7 +19,7 @@ from sync.errors import (
     ZendeskRejected,
 )
 from sync.gateway import GatewaySession, ZendeskClock, ZendeskGateway
-from sync.gateway.session import RateLimitResponse, request_headers
+from sync.gateway.session import RateLimitResponse
 from sync.retry import Pacer, RetryPolicy
 
 
@@ -193,18 +193,6 @@ def test_the_pacer_is_shared_by_threads(fake_time: FakeTime) -> None:
 
 
 # -- the session -----------------------------------------------------------------------------------------
-
-
-def test_request_headers_are_scoped(rsps: responses.RequestsMock) -> None:
-    session = GatewaySession()
-    rsps.get("https://acme.zendesk.com/a", body="")
-    with request_headers({"X-On-Behalf-Of": "ann@acme.test"}), request_headers({"Idempotency-Key": "k"}):
-        session.get("https://acme.zendesk.com/a", headers={"Accept": "application/json"})
-    session.get("https://acme.zendesk.com/a")
-    first, second = rsps.calls[0].request.headers, rsps.calls[1].request.headers
-    assert first["X-On-Behalf-Of"] == "ann@acme.test" and first["Idempotency-Key"] == "k"
-    assert first["Accept"] == "application/json"
-    assert "X-On-Behalf-Of" not in second and "Idempotency-Key" not in second
 
 
 def test_the_hook_raises_on_429_and_returns_none_otherwise(rsps: responses.RequestsMock) -> None:
