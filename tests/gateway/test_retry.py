@@ -195,6 +195,27 @@ def test_the_pacer_is_shared_by_threads(fake_time: FakeTime) -> None:
 # -- the session -----------------------------------------------------------------------------------------
 
 
+def test_the_proxy_environment_is_read_once_per_host_and_still_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    session = GatewaySession()
+    first = session.merge_environment_settings("https://acme.zendesk.com/api/v2/a.json", {}, None, None, None)
+    assert first["proxies"]["https"] == "http://proxy.internal:3128"
+    first["proxies"].clear()  # a caller's copy: the remembered settings are untouched
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.internal:3128")
+    again = session.merge_environment_settings("https://acme.zendesk.com/api/v2/b.json", {}, None, None, None)
+    assert again["proxies"]["https"] == "http://proxy.internal:3128"  # read once for this host
+    local = session.merge_environment_settings("http://127.0.0.1:8080/api/v2/a.json", {}, None, None, None)
+    assert "http" not in local["proxies"]  # NO_PROXY still honoured
+    plain = session.merge_environment_settings("http://example.test/a", {}, None, None, None)
+    assert plain["proxies"]["http"] == "http://proxy.internal:3128"
+    explicit = session.merge_environment_settings(
+        "https://acme.zendesk.com/api/v2/a.json", {"https": "http://explicit:1"}, None, None, None
+    )
+    assert explicit["proxies"]["https"] == "http://explicit:1"
+
+
 def test_the_hook_raises_on_429_and_returns_none_otherwise(rsps: responses.RequestsMock) -> None:
     session = GatewaySession(clock=ZendeskClock())
     rsps.get("https://acme.zendesk.com/a", body="ok", headers={"Date": "Wed, 01 Jan 2026 10:00:00 GMT"})
