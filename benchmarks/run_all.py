@@ -47,7 +47,7 @@ def _figure(result: dict[str, Any]) -> str:
     if kind == "outbound":
         return (f"{result['requests_per_operation']:.3f} req/op (x{result['ratio_to_minimum']:.2f} of minimum);"
                 f" worker {result['worker_s']:.2f}s vs zenpy {result['bare_zenpy_s']:.2f}s"
-                f" = {result['worker_to_bare']:.2f}x")
+                f" = {result['worker_to_bare']:.2f}x; bookkeeping {result['bookkeeping_ms_per_operation']:.2f} ms/op")
     if kind == "inbound_requests":
         return (f"{result['bulk_per_change']:.4f} req/change bulk ({result['bulk_requests']} for"
                 f" {result['changes']}); per-ticket {result['per_ticket_per_change']:.3f}")
