@@ -118,10 +118,15 @@ def _webhook(agent: Agent, port: int) -> str:
 
 def _backpressure(store: Store, deadline: float, *, high: int = 150) -> None:
     """Wait while the worker is far behind: a console does not outrun its worker by thousands of entries for
-    long, and a bounded backlog keeps the run's duration proportional to its size."""
+    long, and a bounded backlog keeps the run's duration proportional to its size.
+
+    Entries held behind a dead letter (replies to a case whose ticket staff deleted) wait for an operator, not
+    for the worker: they do not count, or the run would stall once enough of them piled up."""
     while time.monotonic() < deadline:
         counts = store.counts()
-        if counts.outbox_pending < high and counts.inbox_pending < 2 * high:
+        if counts.inbox_pending < 2 * high and (
+            counts.outbox_pending < high or counts.outbox_pending - blocked_entries(store) < high
+        ):
             return
         time.sleep(0.2)
 
