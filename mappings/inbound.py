@@ -9,7 +9,7 @@ plan's watermark (``updated_at`` / ``generated_timestamp``) for the ticket.
 What the decisions guarantee:
 
 * internal notes never become messages (nor their attachments); a previously imported comment that is now
-  private is withdrawn;
+  private is withdrawn, whatever else the snapshot is (stale, or moved to another account);
 * comments casesync wrote (known comment id, or the ``casesync_message_id`` marker) are never imported (no echo),
   and a comment already imported is never imported twice;
 * a snapshot older than the last one applied changes nothing (order, DESIGN.md §4.10);
@@ -138,12 +138,15 @@ class CommentLedger(_Value):
     """What the store knows about a ticket's comments.
 
     ``imported``: comment ids that became console messages; ``withdrawn``: those of them withdrawn since;
-    ``written``: comment ids of casesync's own comments (recorded from the create/update audit).
+    ``written``: comment ids of casesync's own comments (recorded from the create/update audit);
+    ``private``: comments the event export reported made private before any message came from them (a
+    comment list read earlier may still show them public: they are never imported).
     """
 
     imported: frozenset[int] = frozenset()
     withdrawn: frozenset[int] = frozenset()
     written: frozenset[int] = frozenset()
+    private: frozenset[int] = frozenset()
 
 
 def marker_message_id(custom: Mapping[str, Any]) -> int | None:
@@ -166,11 +169,13 @@ def decide_comment(comment: ZComment, ledger: CommentLedger, author: ZUser | Non
     # Echo first: casesync's own comments are never imported, whether public or not.
     if comment.id in ledger.written or MARKER_KEY in comment.custom:
         return CommentDecision.SKIP_ECHO
+    # Zendesk has no way back from private (only ``make_private``): news that a comment is private always wins.
+    public = comment.public and comment.id not in ledger.private
     if comment.id in ledger.imported:
-        if not comment.public and comment.id not in ledger.withdrawn:
+        if not public and comment.id not in ledger.withdrawn:
             return CommentDecision.WITHDRAW
         return CommentDecision.SKIP_DUPLICATE
-    if not comment.public:
+    if not public:
         return CommentDecision.SKIP_INTERNAL
     if author is None:
         raise MissingAuthor(comment.id, comment.author_id)
@@ -477,14 +482,36 @@ def _cc_emails(ticket: ZTicket, current: Sequence[str], context: InboundContext)
     return [*kept, *(email for email in dict.fromkeys(emails) if email not in kept_set)]
 
 
-def _conflict_plan(ticket: ZTicket, case_id: int, conflict: RecordConflict, *, watermark: bool) -> InboundPlan:
-    """The plan of a ticket whose ownership conflicts: only the conflict is recorded, nothing else applies."""
+def _withdrawals(comments: Sequence[ZComment], ledger: CommentLedger) -> list[InboundAction]:
+    """Withdraw every imported message whose comment is private now.
+
+    Zendesk has no way back from private (only ``make_private``), so this holds whatever else the snapshot is: stale
+    (a comment list read before a newer snapshot was applied still tells the truth about privacy), or of a
+    ticket moved to another account (withdrawing moves nothing across accounts).
+    """
+    return [
+        WithdrawMessage(comment_id=c.id)
+        for c in sorted(comments, key=lambda c: (c.created_at, c.id))
+        if c.id in ledger.imported and c.id not in ledger.withdrawn and not (c.public and c.id not in ledger.private)
+    ]
+
+
+def _conflict_plan(
+    ticket: ZTicket,
+    case_id: int,
+    conflict: RecordConflict,
+    *,
+    watermark: bool,
+    withdrawals: Sequence[InboundAction] = (),
+) -> InboundPlan:
+    """The plan of a ticket whose ownership conflicts: the conflict is recorded, and nothing else applies but
+    the withdrawal of comments made private."""
     return InboundPlan(
         ticket_id=ticket.id,
         case_id=case_id,
         outcome=TicketOutcome.CONFLICT,
         status=StatusDecision.SKIPPED,
-        actions=[conflict],
+        actions=[*withdrawals, conflict],
         updated_at=ticket.updated_at if watermark else None,
         generated_timestamp=ticket.generated_timestamp if watermark else None,
     )
@@ -564,12 +591,15 @@ def decide_ticket(
                 case_id=case.case_id,
                 outcome=TicketOutcome.IGNORE_STALE,
                 status=StatusDecision.IGNORE_STALE,
+                actions=_withdrawals(comments, ledger),
             )
         conflict = _ownership_conflict(
             case.account_id, case.organization_id, case.requester_zendesk_id, ticket, context
         )
         if conflict is not None:
-            return _conflict_plan(ticket, case.case_id, conflict, watermark=True)
+            return _conflict_plan(
+                ticket, case.case_id, conflict, watermark=True, withdrawals=_withdrawals(comments, ledger)
+            )
 
     verdicts: list[CommentVerdict] = []
     refused_after_close = 0

@@ -43,7 +43,7 @@ from sync.settings import Settings
 from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
 from sync.ticket_facts import remember_ticket
 
-__all__ = ["TicketApplier", "gap_key"]
+__all__ = ["TicketApplier", "gap_key", "private_key", "withdraw_comment"]
 
 #: Bounded so a long-running process does not grow without limit; roles and names rarely change.
 _USER_CACHE_MAX = 5000
@@ -55,6 +55,33 @@ def gap_key(ticket_id: int) -> str:
     Such a ticket's comments are listed in full the next time it is applied (see the poller).
     """
     return f"inbound.comment_gap.{ticket_id}"
+
+
+def private_key(ticket_id: int) -> str:
+    """The kv key of a ticket's comments reported made private before any message came from them.
+
+    A comment list read just before the change may still show them public: the applier never imports them.
+    """
+    return f"inbound.private.{ticket_id}"
+
+
+def withdraw_comment(tx: StoreTx, comment_id: int, *, case_id: int | None = None, ticket_id: int | None = None) -> bool:
+    """Withdraw the console message imported from ``comment_id`` (made private in Zendesk), with its feed entry.
+
+    Only a message imported from Zendesk, of ``case_id`` / of the case linked to ``ticket_id`` when given;
+    ``False`` when there is none or it is withdrawn already.
+    """
+    message = tx.message_by_comment(comment_id)
+    if message is None or message.withdrawn or message.origin == "console":
+        return False
+    if case_id is not None and message.case_id != case_id:
+        return False
+    record = tx.get_case(message.case_id)
+    if record is None or (ticket_id is not None and record.ticket_id != ticket_id):
+        return False
+    tx.withdraw_message(message.id)
+    tx.append_change(record.account_id, record.id, ChangeKind.WITHDRAWN_MESSAGE, f"message {message.id}")
+    return True
 
 
 def _utcnow() -> datetime:
@@ -178,7 +205,8 @@ class TicketApplier:
         if owner is None:
             # Not managed (or awaiting its link): decide without lookups, nothing is imported.
             return decide_ticket(None, ticket, comments, CommentLedger(), InboundContext())
-        ledger = self._ledger(tx, view.case_id) if view is not None else CommentLedger()
+        private = frozenset(int(c) for c in tx.kv_get(private_key(ticket.id)) or ())
+        ledger = self._ledger(tx, view.case_id, private) if view is not None else CommentLedger(private=private)
         context = InboundContext(
             users=self._users_for(ticket, comments, ledger),
             ticket_cases=self._ticket_cases(tx, owner.account_id, ticket, comments, merge_target),
@@ -195,7 +223,7 @@ class TicketApplier:
         return decide_ticket(view, ticket, comments, ledger, context)
 
     @staticmethod
-    def _ledger(tx: StoreTx, case_id: int) -> CommentLedger:
+    def _ledger(tx: StoreTx, case_id: int, private: frozenset[int] = frozenset()) -> CommentLedger:
         imported: set[int] = set()
         withdrawn: set[int] = set()
         written: set[int] = set()
@@ -208,11 +236,14 @@ class TicketApplier:
                 imported.add(message.zendesk_comment_id)
                 if message.withdrawn:
                     withdrawn.add(message.zendesk_comment_id)
-        return CommentLedger(imported=frozenset(imported), withdrawn=frozenset(withdrawn), written=frozenset(written))
+        return CommentLedger(
+            imported=frozenset(imported), withdrawn=frozenset(withdrawn), written=frozenset(written), private=private
+        )
 
     def _users_for(self, ticket: ZTicket, comments: list[ZComment], ledger: CommentLedger) -> dict[int, ZUser]:
         # Only authors of comments that may be imported, and the CCs: internal notes need no lookup.
-        wanted = {c.author_id for c in comments if c.public and c.id not in ledger.imported | ledger.written}
+        known = ledger.imported | ledger.written | ledger.private
+        wanted = {c.author_id for c in comments if c.public and c.id not in known}
         wanted.update(ticket.email_cc_ids)
         missing = [i for i in wanted if i not in self._users and i > 0]
         if missing:
@@ -279,10 +310,7 @@ class TicketApplier:
             if isinstance(action, ImportMessage):
                 self._import(tx, case_id, account_id, action, downloads)
             elif isinstance(action, WithdrawMessage):
-                message = tx.message_by_comment(action.comment_id)
-                if message is not None and not message.withdrawn and message.case_id == case_id:
-                    tx.withdraw_message(message.id)
-                    tx.append_change(account_id, case_id, ChangeKind.WITHDRAWN_MESSAGE, f"message {message.id}")
+                withdraw_comment(tx, action.comment_id, case_id=case_id)
             elif isinstance(action, ChangeStatus):
                 closing = action.status is CaseStatus.CLOSED
                 tx.set_case_status(

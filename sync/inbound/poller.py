@@ -6,8 +6,8 @@ reach those snapshots' changes — within the export budget.  A ticket's comment
 the comments carried from earlier polls (:mod:`sync.inbound.events`); they are listed for that ticket alone
 only when the export cannot prove them complete (a gap marker, an old ticket seen for the first time, a
 change without any event in the export).  A comment made private is a ``CommentPrivacyChange`` event of the
-export: the applier gets that comment as private and withdraws the message imported from it, without a listing;
-a ticket whose privacy change the events cursor passes without applying it is gap-marked (listed later).
+export: the message imported from it is withdrawn in the transaction that moves the events cursor past the
+event (:mod:`sync.inbound.settle`), whatever becomes of the ticket's snapshot, and without a listing.
 
 Rules (DESIGN.md §6, "Polling in run_once()"):
 

@@ -188,6 +188,36 @@ def test_a_comment_made_private_is_withdrawn() -> None:
     assert plan.actions == [WithdrawMessage(comment_id=1)]
 
 
+@pytest.mark.parametrize(
+    ("ticket_over", "context_over", "outcome"),
+    [
+        ({"generated_timestamp": 999}, {}, TicketOutcome.IGNORE_STALE),  # older than the last snapshot applied
+        ({"organization_id": 88}, {"organization_account_id": "globex"}, TicketOutcome.CONFLICT),  # moved away
+    ],
+)
+def test_a_comment_made_private_is_withdrawn_whatever_else_the_snapshot_is(
+    ticket_over: dict[str, Any], context_over: dict[str, Any], outcome: TicketOutcome
+) -> None:
+    ledger = CommentLedger(imported=frozenset({1, 2}), withdrawn=frozenset({2}))
+    comments = [_comment(1, AGENT, public=False), _comment(2, AGENT, public=False), _comment(3, AGENT)]
+    plan = decide_ticket(_case(), _ticket(**ticket_over), comments, ledger, _context(**context_over))
+    assert plan.outcome is outcome
+    assert [a for a in plan.actions if isinstance(a, WithdrawMessage)] == [WithdrawMessage(comment_id=1)]
+    assert not [a for a in plan.actions if isinstance(a, ImportMessage | ChangeStatus)]
+
+
+def test_a_comment_reported_private_is_never_imported_even_from_a_list_read_before() -> None:
+    ledger = CommentLedger(imported=frozenset({1}), private=frozenset({1, 2}))
+    comments = [_comment(1, AGENT), _comment(2, AGENT), _comment(3, AGENT)]
+    plan = decide_ticket(_case(), _ticket(), comments, ledger, _context())
+    assert [v.decision for v in plan.comments] == [
+        CommentDecision.WITHDRAW,
+        CommentDecision.SKIP_INTERNAL,
+        CommentDecision.IMPORT_STAFF,
+    ]
+    assert _kinds(plan.actions) == ["withdraw_message", "import_message"]
+
+
 def test_new_public_comments_on_a_case_closed_on_the_console_are_a_conflict() -> None:
     plan = decide_ticket(
         _case(status=CaseStatus.CLOSED, pending_outbound=True),
