@@ -40,7 +40,9 @@ from mappings.zendesk import ZAttachment, ZComment, ZTicket, ZUser
 __all__ = [
     "MARKER_KEY",
     "MERGE_TAG",
+    "RULE_CHANNEL",
     "STAFF_ROLES",
+    "SYSTEM_UPDATER_ID",
     "CaseView",
     "ChangeStatus",
     "CommentDecision",
@@ -65,6 +67,7 @@ __all__ = [
     "is_stale",
     "marker_message_id",
     "staff_display_name",
+    "status_actor",
     "user_display_name",
 ]
 
@@ -73,6 +76,12 @@ MARKER_KEY = "casesync_message_id"
 
 #: The tag Zendesk puts on a ticket closed by a merge.
 MERGE_TAG = "closed_by_merge"
+
+#: The ``updater_id`` of the updates Zendesk makes itself (automations such as the auto-close of solved tickets).
+SYSTEM_UPDATER_ID = -1
+
+#: The channel of updates made by business rules (automations and triggers).
+RULE_CHANNEL = "rule"
 
 #: Zendesk roles whose public comments are staff messages.
 STAFF_ROLES: frozenset[str] = frozenset({"agent", "admin"})
@@ -221,8 +230,10 @@ class InboundContext(_Value):
     * ``requester_account_ids``: the console accounts the ticket's current requester belongs to;
     * ``followup_source_case``: for an unlinked ticket with ``followup_source_id``, the case of that source
       ticket (``None`` when the source is not managed);
-    * ``status_changed_by``: who changed the status when the export's events tell (``via`` ``rule`` → system);
-      ``None`` → a close of a Solved case is taken as Zendesk's auto-close, any other change as staff's;
+    * ``status_changed_by``: who changed the status when the export's events tell (:func:`status_actor`);
+      ``None`` → a close of a Solved case is taken as Zendesk's auto-close, any other change as staff's —
+      unless ``await_close_actor``, when such a close is left for a later apply that knows the actor
+      (the plan then applies everything else and stores no watermark);
     * ``merge_target_ticket_id``: the ticket a merged ticket went into, when known (else read from comments).
     """
 
@@ -234,6 +245,7 @@ class InboundContext(_Value):
     requester_account_ids: frozenset[str] = frozenset()
     followup_source_case: CaseView | None = None
     status_changed_by: Literal["staff", "system"] | None = None
+    await_close_actor: bool = False
     merge_target_ticket_id: int | None = None
 
 
@@ -330,6 +342,7 @@ class StatusDecision(StrEnum):
     IGNORE_STALE = "ignore_stale"
     DEFER_OUTBOUND = "defer_outbound"  # console changes are in flight; Zendesk's status lags behind
     CONFLICT = "conflict"
+    AWAIT_ACTOR = "await_actor"  # closed from Solved by someone the snapshot does not tell: left for the events
     SKIPPED = "skipped"  # not evaluated (unmanaged, awaiting link, moved across accounts)
 
 
@@ -399,6 +412,15 @@ def _ownership_conflict(
     return None
 
 
+def status_actor(updater_id: int | None, via_channel: str | None) -> Literal["staff", "system"]:
+    """Who made a ticket update, from the ticket-event export's ``updater_id`` and channel: Zendesk itself
+    (``-1``, e.g. the automation that closes solved tickets) or a business rule (channel ``rule``) is
+    ``system``; anything else is a person in Zendesk, i.e. ``staff``."""
+    if updater_id == SYSTEM_UPDATER_ID or (via_channel or "").strip().lower() == RULE_CHANNEL:
+        return "system"
+    return "staff"
+
+
 def _status_actor(before: CaseStatus, context: InboundContext) -> Literal["staff", "system"]:
     if context.status_changed_by is not None:
         return context.status_changed_by
@@ -443,6 +465,14 @@ def _decide_status(
             # Only a target of the same account is named; any other stays unnamed.
             merged_into = context.ticket_cases.get(target_ticket) if target_ticket is not None else None
             feed = ChangeKind.MERGED
+        elif (
+            target is CaseStatus.CLOSED
+            and status is CaseStatus.SOLVED
+            and context.status_changed_by is None
+            and context.await_close_actor
+        ):
+            # Staff's close and Zendesk's auto-close look the same on the ticket: only the export's events tell.
+            return StatusDecision.AWAIT_ACTOR, []
         elif target is CaseStatus.CLOSED and _status_actor(status, context) == "system":
             transition = apply_system_close(status, SystemCloseReason.AUTO_CLOSED)
             feed = ChangeKind.CLOSED_BY_SYSTEM
@@ -649,6 +679,8 @@ def decide_ticket(
         if emails is not None and emails != list(case.cc):
             actions.append(SetCc(emails=emails))
 
+    # A close left for later keeps the watermark where it was, so that the snapshot is applied again.
+    watermark = status_decision is not StatusDecision.AWAIT_ACTOR
     return InboundPlan(
         ticket_id=ticket.id,
         case_id=None if outcome is TicketOutcome.NEW_FOLLOW_UP else case.case_id,
@@ -656,6 +688,6 @@ def decide_ticket(
         status=status_decision,
         actions=actions,
         comments=verdicts,
-        updated_at=ticket.updated_at,
-        generated_timestamp=ticket.generated_timestamp,
+        updated_at=ticket.updated_at if watermark else None,
+        generated_timestamp=ticket.generated_timestamp if watermark else None,
     )

@@ -119,12 +119,15 @@ class TicketApplier:
         changed_by: str | None = None,
         merge_target: int | None = None,
         complete: bool = False,
+        await_close_actor: bool = False,
     ) -> InboundPlan:
         """Apply ``ticket`` with ``comments`` (``None``: list them now) and return the plan executed.
 
         ``complete`` says the comments are the ticket's full list (not a slice from the event export), which
         clears the ticket's comment-gap marker.  ``changed_by`` (``"staff"``/``"system"``) and ``merge_target``
-        pass on what an export's events told.  Raises the gateway's errors and the mappings' decision
+        pass on what an export's events told.  ``await_close_actor`` (for a caller without the events) leaves
+        a close of a Solved case whose actor is unknown to the poller, which reads who closed it in the event
+        export (:class:`~mappings.inbound.InboundContext`).  Raises the gateway's errors and the mappings' decision
         errors (``UnknownZendeskStatus``, ``MissingAuthor``); nothing is written then.
         """
         if comments is None:
@@ -133,11 +136,11 @@ class TicketApplier:
         comments = list(comments)
         by: Any = changed_by if changed_by in ("staff", "system") else None
         with self.store.read() as tx:
-            plan = self._decide(tx, ticket, comments, by, merge_target)
+            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
         downloads = self._download(plan)
         with self.store.transaction() as tx:
             # Decide again on the committed state: another worker may have applied this ticket since.
-            plan = self._decide(tx, ticket, comments, by, merge_target)
+            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
             self._execute(tx, plan, ticket, comments, downloads, complete)
         self._observe(plan)
         return plan
@@ -193,7 +196,13 @@ class TicketApplier:
         )
 
     def _decide(
-        self, tx: StoreTx, ticket: ZTicket, comments: list[ZComment], by: Any, merge_target: int | None
+        self,
+        tx: StoreTx,
+        ticket: ZTicket,
+        comments: list[ZComment],
+        by: Any,
+        merge_target: int | None,
+        await_close_actor: bool = False,
     ) -> InboundPlan:
         case_id = tx.case_of_ticket(ticket.id)
         view = self._case_view(tx, case_id) if case_id is not None else None
@@ -218,6 +227,7 @@ class TicketApplier:
             ),
             followup_source_case=source,
             status_changed_by=by,
+            await_close_actor=await_close_actor,
             merge_target_ticket_id=merge_target,
         )
         return decide_ticket(view, ticket, comments, ledger, context)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sync.inbound.apply import gap_key, private_key, withdraw_comment
-from sync.inbound.events import CARRY_LIMIT, Carried, EventWindow, carry_key, merge_comments
+from sync.inbound.events import CARRY_LIMIT, Carried, EventWindow, carry_key, latest_status, merge_comments
 from sync.store import StoreTx
 
 __all__ = ["settle_events"]
@@ -52,6 +52,12 @@ def settle_events(
             for e in merge_comments(old.comments if old else (), passed)
             if done is None or e.created_at.timestamp() > done
         ]
+        read = window.status_event(ticket_id)
+        if read is not None and read.at >= events_next:
+            read = None  # read again by the next poll
+        status = latest_status(old.status if old else None, read)
+        if status is not None and done is not None and status.at <= done:
+            status = None  # applied with a snapshot at or after it
         if old is None and state is None and tx.case_of_ticket(ticket_id) is None:
             # Nothing says the ticket is ours (another system's, or a follow-up not seen yet): no comment
             # bodies kept for it, only the marker that lists its comments should it turn out to be ours.
@@ -61,7 +67,7 @@ def settle_events(
         times = [t for t in (old.seen if old else None, window.latest_event(ticket_id)) if t is not None]
         seen = max(times) if times else None
         seen_matters = seen is not None and (done is None or seen > done) and (held or old is not None)
-        if not pending and not seen_matters:
+        if not pending and not seen_matters and status is None:
             if old is not None:
                 tx.kv_set(carry_key(ticket_id), None)
             continue
@@ -69,7 +75,7 @@ def settle_events(
             tx.kv_set(gap_key(ticket_id), True)
             tx.kv_set(carry_key(ticket_id), None)
             continue
-        record = Carried(start=old.start if old else window.start, seen=seen, comments=tuple(pending))
+        record = Carried(start=old.start if old else window.start, seen=seen, comments=tuple(pending), status=status)
         if record != old:
             tx.kv_set(carry_key(ticket_id), record.dump())
 
