@@ -197,7 +197,7 @@ def check(
             report.add("echo", 9, f"comment {cid} written by casesync was imported back")
     account_users = {a: set(emails_.values()) for _r, _m, _rec, emails_ in cases for a in [_r.account_id]}
     _check_public_comments(report, zd, case_ticket, case_account, conflicted, store_comment_ids, console_comment_ids)
-    _check_followups(report, zd, case_ticket, case_account, account_users)
+    _check_followups(report, zd, case_ticket, case_account, account_users, conflicted)
     _check_emails(report, zd, emails, case_ticket, case_account, conflicted, owner_of_address)
     return report
 
@@ -323,17 +323,27 @@ def _check_public_comments(
 
 def _check_followups(
     report: Report, zd: _Zendesk, case_ticket: dict[int, int], case_account: dict[int, str],
-    account_users: dict[str, set[str]],
+    account_users: dict[str, set[str]], conflicted: set[int],
 ) -> None:
-    """A follow-up of a managed ticket by a user of the same account becomes a case (DESIGN.md §3 References)."""
+    """A follow-up of a managed ticket by a user of the same account becomes a case (DESIGN.md §3 References).
+
+    Except a follow-up outside the account's organization whose source's case is in conflict: Zendesk gives a
+    follow-up the organization of its source, so the follow-up of a ticket staff moved to another account's
+    organization is in that organization too, and DESIGN.md §3 makes a ticket there a conflict, never a case
+    (nothing crosses accounts).
+    """
     account_of_ticket = {t: case_account[c] for c, t in case_ticket.items()}
+    case_of_ticket = {t: c for c, t in case_ticket.items()}
     for t in zd.tickets.values():
         source = ((t.get("via") or {}).get("source") or {})
         parent = (source.get("from") or {}).get("ticket_id")
         if source.get("rel") != "follow_up" or parent not in account_of_ticket or t["id"] in account_of_ticket:
             continue
+        account = account_of_ticket[parent]
+        if t.get("organization_id") != zd.org_of_account.get(account) and case_of_ticket[parent] in conflicted:
+            continue
         requester = zd.emails.get(int(t["requester_id"]), "")
-        if t["status"] != "deleted" and requester in account_users.get(account_of_ticket[parent], set()):
+        if t["status"] != "deleted" and requester in account_users.get(account, set()):
             report.add("lost_case", 2, f"follow-up ticket {t['id']} of managed ticket {parent} by {requester}"
                                        " has no case")
 

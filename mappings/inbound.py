@@ -9,7 +9,7 @@ plan's watermark (``updated_at`` / ``generated_timestamp``) for the ticket.
 What the decisions guarantee:
 
 * internal notes never become messages (nor their attachments); a previously imported comment that is now
-  private is withdrawn;
+  private is withdrawn, whatever else the snapshot is (stale, or moved to another account);
 * comments casesync wrote (known comment id, or the ``casesync_message_id`` marker) are never imported (no echo),
   and a comment already imported is never imported twice;
 * a snapshot older than the last one applied changes nothing (order, DESIGN.md §4.10);
@@ -40,7 +40,9 @@ from mappings.zendesk import ZAttachment, ZComment, ZTicket, ZUser
 __all__ = [
     "MARKER_KEY",
     "MERGE_TAG",
+    "RULE_CHANNEL",
     "STAFF_ROLES",
+    "SYSTEM_UPDATER_ID",
     "CaseView",
     "ChangeStatus",
     "CommentDecision",
@@ -65,6 +67,7 @@ __all__ = [
     "is_stale",
     "marker_message_id",
     "staff_display_name",
+    "status_actor",
     "user_display_name",
 ]
 
@@ -73,6 +76,12 @@ MARKER_KEY = "casesync_message_id"
 
 #: The tag Zendesk puts on a ticket closed by a merge.
 MERGE_TAG = "closed_by_merge"
+
+#: The ``updater_id`` of the updates Zendesk makes itself (automations such as the auto-close of solved tickets).
+SYSTEM_UPDATER_ID = -1
+
+#: The channel of updates made by business rules (automations and triggers).
+RULE_CHANNEL = "rule"
 
 #: Zendesk roles whose public comments are staff messages.
 STAFF_ROLES: frozenset[str] = frozenset({"agent", "admin"})
@@ -138,12 +147,15 @@ class CommentLedger(_Value):
     """What the store knows about a ticket's comments.
 
     ``imported``: comment ids that became console messages; ``withdrawn``: those of them withdrawn since;
-    ``written``: comment ids of casesync's own comments (recorded from the create/update audit).
+    ``written``: comment ids of casesync's own comments (recorded from the create/update audit);
+    ``private``: comments the event export reported made private before any message came from them (a
+    comment list read earlier may still show them public: they are never imported).
     """
 
     imported: frozenset[int] = frozenset()
     withdrawn: frozenset[int] = frozenset()
     written: frozenset[int] = frozenset()
+    private: frozenset[int] = frozenset()
 
 
 def marker_message_id(custom: Mapping[str, Any]) -> int | None:
@@ -166,11 +178,13 @@ def decide_comment(comment: ZComment, ledger: CommentLedger, author: ZUser | Non
     # Echo first: casesync's own comments are never imported, whether public or not.
     if comment.id in ledger.written or MARKER_KEY in comment.custom:
         return CommentDecision.SKIP_ECHO
+    # Zendesk has no way back from private (only ``make_private``): news that a comment is private always wins.
+    public = comment.public and comment.id not in ledger.private
     if comment.id in ledger.imported:
-        if not comment.public and comment.id not in ledger.withdrawn:
+        if not public and comment.id not in ledger.withdrawn:
             return CommentDecision.WITHDRAW
         return CommentDecision.SKIP_DUPLICATE
-    if not comment.public:
+    if not public:
         return CommentDecision.SKIP_INTERNAL
     if author is None:
         raise MissingAuthor(comment.id, comment.author_id)
@@ -216,8 +230,10 @@ class InboundContext(_Value):
     * ``requester_account_ids``: the console accounts the ticket's current requester belongs to;
     * ``followup_source_case``: for an unlinked ticket with ``followup_source_id``, the case of that source
       ticket (``None`` when the source is not managed);
-    * ``status_changed_by``: who changed the status when the export's events tell (``via`` ``rule`` → system);
-      ``None`` → a close of a Solved case is taken as Zendesk's auto-close, any other change as staff's;
+    * ``status_changed_by``: who changed the status when the export's events tell (:func:`status_actor`);
+      ``None`` → a close of a Solved case is taken as Zendesk's auto-close, any other change as staff's —
+      unless ``await_close_actor``, when such a close is left for a later apply that knows the actor
+      (the plan then applies everything else and stores no watermark);
     * ``merge_target_ticket_id``: the ticket a merged ticket went into, when known (else read from comments).
     """
 
@@ -229,6 +245,7 @@ class InboundContext(_Value):
     requester_account_ids: frozenset[str] = frozenset()
     followup_source_case: CaseView | None = None
     status_changed_by: Literal["staff", "system"] | None = None
+    await_close_actor: bool = False
     merge_target_ticket_id: int | None = None
 
 
@@ -325,6 +342,7 @@ class StatusDecision(StrEnum):
     IGNORE_STALE = "ignore_stale"
     DEFER_OUTBOUND = "defer_outbound"  # console changes are in flight; Zendesk's status lags behind
     CONFLICT = "conflict"
+    AWAIT_ACTOR = "await_actor"  # closed from Solved by someone the snapshot does not tell: left for the events
     SKIPPED = "skipped"  # not evaluated (unmanaged, awaiting link, moved across accounts)
 
 
@@ -394,6 +412,15 @@ def _ownership_conflict(
     return None
 
 
+def status_actor(updater_id: int | None, via_channel: str | None) -> Literal["staff", "system"]:
+    """Who made a ticket update, from the ticket-event export's ``updater_id`` and channel: Zendesk itself
+    (``-1``, e.g. the automation that closes solved tickets) or a business rule (channel ``rule``) is
+    ``system``; anything else is a person in Zendesk, i.e. ``staff``."""
+    if updater_id == SYSTEM_UPDATER_ID or (via_channel or "").strip().lower() == RULE_CHANNEL:
+        return "system"
+    return "staff"
+
+
 def _status_actor(before: CaseStatus, context: InboundContext) -> Literal["staff", "system"]:
     if context.status_changed_by is not None:
         return context.status_changed_by
@@ -438,6 +465,14 @@ def _decide_status(
             # Only a target of the same account is named; any other stays unnamed.
             merged_into = context.ticket_cases.get(target_ticket) if target_ticket is not None else None
             feed = ChangeKind.MERGED
+        elif (
+            target is CaseStatus.CLOSED
+            and status is CaseStatus.SOLVED
+            and context.status_changed_by is None
+            and context.await_close_actor
+        ):
+            # Staff's close and Zendesk's auto-close look the same on the ticket: only the export's events tell.
+            return StatusDecision.AWAIT_ACTOR, []
         elif target is CaseStatus.CLOSED and _status_actor(status, context) == "system":
             transition = apply_system_close(status, SystemCloseReason.AUTO_CLOSED)
             feed = ChangeKind.CLOSED_BY_SYSTEM
@@ -477,14 +512,36 @@ def _cc_emails(ticket: ZTicket, current: Sequence[str], context: InboundContext)
     return [*kept, *(email for email in dict.fromkeys(emails) if email not in kept_set)]
 
 
-def _conflict_plan(ticket: ZTicket, case_id: int, conflict: RecordConflict, *, watermark: bool) -> InboundPlan:
-    """The plan of a ticket whose ownership conflicts: only the conflict is recorded, nothing else applies."""
+def _withdrawals(comments: Sequence[ZComment], ledger: CommentLedger) -> list[InboundAction]:
+    """Withdraw every imported message whose comment is private now.
+
+    Zendesk has no way back from private (only ``make_private``), so this holds whatever else the snapshot is: stale
+    (a comment list read before a newer snapshot was applied still tells the truth about privacy), or of a
+    ticket moved to another account (withdrawing moves nothing across accounts).
+    """
+    return [
+        WithdrawMessage(comment_id=c.id)
+        for c in sorted(comments, key=lambda c: (c.created_at, c.id))
+        if c.id in ledger.imported and c.id not in ledger.withdrawn and not (c.public and c.id not in ledger.private)
+    ]
+
+
+def _conflict_plan(
+    ticket: ZTicket,
+    case_id: int,
+    conflict: RecordConflict,
+    *,
+    watermark: bool,
+    withdrawals: Sequence[InboundAction] = (),
+) -> InboundPlan:
+    """The plan of a ticket whose ownership conflicts: the conflict is recorded, and nothing else applies but
+    the withdrawal of comments made private."""
     return InboundPlan(
         ticket_id=ticket.id,
         case_id=case_id,
         outcome=TicketOutcome.CONFLICT,
         status=StatusDecision.SKIPPED,
-        actions=[conflict],
+        actions=[*withdrawals, conflict],
         updated_at=ticket.updated_at if watermark else None,
         generated_timestamp=ticket.generated_timestamp if watermark else None,
     )
@@ -564,12 +621,15 @@ def decide_ticket(
                 case_id=case.case_id,
                 outcome=TicketOutcome.IGNORE_STALE,
                 status=StatusDecision.IGNORE_STALE,
+                actions=_withdrawals(comments, ledger),
             )
         conflict = _ownership_conflict(
             case.account_id, case.organization_id, case.requester_zendesk_id, ticket, context
         )
         if conflict is not None:
-            return _conflict_plan(ticket, case.case_id, conflict, watermark=True)
+            return _conflict_plan(
+                ticket, case.case_id, conflict, watermark=True, withdrawals=_withdrawals(comments, ledger)
+            )
 
     verdicts: list[CommentVerdict] = []
     refused_after_close = 0
@@ -619,6 +679,8 @@ def decide_ticket(
         if emails is not None and emails != list(case.cc):
             actions.append(SetCc(emails=emails))
 
+    # A close left for later keeps the watermark where it was, so that the snapshot is applied again.
+    watermark = status_decision is not StatusDecision.AWAIT_ACTOR
     return InboundPlan(
         ticket_id=ticket.id,
         case_id=None if outcome is TicketOutcome.NEW_FOLLOW_UP else case.case_id,
@@ -626,6 +688,6 @@ def decide_ticket(
         status=status_decision,
         actions=actions,
         comments=verdicts,
-        updated_at=ticket.updated_at,
-        generated_timestamp=ticket.generated_timestamp,
+        updated_at=ticket.updated_at if watermark else None,
+        generated_timestamp=ticket.generated_timestamp if watermark else None,
     )

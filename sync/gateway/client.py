@@ -17,7 +17,14 @@ from zenpy.lib.api_objects import TicketField as ZenpyTicketField
 from mappings.zendesk import ZOrganization, ZUser
 from sync.errors import ZendeskRejected
 from sync.gateway._core import batches
-from sync.gateway.convert import comment_events_from, organization_from, privacy_changes_from, ticket_from, user_from
+from sync.gateway.convert import (
+    comment_events_from,
+    organization_from,
+    privacy_changes_from,
+    status_events_from,
+    ticket_from,
+    user_from,
+)
 from sync.gateway.models import EventPage, TicketField, TicketPage, Webhook
 from sync.gateway.session import parse_http_date
 from sync.gateway.tickets import TicketsMixin
@@ -216,6 +223,7 @@ class ZendeskGateway(TicketsMixin):
                 server_date=parse_http_date(response.headers.get("Date")),
                 ticket_event_times=_event_times(body.get("ticket_events")),
                 privacy_changes=privacy_changes_from(body.get("ticket_events")),
+                status_events=status_events_from(body.get("ticket_events")),
             )
 
         return self._call(fetch, retry_rate_limited=False)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from mappings.zendesk import ZAttachment, ZComment, ZOrganization, ZTicket, ZUser
 from sync.errors import MappingError
-from sync.gateway.models import CommentEvent
+from sync.gateway.models import CommentEvent, StatusEvent
 
 __all__ = [
     "attachment_from",
@@ -24,6 +24,7 @@ __all__ = [
     "comments_from_audit",
     "organization_from",
     "privacy_changes_from",
+    "status_events_from",
     "ticket_from",
     "user_from",
 ]
@@ -170,4 +171,50 @@ def privacy_changes_from(events: Any) -> dict[int, list[int]]:
                 ids = out.setdefault(ticket_id, [])
                 if comment_id not in ids:
                     ids.append(comment_id)
+    return out
+
+
+def _epoch(event: Mapping[str, Any]) -> int | None:
+    when = event.get("timestamp")
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        return int(when)
+    created = event.get("created_at")
+    if isinstance(created, str):
+        try:
+            return int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            return None
+    return None
+
+
+def status_events_from(events: Any) -> list[StatusEvent]:
+    """The status changes in a ticket-event export page (``Change`` child events of ``status``), with the
+    update's ``updater_id`` and channel (the child's ``via``, else the event's), in the order of the page."""
+    out: list[StatusEvent] = []
+    for event in events or ():
+        event = _dict(event)
+        ticket_id = event.get("ticket_id")
+        at = _epoch(event)
+        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or at is None:
+            continue
+        updater = event.get("updater_id")
+        for child in event.get("child_events") or ():
+            child = _dict(child)
+            if child.get("event_type", child.get("type")) not in ("Change", "Create"):
+                continue
+            if child.get("field_name", "status" if "status" in child else None) != "status":
+                continue
+            status = child.get("value", child.get("status"))
+            if not isinstance(status, str):
+                continue
+            via = child.get("via") or event.get("via")
+            out.append(
+                StatusEvent(
+                    ticket_id=ticket_id,
+                    status=status,
+                    at=at,
+                    updater_id=updater if isinstance(updater, int) and not isinstance(updater, bool) else None,
+                    via_channel=_via_channel(via) if isinstance(via, Mapping) else (str(via) if via else None),
+                )
+            )
     return out

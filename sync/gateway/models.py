@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mappings.zendesk import ZAttachment, ZTicket
 
-__all__ = ["CommentEvent", "EventPage", "JobResult", "TicketField", "TicketPage", "Webhook"]
+__all__ = ["CommentEvent", "EventPage", "JobResult", "StatusEvent", "TicketField", "TicketPage", "Webhook"]
 
 
 class _Value(BaseModel):
@@ -46,6 +46,18 @@ class CommentEvent(_Value):
     updater_id: int | None = None
 
 
+class StatusEvent(_Value):
+    """A ticket's status set by an update, as the ticket-event export reports it (a ``Change`` child event of
+    ``status``), with who made the update: ``updater_id`` (Zendesk's own updates, automations among them, are
+    ``-1``) and the channel (``rule`` for triggers and automations)."""
+
+    ticket_id: int
+    status: str
+    at: int
+    updater_id: int | None = None
+    via_channel: str | None = None
+
+
 class EventPage(_Value):
     """One page of the time-based ticket-event export; the next page starts at ``end_time``."""
 
@@ -60,6 +72,8 @@ class EventPage(_Value):
     #: Ticket id → the comments made private on this page (``CommentPrivacyChange`` child events with
     #: ``public: false``), in the order the events came.
     privacy_changes: dict[int, list[int]] = Field(default_factory=dict)
+    #: The status changes on this page, in the order the events came.
+    status_events: list[StatusEvent] = Field(default_factory=list)
 
 
 class JobResult(_Value):

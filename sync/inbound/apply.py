@@ -43,7 +43,7 @@ from sync.settings import Settings
 from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
 from sync.ticket_facts import remember_ticket
 
-__all__ = ["TicketApplier", "gap_key"]
+__all__ = ["TicketApplier", "gap_key", "private_key", "withdraw_comment"]
 
 #: Bounded so a long-running process does not grow without limit; roles and names rarely change.
 _USER_CACHE_MAX = 5000
@@ -55,6 +55,33 @@ def gap_key(ticket_id: int) -> str:
     Such a ticket's comments are listed in full the next time it is applied (see the poller).
     """
     return f"inbound.comment_gap.{ticket_id}"
+
+
+def private_key(ticket_id: int) -> str:
+    """The kv key of a ticket's comments reported made private before any message came from them.
+
+    A comment list read just before the change may still show them public: the applier never imports them.
+    """
+    return f"inbound.private.{ticket_id}"
+
+
+def withdraw_comment(tx: StoreTx, comment_id: int, *, case_id: int | None = None, ticket_id: int | None = None) -> bool:
+    """Withdraw the console message imported from ``comment_id`` (made private in Zendesk), with its feed entry.
+
+    Only a message imported from Zendesk, of ``case_id`` / of the case linked to ``ticket_id`` when given;
+    ``False`` when there is none or it is withdrawn already.
+    """
+    message = tx.message_by_comment(comment_id)
+    if message is None or message.withdrawn or message.origin == "console":
+        return False
+    if case_id is not None and message.case_id != case_id:
+        return False
+    record = tx.get_case(message.case_id)
+    if record is None or (ticket_id is not None and record.ticket_id != ticket_id):
+        return False
+    tx.withdraw_message(message.id)
+    tx.append_change(record.account_id, record.id, ChangeKind.WITHDRAWN_MESSAGE, f"message {message.id}")
+    return True
 
 
 def _utcnow() -> datetime:
@@ -92,12 +119,15 @@ class TicketApplier:
         changed_by: str | None = None,
         merge_target: int | None = None,
         complete: bool = False,
+        await_close_actor: bool = False,
     ) -> InboundPlan:
         """Apply ``ticket`` with ``comments`` (``None``: list them now) and return the plan executed.
 
         ``complete`` says the comments are the ticket's full list (not a slice from the event export), which
         clears the ticket's comment-gap marker.  ``changed_by`` (``"staff"``/``"system"``) and ``merge_target``
-        pass on what an export's events told.  Raises the gateway's errors and the mappings' decision
+        pass on what an export's events told.  ``await_close_actor`` (for a caller without the events) leaves
+        a close of a Solved case whose actor is unknown to the poller, which reads who closed it in the event
+        export (:class:`~mappings.inbound.InboundContext`).  Raises the gateway's errors and the mappings' decision
         errors (``UnknownZendeskStatus``, ``MissingAuthor``); nothing is written then.
         """
         if comments is None:
@@ -106,11 +136,11 @@ class TicketApplier:
         comments = list(comments)
         by: Any = changed_by if changed_by in ("staff", "system") else None
         with self.store.read() as tx:
-            plan = self._decide(tx, ticket, comments, by, merge_target)
+            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
         downloads = self._download(plan)
         with self.store.transaction() as tx:
             # Decide again on the committed state: another worker may have applied this ticket since.
-            plan = self._decide(tx, ticket, comments, by, merge_target)
+            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
             self._execute(tx, plan, ticket, comments, downloads, complete)
         self._observe(plan)
         return plan
@@ -166,7 +196,13 @@ class TicketApplier:
         )
 
     def _decide(
-        self, tx: StoreTx, ticket: ZTicket, comments: list[ZComment], by: Any, merge_target: int | None
+        self,
+        tx: StoreTx,
+        ticket: ZTicket,
+        comments: list[ZComment],
+        by: Any,
+        merge_target: int | None,
+        await_close_actor: bool = False,
     ) -> InboundPlan:
         case_id = tx.case_of_ticket(ticket.id)
         view = self._case_view(tx, case_id) if case_id is not None else None
@@ -178,7 +214,8 @@ class TicketApplier:
         if owner is None:
             # Not managed (or awaiting its link): decide without lookups, nothing is imported.
             return decide_ticket(None, ticket, comments, CommentLedger(), InboundContext())
-        ledger = self._ledger(tx, view.case_id) if view is not None else CommentLedger()
+        private = frozenset(int(c) for c in tx.kv_get(private_key(ticket.id)) or ())
+        ledger = self._ledger(tx, view.case_id, private) if view is not None else CommentLedger(private=private)
         context = InboundContext(
             users=self._users_for(ticket, comments, ledger),
             ticket_cases=self._ticket_cases(tx, owner.account_id, ticket, comments, merge_target),
@@ -190,12 +227,13 @@ class TicketApplier:
             ),
             followup_source_case=source,
             status_changed_by=by,
+            await_close_actor=await_close_actor,
             merge_target_ticket_id=merge_target,
         )
         return decide_ticket(view, ticket, comments, ledger, context)
 
     @staticmethod
-    def _ledger(tx: StoreTx, case_id: int) -> CommentLedger:
+    def _ledger(tx: StoreTx, case_id: int, private: frozenset[int] = frozenset()) -> CommentLedger:
         imported: set[int] = set()
         withdrawn: set[int] = set()
         written: set[int] = set()
@@ -208,11 +246,14 @@ class TicketApplier:
                 imported.add(message.zendesk_comment_id)
                 if message.withdrawn:
                     withdrawn.add(message.zendesk_comment_id)
-        return CommentLedger(imported=frozenset(imported), withdrawn=frozenset(withdrawn), written=frozenset(written))
+        return CommentLedger(
+            imported=frozenset(imported), withdrawn=frozenset(withdrawn), written=frozenset(written), private=private
+        )
 
     def _users_for(self, ticket: ZTicket, comments: list[ZComment], ledger: CommentLedger) -> dict[int, ZUser]:
         # Only authors of comments that may be imported, and the CCs: internal notes need no lookup.
-        wanted = {c.author_id for c in comments if c.public and c.id not in ledger.imported | ledger.written}
+        known = ledger.imported | ledger.written | ledger.private
+        wanted = {c.author_id for c in comments if c.public and c.id not in known}
         wanted.update(ticket.email_cc_ids)
         missing = [i for i in wanted if i not in self._users and i > 0]
         if missing:
@@ -279,10 +320,7 @@ class TicketApplier:
             if isinstance(action, ImportMessage):
                 self._import(tx, case_id, account_id, action, downloads)
             elif isinstance(action, WithdrawMessage):
-                message = tx.message_by_comment(action.comment_id)
-                if message is not None and not message.withdrawn and message.case_id == case_id:
-                    tx.withdraw_message(message.id)
-                    tx.append_change(account_id, case_id, ChangeKind.WITHDRAWN_MESSAGE, f"message {message.id}")
+                withdraw_comment(tx, action.comment_id, case_id=case_id)
             elif isinstance(action, ChangeStatus):
                 closing = action.status is CaseStatus.CLOSED
                 tx.set_case_status(

@@ -28,10 +28,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from mappings.zendesk import ZComment, ZTicket
-from sync.gateway.models import CommentEvent, EventPage
+from sync.gateway.models import CommentEvent, EventPage, StatusEvent
 
-__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "merge_comments", "to_comment",
-           "with_privacy_changes"]
+__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "latest_status",
+           "merge_comments", "to_comment", "with_privacy_changes"]
 
 #: Comments carried for one ticket at most; beyond, the ticket is gap-marked and its comments listed once
 #: (the kv is not a comment archive).
@@ -57,6 +57,15 @@ def to_comment(event: CommentEvent) -> ZComment:
     )
 
 
+def latest_status(*events: StatusEvent | None) -> StatusEvent | None:
+    """The latest of ``events`` (the last one given wins a tie: pass them in the order they were read)."""
+    out: StatusEvent | None = None
+    for event in events:
+        if event is not None and (out is None or event.at >= out.at):
+            out = event
+    return out
+
+
 def merge_comments(*groups: Iterable[CommentEvent]) -> list[CommentEvent]:
     """The events of ``groups`` once each (by comment id, the first wins), in the order they were made."""
     seen: dict[int, CommentEvent] = {}
@@ -72,12 +81,15 @@ class Carried:
 
     ``start``: the events cursor when carrying began — every comment of the ticket before it was applied
     (or gap-marked).  ``seen``: the time of the ticket's latest event of any kind read so far, so that an
-    audit-less change is still told apart once the cursor has passed the audits.
+    audit-less change is still told apart once the cursor has passed the audits.  ``status``: the ticket's
+    latest status change passed and not applied yet, so that who made it (a close by staff or by Zendesk's
+    automation) is still known when its snapshot is applied.
     """
 
     start: int
     seen: int | None = None
     comments: tuple[CommentEvent, ...] = ()
+    status: StatusEvent | None = None
 
     @classmethod
     def load(cls, value: Any) -> Carried | None:
@@ -86,14 +98,21 @@ class Carried:
             return None
         try:
             comments = tuple(CommentEvent.model_validate(c) for c in value.get("comments") or ())
+            status = StatusEvent.model_validate(value["status"]) if value.get("status") else None
         except ValidationError:
             return None
         seen = value.get("seen")
-        return cls(start=value["start"], seen=seen if isinstance(seen, int) else None, comments=comments)
+        return cls(start=value["start"], seen=seen if isinstance(seen, int) else None, comments=comments,
+                   status=status)
 
     def dump(self) -> dict[str, Any]:
         """A JSON-compatible value for the kv."""
-        return {"start": self.start, "seen": self.seen, "comments": [c.model_dump(mode="json") for c in self.comments]}
+        out: dict[str, Any] = {
+            "start": self.start, "seen": self.seen, "comments": [c.model_dump(mode="json") for c in self.comments]
+        }
+        if self.status is not None:
+            out["status"] = self.status.model_dump(mode="json")
+        return out
 
 
 @dataclass
@@ -110,6 +129,7 @@ class EventWindow:
     _comments: dict[int, dict[int, CommentEvent]] = field(default_factory=dict)
     _times: dict[int, int] = field(default_factory=dict)
     _private: dict[int, dict[int, None]] = field(default_factory=dict)
+    _status: dict[int, StatusEvent] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.end < 0:
@@ -123,6 +143,10 @@ class EventWindow:
             self._times[ticket_id] = max(self._times.get(ticket_id, when), when)
         for ticket_id, comment_ids in page.privacy_changes.items():
             self._private.setdefault(ticket_id, {}).update(dict.fromkeys(comment_ids))
+        for status in page.status_events:
+            latest = latest_status(self._status.get(status.ticket_id), status)
+            if latest is not None:
+                self._status[status.ticket_id] = latest
         self.pages += 1
         self.end_of_stream = page.end_of_stream
         end = page.end_time if page.end_time is not None else self.end
@@ -147,9 +171,13 @@ class EventWindow:
         """The ticket's comments made private in the window (``CommentPrivacyChange`` events)."""
         return list(self._private.get(ticket_id, {}))
 
+    def status_event(self, ticket_id: int) -> StatusEvent | None:
+        """The ticket's latest status change in the window."""
+        return self._status.get(ticket_id)
+
     def ticket_ids(self) -> set[int]:
         """Every ticket with an event in the window."""
-        return set(self._comments) | set(self._times) | set(self._private)
+        return set(self._comments) | set(self._times) | set(self._private) | set(self._status)
 
 
 def with_privacy_changes(

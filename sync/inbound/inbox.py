@@ -2,7 +2,9 @@
 
 A hint is never trusted: :class:`InboxWorker` fetches the ticket's current state and every comment itself, so
 a forged, stale, duplicated or reordered delivery can at worst cause one extra read.  Listing every comment
-also catches comments made private since they were imported.
+also catches comments made private since they were imported.  The ticket alone does not tell who closed a
+solved ticket (an agent, or Zendesk's automation): while the poller has yet to read that change, the worker
+leaves the close to it, as the event export names the updater.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from mappings.inbound import status_actor
+from mappings.zendesk import ZTicket
 from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
 from sync.inbound.apply import TicketApplier
+from sync.inbound.events import Carried, carry_key
+from sync.inbound.poller import poller_will_read
 from sync.logging import get_logger
 from sync.report import SyncReport
 from sync.settings import Settings
@@ -111,7 +117,8 @@ class InboxWorker:
                 plan = self.applier.apply_deleted(entry.ticket_id)
                 applied = len(plan.actions) if plan else 0
             else:
-                plan = self.applier.apply(ticket, None)
+                by, wait = self._status_actor(ticket)
+                plan = self.applier.apply(ticket, None, changed_by=by, await_close_actor=wait)
                 applied = len(plan.actions)
         except RetriableError as exc:
             self._retry(entry, exc)
@@ -122,6 +129,20 @@ class InboxWorker:
         with self.store.transaction() as tx:
             tx.complete_inbox(entry)
         return applied, None
+
+    def _status_actor(self, ticket: ZTicket) -> tuple[str | None, bool]:
+        """Who set the ticket's status, and whether to leave a close of unknown actor to the poller.
+
+        Who closed a solved ticket (an agent, or Zendesk's automation) is in the event export only: the status
+        change the poller passed without applying it (kept with the ticket's carried comments) names the
+        updater; else the close is left to the poller while it has yet to read this change.
+        """
+        with self.store.read() as tx:
+            carried = Carried.load(tx.kv_get(carry_key(ticket.id)))
+        status = carried.status if carried is not None else None
+        if status is not None and status.status == ticket.status:
+            return status_actor(status.updater_id, status.via_channel), False
+        return None, poller_will_read(self.store, ticket)
 
     def _backoff(self, entry: InboxEntry, exc: Exception) -> datetime:
         delay = min(self.settings.outbox_max_backoff_s, BASE_BACKOFF_S * 2 ** min(entry.attempts, 20))

@@ -6,8 +6,10 @@ reach those snapshots' changes — within the export budget.  A ticket's comment
 the comments carried from earlier polls (:mod:`sync.inbound.events`); they are listed for that ticket alone
 only when the export cannot prove them complete (a gap marker, an old ticket seen for the first time, a
 change without any event in the export).  A comment made private is a ``CommentPrivacyChange`` event of the
-export: the applier gets that comment as private and withdraws the message imported from it, without a listing;
-a ticket whose privacy change the events cursor passes without applying it is gap-marked (listed later).
+export: the message imported from it is withdrawn in the transaction that moves the events cursor past the
+event (:mod:`sync.inbound.settle`), whatever becomes of the ticket's snapshot, and without a listing.  Who set a
+ticket's status is the updater of its ``status`` change event (:func:`mappings.inbound.status_actor`): a close
+of a solved ticket by an agent is staff's, the automation's is the system's.
 
 Rules (DESIGN.md §6, "Polling in run_once()"):
 
@@ -45,6 +47,7 @@ from mappings.cursor import (
 )
 from mappings.errors import InvalidCursor
 from mappings.external_ids import try_parse_case_external_id
+from mappings.inbound import status_actor
 from mappings.zendesk import ZTicket
 from sync.errors import CaseSyncError, RateLimited
 from sync.gateway import ZendeskGateway
@@ -56,6 +59,7 @@ from sync.inbound.events import (
     EventWindow,
     carry_key,
     coverage,
+    latest_status,
     merge_comments,
     to_comment,
     with_privacy_changes,
@@ -68,7 +72,7 @@ from sync.settings import Settings
 from sync.store import Store
 
 __all__ = ["EVENTS_CURSOR", "FIRST_START_KEY", "REQUESTS_PER_POLL", "REQUEST_LOG_KEY", "TICKETS_CURSOR",
-           "InboundPoller"]
+           "InboundPoller", "poller_will_read"]
 
 log = get_logger(__name__)
 
@@ -85,6 +89,21 @@ REQUESTS_PER_POLL = 2
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def poller_will_read(store: Store, ticket: ZTicket) -> bool:
+    """Whether the poller has yet to read this snapshot of ``ticket``: its stored ticket cursor lies before the
+    snapshot's change (without a cursor, or with one it cannot read, nothing is promised)."""
+    if ticket.generated_timestamp is None:
+        return False
+    with store.read() as tx:
+        cursor = tx.get_cursor(TICKETS_CURSOR)
+    if not cursor:
+        return False
+    try:
+        return ticket.generated_timestamp > decode_after_cursor(cursor).timestamp
+    except InvalidCursor:
+        return False
 
 
 class _Snapshot:
@@ -253,10 +272,15 @@ class InboundPoller:
             if cover is Coverage.HELD:
                 held += 1
                 continue
+            # Who set the snapshot's status, when the export's events tell (a close by staff or by Zendesk).
+            status = latest_status(snap.carried.status if snap.carried else None, window.status_event(ticket.id))
+            by = None
+            if status is not None and status.status == ticket.status:
+                by = status_actor(status.updater_id, status.via_channel)
             try:
                 if cover is Coverage.LIST:
                     fallbacks += 1
-                    plan = self.applier.apply(ticket, None)
+                    plan = self.applier.apply(ticket, None, changed_by=by)
                 else:
                     events = merge_comments(snap.carried.comments if snap.carried else (), window.comments(ticket.id))
                     comments = [to_comment(e) for e in events]
@@ -264,7 +288,7 @@ class InboundPoller:
                     if made_private:
                         when = window.latest_event(ticket.id) or ticket.generated_timestamp or 0
                         comments = with_privacy_changes(comments, made_private, datetime.fromtimestamp(when, tz=UTC))
-                    plan = self.applier.apply(ticket, comments)
+                    plan = self.applier.apply(ticket, comments, changed_by=by)
                 applied += len(plan.actions)
                 handled[ticket.id] = ticket.generated_timestamp
             except CaseSyncError as exc:

@@ -127,3 +127,63 @@ def test_each_damage_is_reported(
     damaged = copy.deepcopy(state)
     damage(damaged)
     assert kind in check(engine.store, damaged).by_kind()
+
+
+@pytest.fixture(scope="module")
+def moved_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine, dict[str, Any]]]:
+    """A ticket of acct0 moved by staff into acct1's organization (a conflict), closed, then answered by its
+    requester by email: Zendesk makes a follow-up in the organization of its source, acct1's."""
+    tmp: Path = tmp_path_factory.mktemp("moved")
+    with Sandbox(rate_limits=False) as zd:
+        settings = Settings(
+            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+            database_url=f"sqlite:///{tmp / 'm.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
+        )
+        engine = SyncEngine(settings)
+        support = SupportCases(store=engine.store)
+        for account in ("acct0", "acct1"):
+            support.upsert_account(account, account)
+            support.upsert_user(account, "u0", f"u0@{account}.test", "Admin", admin=True)
+        case = support.submit("acct0", "u0", "Help", "«c1» it broke")
+        engine.run_once()
+        ticket = support.get("acct0", case.id).ticket_id
+        http = requests.Session()
+        http.auth = (f"{zd.agent_email}/token", zd.agent_token)
+        orgs = http.get(f"{zd.url}/api/v2/organizations", timeout=10).json()["organizations"]
+        other = next(o["id"] for o in orgs if o["external_id"] == "console-account:acct1")
+        me = http.get(f"{zd.url}/api/v2/users/me", timeout=10).json()["user"]["id"]
+        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"organization_id": other}}, timeout=10)
+        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"status": "closed", "assignee_id": me}},
+                 timeout=10)
+        followup = http.post(f"{zd.url}/__sandbox/tickets/{ticket}/email_reply",
+                             json={"from": "u0@acct0.test", "body": "«e2» again"}, timeout=10).json()["ticket"]
+        assert followup["organization_id"] == other
+        for _ in range(4):
+            zd.advance_clock(61)
+            engine.run_once()
+        state = http.get(f"{zd.url}/__sandbox/state", timeout=10).json()
+        try:
+            yield engine, state
+        finally:
+            engine.close()
+
+
+def test_a_follow_up_of_a_ticket_moved_to_another_account_is_not_a_lost_case(
+    moved_world: tuple[SyncEngine, dict[str, Any]],
+) -> None:
+    engine, state = moved_world
+    with engine.store.read() as tx:
+        assert [c.kind for c in tx.conflicts(open_only=False)][:1] == ["moved_organization"]
+        assert len(tx.case_records("acct0")) == 1 and tx.case_records("acct1") == []
+    assert "lost_case" not in check(engine.store, state).by_kind()
+
+
+def test_a_follow_up_left_in_the_accounts_organization_without_a_case_is_a_lost_case(
+    moved_world: tuple[SyncEngine, dict[str, Any]],
+) -> None:
+    engine, state = moved_world
+    damaged = copy.deepcopy(state)
+    org = next(o["id"] for o in damaged["organizations"] if o["external_id"] == "console-account:acct0")
+    followup = next(t for t in damaged["tickets"] if (t["via"]["source"] or {}).get("rel") == "follow_up")
+    followup["organization_id"] = org
+    assert "lost_case" in check(engine.store, damaged).by_kind()

@@ -70,3 +70,42 @@ def test_follow_up_emailed_while_a_console_reply_is_queued_becomes_one_case(worl
     assert [m.body for m in by_ticket[followup["id"]].messages] == ["It broke again"]
     # Every follow-up ticket is one case, never two (the queued reply continues on a follow-up of its own).
     assert len(by_ticket) == len(new) == len(world.staff.ticket(ticket_id)["followup_ids"])
+
+
+def _moved_then_made_private(world: World) -> tuple[int, int]:
+    """A staff reply imported, then the ticket moved to another account's organization (a conflict: nothing
+    of it applies to the case any more), then the reply made private."""
+    case_id, ticket_id = world.submit("acme", "alice")
+    comment_id = world.staff.reply(ticket_id, "Oops, wrong customer")
+    world.sync()
+    with world.store.read() as tx:
+        globex = tx.get_account("globex")
+    assert globex is not None and globex.zendesk_org_id is not None
+    world.staff.update(ticket_id, organization_id=globex.zendesk_org_id)
+    world.sync()
+    assert world.kinds("acme")[-1] == "conflict"
+    world.staff.make_private(ticket_id, comment_id)
+    return case_id, ticket_id
+
+
+def test_a_comment_made_private_on_a_ticket_moved_to_another_account_is_withdrawn_by_the_poller(world: World) -> None:
+    case_id, _ticket_id = _moved_then_made_private(world)
+    world.sync()
+    assert [m.body for m in world.case("acme", case_id).messages] == ["It broke"]
+    assert world.kinds("acme").count("withdrawn_message") == 1
+    assert world.kinds("acme").count("conflict") == 1
+    assert world.api.changes(account_id="globex") == []
+
+
+def test_a_comment_made_private_on_a_ticket_moved_to_another_account_is_withdrawn_through_the_hint(
+    world: World,
+) -> None:
+    case_id, ticket_id = _moved_then_made_private(world)
+    assert webhook_sink(world.store)(
+        WebhookHint(ticket_id=ticket_id, event_id="evt-moved-private", event_type="ticket.comment_made_private")
+    )
+    world.inbox.run_once()
+    assert [m.body for m in world.case("acme", case_id).messages] == ["It broke"]
+    world.sync()
+    assert world.kinds("acme").count("withdrawn_message") == 1
+    assert world.api.changes(account_id="globex") == []

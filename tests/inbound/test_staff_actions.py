@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mappings.models import CaseStatus
+from sync.errors import ServerUnavailable
 from sync.web.webhooks import WebhookHint
 
 from .conftest import World
@@ -74,6 +77,101 @@ def test_statuses_pending_solved_hold_reopen_and_auto_close(world: World) -> Non
     case = world.case("acme", case_id)
     assert case.status is CaseStatus.CLOSED and case.closed_by == "system"
     assert world.kinds("acme")[-1] == "closed_by_system"
+
+
+def test_staff_closing_a_solved_ticket_is_recorded_as_staffs_close(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.status(ticket_id, "solved")
+    world.sync()
+    assert world.case("acme", case_id).status is CaseStatus.SOLVED
+    # An agent closes it (not Zendesk's auto-close): the event export names the agent as the updater.
+    world.staff.status(ticket_id, "closed")
+    world.sync()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_by == "staff"
+    assert world.kinds("acme")[-2:] == ["status", "status"]
+
+
+@pytest.mark.parametrize(("closer", "actor", "kind"), [("staff", "staff", "status"),
+                                                       ("automation", "system", "closed_by_system")])
+def test_who_closed_a_solved_ticket_is_read_from_the_events_when_a_webhook_hint_comes_first(
+    world: World, closer: str, actor: str, kind: str
+) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.status(ticket_id, "solved")
+    world.sync()
+    if closer == "staff":
+        world.staff.status(ticket_id, "closed")
+    else:
+        world.tick(97 * 3600)  # Zendesk's automation closes solved tickets after auto_close_hours
+    assert world.staff.ticket(ticket_id)["status"] == "closed"
+    from sync.inbound import webhook_sink
+
+    assert webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id=f"evt-close-{closer}"))
+    world.inbox.run_once()
+    # The ticket alone cannot tell an agent's close from the automation's: the close waits for the events.
+    assert world.case("acme", case_id).status is CaseStatus.SOLVED
+    world.sync()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_by == actor
+    assert world.kinds("acme")[-1] == kind
+    assert world.kinds("acme").count(kind) == (2 if kind == "status" else 1)
+
+
+def test_a_close_the_poller_has_already_passed_is_applied_by_the_hint_at_once(world: World) -> None:
+    import base64
+
+    from sync.inbound import webhook_sink
+    from sync.inbound.poller import TICKETS_CURSOR
+
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.status(ticket_id, "solved")
+    world.sync()
+    world.staff.status(ticket_id, "closed")
+    # The poller's ticket cursor already lies after the close (a store restored, a later poll start): only the
+    # hint (a reconcile's, a webhook's) brings it, so the close is not left for the poller.
+    later = int(world.poller.zendesk_now().timestamp()) + 5
+    with world.store.transaction() as tx:
+        tx.set_cursor(TICKETS_CURSOR, base64.b64encode(f"{later}.0||{ticket_id}|".encode()).decode())
+    assert webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id="evt-close-passed"))
+    world.inbox.run_once()
+    assert world.case("acme", case_id).status is CaseStatus.CLOSED
+
+
+class _FailingFor:
+    """An applier failing for one ticket (a 503 while applying it), the real one for the others."""
+
+    def __init__(self, real: Any, ticket_id: int) -> None:
+        self.real, self.ticket_id = real, ticket_id
+
+    def apply(self, ticket: Any, comments: Any, **kw: Any) -> Any:
+        if ticket.id == self.ticket_id:
+            raise ServerUnavailable("GET /api/v2/users/show_many.json: HTTP 503", status=503)
+        return self.real.apply(ticket, comments, **kw)
+
+
+def test_a_staff_close_the_poller_failed_to_apply_is_still_staffs_when_its_hint_applies_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync.inbound.poller import poller_will_read
+
+    case_id, ticket_id = world.submit("acme", "alice")
+    _, other_ticket = world.submit("acme", "carol")
+    world.staff.status(ticket_id, "solved")
+    world.sync()
+    world.staff.status(ticket_id, "closed")
+    world.zd.advance_clock(2)
+    world.staff.reply(other_ticket, "Later work on another ticket")
+    with monkeypatch.context() as patch:
+        patch.setattr(world.poller, "applier", _FailingFor(world.applier, ticket_id))
+        assert world.poll().errors  # the close goes to the inbox as a hint; the cursors move on
+    assert world.case("acme", case_id).status is CaseStatus.SOLVED
+    assert not poller_will_read(world.store, world.gateway.get_ticket(ticket_id))
+    world.inbox.run_once()
+    case = world.case("acme", case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_by == "staff"
+    world.sync()
+    assert world.case("acme", case_id).closed_by == "staff"
 
 
 def test_merge_closes_the_source_case_with_merged_into(world: World) -> None:

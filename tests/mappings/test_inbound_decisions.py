@@ -29,6 +29,7 @@ from mappings.inbound import (
     decide_ticket,
     find_merge_target,
     staff_display_name,
+    status_actor,
     user_display_name,
 )
 from mappings.models import CaseStatus, ChangeKind
@@ -188,6 +189,36 @@ def test_a_comment_made_private_is_withdrawn() -> None:
     assert plan.actions == [WithdrawMessage(comment_id=1)]
 
 
+@pytest.mark.parametrize(
+    ("ticket_over", "context_over", "outcome"),
+    [
+        ({"generated_timestamp": 999}, {}, TicketOutcome.IGNORE_STALE),  # older than the last snapshot applied
+        ({"organization_id": 88}, {"organization_account_id": "globex"}, TicketOutcome.CONFLICT),  # moved away
+    ],
+)
+def test_a_comment_made_private_is_withdrawn_whatever_else_the_snapshot_is(
+    ticket_over: dict[str, Any], context_over: dict[str, Any], outcome: TicketOutcome
+) -> None:
+    ledger = CommentLedger(imported=frozenset({1, 2}), withdrawn=frozenset({2}))
+    comments = [_comment(1, AGENT, public=False), _comment(2, AGENT, public=False), _comment(3, AGENT)]
+    plan = decide_ticket(_case(), _ticket(**ticket_over), comments, ledger, _context(**context_over))
+    assert plan.outcome is outcome
+    assert [a for a in plan.actions if isinstance(a, WithdrawMessage)] == [WithdrawMessage(comment_id=1)]
+    assert not [a for a in plan.actions if isinstance(a, ImportMessage | ChangeStatus)]
+
+
+def test_a_comment_reported_private_is_never_imported_even_from_a_list_read_before() -> None:
+    ledger = CommentLedger(imported=frozenset({1}), private=frozenset({1, 2}))
+    comments = [_comment(1, AGENT), _comment(2, AGENT), _comment(3, AGENT)]
+    plan = decide_ticket(_case(), _ticket(), comments, ledger, _context())
+    assert [v.decision for v in plan.comments] == [
+        CommentDecision.WITHDRAW,
+        CommentDecision.SKIP_INTERNAL,
+        CommentDecision.IMPORT_STAFF,
+    ]
+    assert _kinds(plan.actions) == ["withdraw_message", "import_message"]
+
+
 def test_new_public_comments_on_a_case_closed_on_the_console_are_a_conflict() -> None:
     plan = decide_ticket(
         _case(status=CaseStatus.CLOSED, pending_outbound=True),
@@ -256,6 +287,60 @@ def test_who_closed_follows_the_events_via_when_known(
     )
     (change,) = [a for a in plan.actions if isinstance(a, ChangeStatus)]
     assert (change.actor, change.feed_kind) == (actor, feed)
+
+
+@pytest.mark.parametrize(
+    ("updater_id", "via_channel", "actor"),
+    [
+        (-1, "rule", "system"),  # Zendesk's automation closing a solved ticket
+        (900, "rule", "system"),  # a trigger acting on an agent's update
+        (-1, None, "system"),
+        (900, "web", "staff"),  # an agent in Zendesk's agent interface
+        (900, "api", "staff"),
+        (900, None, "staff"),
+        (None, "Web form", "staff"),
+        (None, "Rule", "system"),
+    ],
+)
+def test_who_made_an_update_from_the_event_exports_updater_and_channel(
+    updater_id: int | None, via_channel: str | None, actor: str
+) -> None:
+    assert status_actor(updater_id, via_channel) == actor
+
+
+def test_a_close_of_a_solved_case_by_someone_unknown_can_be_left_for_the_events() -> None:
+    comment = _comment(12, AGENT, "Closing this now")
+    plan = decide_ticket(
+        _case(status=CaseStatus.SOLVED), _ticket(status="closed"), [comment], None, _context(await_close_actor=True)
+    )
+    # Everything else applies; the status waits, and so does the watermark, so the snapshot is applied again.
+    assert plan.status is StatusDecision.AWAIT_ACTOR
+    assert _kinds(plan.actions) == ["import_message"]
+    assert (plan.updated_at, plan.generated_timestamp) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("before", "ticket", "changed_by"),
+    [
+        (CaseStatus.OPEN, {"status": "closed"}, None),  # not from Solved: staff's close
+        (CaseStatus.SOLVED, {"status": "closed"}, "staff"),  # the events told
+        (CaseStatus.SOLVED, {"status": "closed", "tags": ["closed_by_merge"]}, None),  # a merge
+        (CaseStatus.SOLVED, {"status": "deleted"}, None),
+    ],
+)
+def test_only_an_ambiguous_close_waits_for_its_actor(
+    before: CaseStatus, ticket: dict[str, Any], changed_by: str | None
+) -> None:
+    plan = decide_ticket(
+        _case(status=before),
+        _ticket(**ticket),
+        [],
+        None,
+        _context(await_close_actor=True, status_changed_by=changed_by),
+    )
+    assert plan.status is StatusDecision.APPLY
+    assert [a.status for a in plan.actions if isinstance(a, ChangeStatus)] == [CaseStatus.CLOSED]
+    assert plan.generated_timestamp == 1001
 
 
 def test_an_unknown_status_is_an_error_for_the_whole_ticket() -> None:
