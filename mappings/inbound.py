@@ -61,6 +61,7 @@ __all__ = [
     "StatusDecision",
     "TicketOutcome",
     "WithdrawMessage",
+    "assumed_close_actor",
     "decide_comment",
     "decide_ticket",
     "find_merge_target",
@@ -421,11 +422,17 @@ def status_actor(updater_id: int | None, via_channel: str | None) -> Literal["st
     return "staff"
 
 
+def assumed_close_actor(before: CaseStatus) -> Literal["staff", "system"]:
+    """Who closed a ticket when no event says: Zendesk's auto-close closes solved tickets only, so a close
+    straight from Solved is taken for it (``system``); a ticket closed from any other status was closed by
+    a person in Zendesk (``staff``)."""
+    return "system" if CaseStatus(before) is CaseStatus.SOLVED else "staff"
+
+
 def _status_actor(before: CaseStatus, context: InboundContext) -> Literal["staff", "system"]:
     if context.status_changed_by is not None:
         return context.status_changed_by
-    # Without the event's via, a close straight from Solved is Zendesk's auto-close (it closes solved tickets).
-    return "system" if before is CaseStatus.SOLVED else "staff"
+    return assumed_close_actor(before)
 
 
 def _decide_status(

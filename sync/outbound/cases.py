@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 
 from mappings.external_ids import case_external_id
+from mappings.inbound import assumed_close_actor
 from mappings.models import CaseStatus, ChangeKind
 from mappings.outbound import (
     NewTicket,
@@ -38,6 +39,8 @@ log = get_logger(__name__)
 
 #: How long a follow-up waits between checks of its source ticket's closure.
 _FOLLOWUP_WAIT_S = 15.0
+#: The reason recorded on a case whose ticket Zendesk closed before a queued reply reached it.
+_CLOSED_BEFORE_REPLY = "closed in Zendesk before a reply arrived"
 #: The store's random id, part of every Idempotency-Key.
 _INSTALLATION_KEY = "installation_id"
 
@@ -294,12 +297,13 @@ class CaseDelivery:
             assert case is not None
             continuation = tx.kv_get(f"continuation:{case_id}")
             if case.status is not CaseStatus.CLOSED:
-                tx.set_case_status(
-                    case_id, CaseStatus.CLOSED, closed_by="system", reason="closed in Zendesk before a reply arrived"
-                )
-                tx.append_change(
-                    case.account_id, case_id, ChangeKind.CLOSED_BY_SYSTEM, "closed in Zendesk before a reply arrived"
-                )
+                # The 422 does not say who closed it: judge by the status casesync last saw on the ticket.
+                state = tx.ticket_state(case.ticket_id) if case.ticket_id is not None else None
+                seen = CaseStatus.SOLVED if state is not None and state.status == "solved" else case.status
+                actor = assumed_close_actor(seen)
+                feed = ChangeKind.CLOSED_BY_SYSTEM if actor == "system" else ChangeKind.STATUS
+                tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=actor, reason=_CLOSED_BEFORE_REPLY)
+                tx.append_change(case.account_id, case_id, feed, f"{CaseStatus.CLOSED.value}: {_CLOSED_BEFORE_REPLY}")
             if isinstance(continuation, int):
                 # A continuation exists already: the message joins it as a reply.
                 tx.move_message(message.id, continuation)

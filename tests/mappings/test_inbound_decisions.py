@@ -25,6 +25,7 @@ from mappings.inbound import (
     StatusDecision,
     TicketOutcome,
     WithdrawMessage,
+    assumed_close_actor,
     decide_comment,
     decide_ticket,
     find_merge_target,
@@ -306,6 +307,19 @@ def test_who_made_an_update_from_the_event_exports_updater_and_channel(
     updater_id: int | None, via_channel: str | None, actor: str
 ) -> None:
     assert status_actor(updater_id, via_channel) == actor
+
+
+@pytest.mark.parametrize(
+    ("last_seen", "actor"),
+    [
+        (CaseStatus.SOLVED, "system"),  # Zendesk's auto-close takes solved tickets
+        (CaseStatus.NEW, "staff"),
+        (CaseStatus.OPEN, "staff"),
+        (CaseStatus.PENDING, "staff"),
+    ],
+)
+def test_without_an_event_a_close_from_solved_is_taken_for_the_auto_close(last_seen: CaseStatus, actor: str) -> None:
+    assert assumed_close_actor(last_seen) == actor
 
 
 def test_a_close_of_a_solved_case_by_someone_unknown_can_be_left_for_the_events() -> None:

@@ -7,7 +7,7 @@ import requests
 from mappings.models import Attachment, CaseStatus, ChangeKind
 from sync.api import SupportCases
 from sync.sandbox import Sandbox
-from sync.store import Store
+from sync.store import Store, TicketState
 
 from .conftest import Drain, Staff
 
@@ -157,7 +157,10 @@ def test_reply_after_zendesk_closed_the_ticket_continues_as_a_new_case(
     assert report.dead_letters == 0
 
     old = support.get(account, case.id)
-    assert old.status is CaseStatus.CLOSED and old.closed_by == "system"
+    # The ticket was last seen New: only a person closes that (Zendesk's auto-close takes solved tickets).
+    assert old.status is CaseStatus.CLOSED and old.closed_by == "staff"
+    closes = [c for c in support.changes() if c.case_id == case.id and c.kind is ChangeKind.STATUS]
+    assert [c.detail for c in closes] == ["Closed: closed in Zendesk before a reply arrived"]
     assert [m.body for m in old.messages] == ["hello"]
     continuation = [c for c in support.list(account) if c.refers_to == case.id]
     assert len(continuation) == 1
@@ -165,6 +168,30 @@ def test_reply_after_zendesk_closed_the_ticket_continues_as_a_new_case(
     assert [m.body for m in new.messages] == ["one more thing"]
     assert new.ticket_id is not None and new.ticket_id in staff.ticket(ticket_id)["followup_ids"]
     assert any(c.kind is ChangeKind.LINKED_CASE and c.case_id == new.id for c in support.changes())
+
+
+def test_a_reply_racing_the_auto_close_of_a_solved_ticket_finds_it_closed_by_the_system(
+    zd: Sandbox, support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    case = support.submit(account, "bob", "Old issue", "hello")
+    drain()
+    ticket_id = store_ticket(store, case.id)
+    staff.update(ticket_id, status="solved", assignee_id=staff.id)
+    with store.transaction() as tx:  # what the inbound side records when it applies the solve
+        tx.set_case_status(case.id, CaseStatus.SOLVED)
+        tx.put_ticket_state(TicketState(ticket_id=ticket_id, case_id=case.id, status="solved"))
+    zd.advance_clock(97 * 3600)  # past Zendesk's auto-close of solved tickets
+    assert staff.ticket(ticket_id)["status"] == "closed"
+    support.reply(account, case.id, "bob", "it is back")
+    report = drain()
+    assert report.dead_letters == 0
+
+    old = support.get(account, case.id)
+    assert (old.status, old.closed_by) == (CaseStatus.CLOSED, "system")
+    closes = [c for c in support.changes() if c.case_id == case.id and c.kind is ChangeKind.CLOSED_BY_SYSTEM]
+    assert len(closes) == 1
+    continuation = [c for c in support.list(account) if c.refers_to == case.id]
+    assert [[m.body for m in c.messages] for c in continuation] == [["it is back"]]
 
 
 def store_ticket(store: Store, case_id: int) -> int:
