@@ -359,6 +359,10 @@ class TicketApplier:
             )
         elif state is not None and extra != state.extra:
             tx.put_ticket_state(replace(state, extra=extra))
+        elif state is None and conflicts:
+            # No case owns the ticket (a follow-up in conflict): keep which conflicts were recorded, and only
+            # that, so a ticket that stays in conflict is reported once however often it changes.
+            tx.put_ticket_state(TicketState(ticket_id=ticket.id, case_id=None, extra=extra))
         if comments and plan.outcome is not TicketOutcome.IGNORE_STALE:
             tx.mark_comments_seen(ticket.id, {c.id for c in comments})
 

@@ -246,6 +246,32 @@ def test_ticket_moved_to_another_accounts_organization_is_a_conflict(world: Worl
     assert world.kinds("acme") == ["conflict"]  # recorded once
 
 
+def test_a_follow_up_for_another_accounts_requester_is_one_conflict_however_often_it_changes(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.submit("globex", "gus")
+    world.api.close("acme", case_id, "alice")
+    world.sync()
+    with world.store.read() as tx:
+        gus = tx.get_user("globex", "gus")
+        globex = tx.get_account("globex")
+    assert gus is not None and gus.zendesk_user_id is not None and globex is not None
+    response = world.staff.http.post(f"{world.zd.url}/api/v2/tickets.json", json={"ticket": {
+        "via_followup_source_id": ticket_id, "requester_id": gus.zendesk_user_id,
+        "organization_id": globex.zendesk_org_id, "comment": {"body": "Same problem here", "public": True}}})
+    response.raise_for_status()
+    followup = response.json()["ticket"]["id"]
+    world.sync()
+    before = [c.kind.value for c in world.api.changes(account_id="acme")]
+    assert before.count("conflict") == 1
+    for n in range(3):  # the follow-up keeps changing in Zendesk: it is still the same conflict
+        world.staff.update(followup, comment={"body": f"update {n}", "public": True})
+        world.sync()
+    after = [c.kind.value for c in world.api.changes(account_id="acme")]
+    assert after.count("conflict") == 1
+    assert not [c for c in world.api.list("acme") if c.ticket_id == followup]
+    assert world.api.changes(account_id="globex") == []
+
+
 def test_end_user_email_reply_to_open_and_to_closed_ticket(world: World) -> None:
     case_id, ticket_id = world.submit("acme", "alice")
     world.staff.reply(ticket_id, "Which version?", status="pending")
