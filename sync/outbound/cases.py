@@ -23,7 +23,14 @@ from mappings.outbound import (
     find_message_comment,
 )
 from mappings.zendesk import TicketUpdateDraft, ZTicket
-from sync.errors import MappingError, NetworkError, TicketClosedRemotely, UpdateConflict, ZendeskRejected
+from sync.errors import (
+    MappingError,
+    NetworkError,
+    RecordNotFound,
+    TicketClosedRemotely,
+    UpdateConflict,
+    ZendeskRejected,
+)
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
@@ -361,6 +368,11 @@ class CaseDelivery:
             else:
                 self.gateway.update_ticket(ticket_id, TicketUpdateDraft(status="closed"))
         except TicketClosedRemotely:
+            return
+        except RecordNotFound:
+            # Staff deleted the ticket: there is nothing left to close (the inbound side closes the case
+            # with the deletion as its reason), so this is not an operator's problem.
+            log.info("close_of_deleted_ticket", case_id=case_id, ticket_id=ticket_id)
             return
         except UpdateConflict:
             self._close_as_it_is_now(self.gateway.get_ticket(ticket_id))

@@ -7,7 +7,7 @@ import requests
 from mappings.models import Attachment, CaseStatus, ChangeKind
 from sync.api import SupportCases
 from sync.sandbox import Sandbox
-from sync.store import Store, TicketState
+from sync.store import Store, TicketState, case_key
 
 from .conftest import Drain, Staff
 
@@ -192,6 +192,20 @@ def test_a_reply_racing_the_auto_close_of_a_solved_ticket_finds_it_closed_by_the
     assert len(closes) == 1
     continuation = [c for c in support.list(account) if c.refers_to == case.id]
     assert [[m.body for m in c.messages] for c in continuation] == [["it is back"]]
+
+
+def test_closing_a_case_whose_ticket_staff_deleted_is_done_not_dead_lettered(
+    support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    case = support.submit(account, "bob", "Spam?", "hello")
+    drain()
+    staff.delete(store_ticket(store, case.id))
+    support.close(account, case.id, "bob")
+    report = drain()
+    assert (report.dead_letters, report.pending) == (0, 0)
+    with store.read() as tx:
+        closes = [e for e in tx.outbox_entries(ordering_key=case_key(case.id)) if e.kind == "close"]
+    assert [e.status for e in closes] == ["done"]
 
 
 def store_ticket(store: Store, case_id: int) -> int:
