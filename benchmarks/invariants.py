@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from sync.store import Store, schema  # type: ignore[attr-defined]
 
-__all__ = ["Report", "Violation", "blocked_entries", "check", "expected_status", "held_keys"]
+__all__ = ["Report", "Violation", "blocked_entries", "check", "expected_status", "held_keys", "is_transient_reason"]
 
 CONSOLE_TOKEN = re.compile(r"«c\d+»")
 NOTE_TOKEN = re.compile(r"«n\d+»")
@@ -31,7 +31,14 @@ CASE_REF = re.compile(r"case #(\d+)")
 _STATUS = {"new": "New", "open": "Open", "hold": "Open", "pending": "Pending", "solved": "Solved",
            "closed": "Closed", "deleted": "Closed"}
 # Reasons that mark a transient failure: those must be retried, never dead-lettered (invariant 7).
-_TRANSIENT = re.compile(r"\b(429|500|502|503|504|timed? ?out|timeout|reset|connection)\b", re.I)
+# The HTTP status as the gateway writes it ("HTTP 503"), never a bare number: a URL such as
+# /api/v2/tickets/500.json is not a server error.
+_TRANSIENT = re.compile(r"\bHTTP (429|5\d\d)\b|\b(timed? ?out|timeout|reset|connection)\b", re.I)
+
+
+def is_transient_reason(reason: str) -> bool:
+    """True when a dead letter's reason is a rate limit, a server error or a network failure."""
+    return _TRANSIENT.search(reason) is not None
 
 
 def expected_status(zendesk_status: str) -> str | None:
@@ -155,7 +162,7 @@ def check(
         counts = tx.counts()
         for dead in tx.dead_letters():
             report.dead_letters.append(f"{dead.queue} #{dead.id} {dead.kind} case={dead.case_id}: {dead.reason}")
-            if _TRANSIENT.search(dead.reason):
+            if is_transient_reason(dead.reason):
                 report.add("dead_letter_transient", 7, f"{dead.queue} #{dead.id}: {dead.reason}")
     held = blocked_entries(store)
     if counts.outbox_pending - held or counts.inbox_pending:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from benchmarks.invariants import check
+from benchmarks.invariants import check, is_transient_reason
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.sandbox import Sandbox
@@ -187,3 +187,20 @@ def test_a_follow_up_left_in_the_accounts_organization_without_a_case_is_a_lost_
     followup = next(t for t in damaged["tickets"] if (t["via"]["source"] or {}).get("rel") == "follow_up")
     followup["organization_id"] = org
     assert "lost_case" in check(engine.store, damaged).by_kind()
+
+
+@pytest.mark.parametrize(
+    ("reason", "transient"),
+    [
+        ("PUT /api/v2/tickets/12.json: HTTP 503: Service Unavailable", True),
+        ("still failing after 40 attempts since 2026-11-26 10:00: HTTP 429: slow down", True),
+        ("RateLimited: PUT /api/v2/tickets/7.json: HTTP 429: Too Many Requests", True),
+        ("NetworkError: PUT /api/v2/tickets/7.json: connection reset by peer", True),
+        ("NetworkError: GET /api/v2/tickets/7.json: read timed out", True),
+        ("GET /api/v2/tickets/500.json: HTTP 404: RecordNotFound: Not found", False),  # a ticket numbered 500
+        ("PUT /api/v2/tickets/429.json: HTTP 422: closed prevents ticket update", False),
+        ("agent email: sam@support.test belongs to a Zendesk agent", False),
+    ],
+)
+def test_only_rate_limits_server_errors_and_network_failures_are_transient(reason: str, transient: bool) -> None:
+    assert is_transient_reason(reason) is transient
