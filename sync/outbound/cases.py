@@ -85,7 +85,12 @@ class CaseDelivery:
         first = messages[0]
 
         if case.refers_to is not None:
-            self._await_source_closed(case.refers_to, source_ticket)
+            if source_ticket is None:
+                raise Deferred(f"case {case.refers_to} has no ticket yet", _FOLLOWUP_WAIT_S)
+            if not self._source_closed(case.refers_to, source_ticket):
+                # Staff deleted the ticket of the case this one continues: Zendesk has nothing to make a
+                # follow-up of, so the case gets a ticket of its own (the console keeps its ``refers_to``).
+                source_ticket = None
 
         if entry.attempts > 0 and self._adopt_existing(case_id, first):
             return None
@@ -149,15 +154,21 @@ class CaseDelivery:
                     tx.kv_set(_INSTALLATION_KEY, installation)
         return f"casesync-{installation}-{case_external_id(case_id)}"
 
-    def _await_source_closed(self, source_case: int, source_ticket: int | None) -> None:
-        if source_ticket is None:
-            raise Deferred(f"case {source_case} has no ticket yet", _FOLLOWUP_WAIT_S)
-        status = self.gateway.get_ticket(source_ticket).status
+    def _source_closed(self, source_case: int, source_ticket: int) -> bool:
+        """True once the source ticket is closed; False when staff deleted it; Deferred while it is open."""
+        try:
+            status = self.gateway.get_ticket(source_ticket).status
+        except RecordNotFound:
+            log.info("followup_source_deleted", source_case=source_case, source_ticket=source_ticket)
+            return False
+        if status == "deleted":
+            return False
         if status != "closed":
             # Zendesk makes a follow-up only of a closed ticket; the source's close is queued before us.
             raise Deferred(
                 f"ticket #{source_ticket} of case {source_case} is {status}, not closed yet", _FOLLOWUP_WAIT_S
             )
+        return True
 
     def _adopt_existing(self, case_id: int, first: MessageRecord) -> bool:
         """Link a ticket an earlier attempt created (its response was lost); False if there is none."""

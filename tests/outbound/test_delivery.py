@@ -99,6 +99,22 @@ def test_refers_to_creates_a_followup_of_the_closed_ticket(
     assert via["source"]["rel"] == "follow_up" and via["source"]["from"]["ticket_id"] == source
 
 
+def test_continuing_a_case_whose_ticket_staff_deleted_gets_a_ticket_of_its_own(
+    support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    first = support.submit(account, "bob", "Printer", "on fire")
+    drain()
+    staff.delete(store_ticket(store, first.id))
+    support.close(account, first.id, "bob")
+    second = support.submit(account, "bob", "Printer again", "still warm", refers_to=first.id)
+    report = drain()
+    assert (report.dead_letters, report.pending) == (0, 0)
+    ticket = staff.ticket(store_ticket(store, second.id))
+    assert ticket["subject"] == "Printer again" and ticket["status"] != "deleted"
+    assert ticket["via"].get("source", {}).get("rel") != "follow_up"  # there is nothing left to follow
+    assert support.get(account, second.id).refers_to == first.id
+
+
 def test_attachments_are_uploaded_with_the_comment(
     support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
 ) -> None:
