@@ -12,6 +12,7 @@ from datetime import datetime
 
 from mappings.external_ids import case_external_id
 from mappings.inbound import assumed_close_actor
+from mappings.lifecycle import SystemCloseReason
 from mappings.models import CaseStatus, ChangeKind
 from mappings.outbound import (
     NewTicket,
@@ -37,7 +38,7 @@ from sync.outbound.accounts import REPAIR_CCS
 from sync.outbound.directory import Directory
 from sync.outbound.outcomes import Deferred, Finish, Undeliverable
 from sync.settings import Settings
-from sync.store import MessageRecord, OutboxEntry, OutboxKind, Store, StoreTx, account_key, case_key
+from sync.store import CaseRecord, MessageRecord, OutboxEntry, OutboxKind, Store, StoreTx, account_key, case_key
 from sync.ticket_facts import known_ticket, remember_ticket
 
 __all__ = ["CaseDelivery"]
@@ -245,6 +246,25 @@ class CaseDelivery:
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
         user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
+        try:
+            return self._post_reply(entry, case, message, ticket_id, user.email, requester_id)
+        except RecordNotFound:
+            if not self._ticket_gone(ticket_id):
+                raise
+            # Staff deleted the ticket before the reply reached it: like a ticket Zendesk closed, the reply is
+            # neither lost nor forced in, it continues as a new case.
+            self._continue_as_new_case(case_id, message, deleted=True)
+            return None
+
+    def _post_reply(
+        self,
+        entry: OutboxEntry,
+        case: CaseRecord,
+        message: MessageRecord,
+        ticket_id: int,
+        email: str,
+        requester_id: int,
+    ) -> Finish | None:
         impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
         if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, requester_id):
             return None
@@ -264,7 +284,7 @@ class CaseDelivery:
         try:
             if impersonate:
                 assert plan.update.comment is not None
-                comment = self.gateway.reply_on_behalf(ticket_id, user.email, plan.update.comment)
+                comment = self.gateway.reply_on_behalf(ticket_id, email, plan.update.comment)
                 comment_id = comment.id if comment is not None else None
                 if plan.tags_after:
                     self.gateway.add_tags(ticket_id, plan.tags_after)
@@ -272,7 +292,7 @@ class CaseDelivery:
                 updated, comments = self.gateway.update_ticket(ticket_id, plan.update)
                 comment_id = comments[0].id if comments else None
         except TicketClosedRemotely:
-            self._continue_as_new_case(case_id, message)
+            self._continue_as_new_case(case.id, message)
             return None
         except NetworkError as exc:
             if exc.ambiguous and self._already_posted(entry, ticket_id, message, requester_id):
@@ -288,6 +308,13 @@ class CaseDelivery:
                 tx.set_message_comment(message.id, comment_id)
 
         return finish
+
+    def _ticket_gone(self, ticket_id: int) -> bool:
+        """True when the ticket no longer exists (a 404 from the Requests API may only mean the user can't see it)."""
+        try:
+            return self.gateway.get_ticket(ticket_id).status == "deleted"
+        except RecordNotFound:
+            return True
 
     def _already_posted(self, entry: OutboxEntry, ticket_id: int, message: MessageRecord, author_id: int) -> bool:
         found = self._find_posted(ticket_id, message, author_id, entry.created_at)
@@ -308,8 +335,9 @@ class CaseDelivery:
         )
         return found.id if found is not None else None
 
-    def _continue_as_new_case(self, case_id: int, message: MessageRecord) -> None:
-        """Zendesk closed the ticket before the reply arrived: the reply opens a case continuing it."""
+    def _continue_as_new_case(self, case_id: int, message: MessageRecord, *, deleted: bool = False) -> None:
+        """Zendesk closed (or staff deleted) the ticket before the reply arrived: the reply opens a case
+        continuing it."""
         with self.store.transaction() as tx:
             case = tx.get_case(case_id, for_update=True)
             assert case is not None
@@ -318,10 +346,11 @@ class CaseDelivery:
                 # The 422 does not say who closed it: judge by the status casesync last saw on the ticket.
                 state = tx.ticket_state(case.ticket_id) if case.ticket_id is not None else None
                 seen = CaseStatus.SOLVED if state is not None and state.status == "solved" else case.status
-                actor = assumed_close_actor(seen)
+                actor = "system" if deleted else assumed_close_actor(seen)
+                reason = SystemCloseReason.DELETED.value if deleted else _CLOSED_BEFORE_REPLY
                 feed = ChangeKind.CLOSED_BY_SYSTEM if actor == "system" else ChangeKind.STATUS
-                tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=actor, reason=_CLOSED_BEFORE_REPLY)
-                tx.append_change(case.account_id, case_id, feed, f"{CaseStatus.CLOSED.value}: {_CLOSED_BEFORE_REPLY}")
+                tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=actor, reason=reason)
+                tx.append_change(case.account_id, case_id, feed, f"{CaseStatus.CLOSED.value}: {reason}")
             if isinstance(continuation, int):
                 # A continuation exists already: the message joins it as a reply.
                 tx.move_message(message.id, continuation)

@@ -115,6 +115,25 @@ def test_continuing_a_case_whose_ticket_staff_deleted_gets_a_ticket_of_its_own(
     assert support.get(account, second.id).refers_to == first.id
 
 
+def test_a_reply_to_a_ticket_staff_deleted_continues_as_a_new_case(
+    support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
+) -> None:
+    case = support.submit(account, "bob", "Printer", "on fire")
+    drain()
+    staff.delete(store_ticket(store, case.id))
+    support.reply(account, case.id, "bob", "any news?")  # the console had not heard of the deletion yet
+    report = drain()
+    assert (report.dead_letters, report.pending) == (0, 0)
+    old = support.get(account, case.id)
+    assert (old.status, old.closed_by) == (CaseStatus.CLOSED, "system")
+    assert [m.body for m in old.messages] == ["on fire"]
+    closes = [c for c in support.changes() if c.case_id == case.id and c.kind is ChangeKind.CLOSED_BY_SYSTEM]
+    assert [c.detail for c in closes] == ["Closed: deleted in Zendesk"]
+    continuation = [c for c in support.list(account) if c.refers_to == case.id]
+    assert [[m.body for m in c.messages] for c in continuation] == [["any news?"]]
+    assert staff.ticket(store_ticket(store, continuation[0].id))["status"] != "deleted"
+
+
 def test_attachments_are_uploaded_with_the_comment(
     support: SupportCases, account: str, store: Store, drain: Drain, staff: Staff
 ) -> None:
