@@ -242,6 +242,10 @@ def _check_message(
             return
         found = zd.token_comments.get(tokens[0], [])
         public = [f for f in found if f[2]]
+        # A copy on a ticket staff deleted is seen by nobody: a reply whose first attempt may have reached
+        # a ticket deleted meanwhile continues as a new case (nothing lost), and only live copies count.
+        live = [f for f in public if str(zd.tickets.get(f[0], {}).get("status")) != "deleted"]
+        public = live or public
         if not public and record.id not in dead_cases:
             report.add("lost_message", 2, f"console message {tokens[0]} (case {record.id}) is not on any ticket")
         elif len(public) > 1:

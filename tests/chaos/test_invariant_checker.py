@@ -106,6 +106,23 @@ def _lost_staff_reply(s: dict[str, Any]) -> None:
     next(cs for cs in s["comments"].values() if c in cs).append({**c, "id": 88888, "body": "later reply"})
 
 
+def _copy_on_a_deleted_ticket(s: dict[str, Any]) -> None:
+    c = _comment(s, "«c3»")
+    s["tickets"].append({**_tickets(s)[0], "id": 777, "status": "deleted", "external_id": None})
+    s["comments"]["777"] = [{**c, "id": 77777}]
+
+
+def test_a_copy_on_a_ticket_staff_deleted_is_not_a_duplicate(world: tuple[SyncEngine, dict[str, Any]]) -> None:
+    # A reply whose first attempt may have reached a ticket deleted meanwhile continues as a new case: the
+    # copy left on the deleted ticket is seen by nobody.
+    engine, state = world
+    damaged = copy.deepcopy(state)
+    _copy_on_a_deleted_ticket(damaged)
+    assert "duplicate_message" not in check(engine.store, damaged).by_kind()
+    _dup_console_message(damaged)  # a second live copy still is one
+    assert "duplicate_message" in check(engine.store, damaged).by_kind()
+
+
 @pytest.mark.parametrize(
     ("damage", "kind"),
     [
