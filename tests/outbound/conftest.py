@@ -24,7 +24,15 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
 
-__all__ = ["Clock", "Drain", "Staff", "make_gateway", "sandbox", "zd"]
+__all__ = ["Clock", "Drain", "Staff", "make_gateway", "sandbox", "ticket_of_case", "zd"]
+
+
+def ticket_of_case(store: Store, case_id: int) -> int:
+    """The Zendesk ticket linked to ``case_id``; fails the test when there is none."""
+    with store.read() as tx:
+        ticket = tx.ticket_of(case_id)
+    assert ticket is not None, f"case {case_id} has no ticket"
+    return ticket
 
 
 @pytest.fixture

@@ -19,18 +19,11 @@ from sync.settings import Settings
 from sync.store import Store
 from sync.ticket_facts import remember_ticket
 
-from .conftest import Clock, Drain, Staff
+from .conftest import Clock, Drain, Staff, ticket_of_case
 
 
 def _requests(zd: Sandbox) -> int:
     return int(requests.get(f"{zd.url}/__sandbox/stats", timeout=10).json()["total"])
-
-
-def _ticket(store: Store, case_id: int) -> int:
-    with store.read() as tx:
-        ticket = tx.ticket_of(case_id)
-    assert ticket is not None
-    return ticket
 
 
 def test_closing_an_unassigned_ticket_is_one_request(
@@ -45,7 +38,7 @@ def test_closing_an_unassigned_ticket_is_one_request(
     support.close(account, case.id, "bob")
     drain()
     assert _requests(zd) - before == 1
-    ticket = staff.ticket(_ticket(store, case.id))
+    ticket = staff.ticket(ticket_of_case(store, case.id))
     assert ticket["status"] == "closed" and ticket["assignee_id"] is not None
 
 
@@ -54,7 +47,7 @@ def test_closing_an_assigned_ticket_is_one_request_and_keeps_the_assignee(
 ) -> None:
     case = support.submit(account, "bob", "Question", "how do I?")
     drain()
-    ticket_id = _ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     updated = staff.update(ticket_id, assignee_id=staff.id, comment={"body": "Like this.", "public": True})
     with store.transaction() as tx:  # what the inbound side records when it applies the snapshot
         remember_ticket(tx, ticket_from(updated["ticket"]))
@@ -71,7 +64,7 @@ def test_an_assignment_casesync_has_not_seen_yet_is_never_overwritten(
 ) -> None:
     case = support.submit(account, "bob", "Question", "how do I?")
     drain()
-    ticket_id = _ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     zd.advance_clock(2)  # a later second: Zendesk's updated_at has one-second resolution
     staff.update(ticket_id, assignee_id=staff.id)  # casesync still believes it is unassigned
     support.close(account, case.id, "bob")
@@ -128,7 +121,7 @@ def test_a_ticket_created_while_the_list_changed_gets_the_new_list(
     with store.read() as tx:
         pending = tx.outbox_entries(status="pending")
     drain(w=worker)
-    ticket = staff.ticket(_ticket(store, case.id))
+    ticket = staff.ticket(ticket_of_case(store, case.id))
     emails = {staff.get(f"users/{u}")["user"]["email"] for u in ticket["email_cc_ids"]}
     assert emails == {"ann@acme.test", "late@acme.test"}, emails
     assert support.get(account, case.id).status is CaseStatus.NEW
@@ -155,7 +148,7 @@ def test_a_ticket_adopted_after_a_lost_response_gets_the_list_as_it_is_now(
     worker.run_once()  # the list change is delivered while the case's ticket is still unlinked
     report = drain()
     assert report.dead_letters == 0, report.errors
-    ticket_id = _ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     ticket = staff.ticket(ticket_id)
     emails = {staff.get(f"users/{u}")["user"]["email"] for u in ticket["email_cc_ids"]}
     assert emails == {"ann@acme.test", "ops@acme.test", "late@acme.test"}, emails

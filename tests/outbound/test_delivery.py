@@ -9,7 +9,7 @@ from sync.api import SupportCases
 from sync.sandbox import Sandbox
 from sync.store import Store, TicketState, case_key
 
-from .conftest import Drain, Staff
+from .conftest import Drain, Staff, ticket_of_case
 
 
 def _stats(zd: Sandbox) -> dict[str, int]:
@@ -23,7 +23,7 @@ def test_submit_creates_one_ticket_with_everything_staff_need(
     report = drain()
     assert report.dead_letters == 0 and report.pending == 0
 
-    ticket_id = store_ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     ticket = staff.ticket(ticket_id)
     assert ticket["subject"] == "VPN drops"
     assert ticket["status"] == "new"
@@ -47,7 +47,7 @@ def test_reply_is_one_public_comment_and_reopens_pending(
 ) -> None:
     case = support.submit(account, "bob", "Slow", "Slow dashboards")
     drain()
-    ticket_id = store_ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     staff.update(ticket_id, status="pending", assignee_id=staff.id, comment={"body": "Which browser?", "public": True})
     with store.transaction() as tx:  # what the inbound side would have applied
         tx.set_case_status(case.id, CaseStatus.PENDING)
@@ -67,7 +67,7 @@ def test_reply_to_new_case_leaves_ticket_new_and_ack_adds_tag(
     drain()
     support.reply(account, case.id, "bob", "More detail", acknowledges_solution=True)
     drain()
-    ticket = staff.ticket(store_ticket(store, case.id))
+    ticket = staff.ticket(ticket_of_case(store, case.id))
     assert ticket["status"] == "new"
     assert "console_ack_solved" in ticket["tags"] and "console_case" in ticket["tags"]
 
@@ -80,7 +80,7 @@ def test_close_assigns_the_default_agent_when_unassigned(
     support.close(account, case.id, "bob")
     report = drain()
     assert report.dead_letters == 0
-    ticket = staff.ticket(store_ticket(store, case.id))
+    ticket = staff.ticket(ticket_of_case(store, case.id))
     assert ticket["status"] == "closed"
     admin_id = staff.get("users/search", query=f"email:{zd.agent_email}")["users"][0]["id"]
     assert ticket["assignee_id"] == admin_id
@@ -93,7 +93,7 @@ def test_refers_to_creates_a_followup_of_the_closed_ticket(
     support.close(account, first.id, "bob")
     second = support.submit(account, "bob", "Printer again", "still warm", refers_to=first.id)
     drain()
-    source, followup = store_ticket(store, first.id), store_ticket(store, second.id)
+    source, followup = ticket_of_case(store, first.id), ticket_of_case(store, second.id)
     assert followup in staff.ticket(source)["followup_ids"]
     via = staff.ticket(followup)["via"]
     assert via["source"]["rel"] == "follow_up" and via["source"]["from"]["ticket_id"] == source
@@ -104,12 +104,12 @@ def test_continuing_a_case_whose_ticket_staff_deleted_gets_a_ticket_of_its_own(
 ) -> None:
     first = support.submit(account, "bob", "Printer", "on fire")
     drain()
-    staff.delete(store_ticket(store, first.id))
+    staff.delete(ticket_of_case(store, first.id))
     support.close(account, first.id, "bob")
     second = support.submit(account, "bob", "Printer again", "still warm", refers_to=first.id)
     report = drain()
     assert (report.dead_letters, report.pending) == (0, 0)
-    ticket = staff.ticket(store_ticket(store, second.id))
+    ticket = staff.ticket(ticket_of_case(store, second.id))
     assert ticket["subject"] == "Printer again" and ticket["status"] != "deleted"
     assert ticket["via"].get("source", {}).get("rel") != "follow_up"  # there is nothing left to follow
     assert support.get(account, second.id).refers_to == first.id
@@ -120,7 +120,7 @@ def test_a_reply_to_a_ticket_staff_deleted_continues_as_a_new_case(
 ) -> None:
     case = support.submit(account, "bob", "Printer", "on fire")
     drain()
-    staff.delete(store_ticket(store, case.id))
+    staff.delete(ticket_of_case(store, case.id))
     support.reply(account, case.id, "bob", "any news?")  # the console had not heard of the deletion yet
     report = drain()
     assert (report.dead_letters, report.pending) == (0, 0)
@@ -131,7 +131,7 @@ def test_a_reply_to_a_ticket_staff_deleted_continues_as_a_new_case(
     assert [c.detail for c in closes] == ["Closed: deleted in Zendesk"]
     continuation = [c for c in support.list(account) if c.refers_to == case.id]
     assert [[m.body for m in c.messages] for c in continuation] == [["any news?"]]
-    assert staff.ticket(store_ticket(store, continuation[0].id))["status"] != "deleted"
+    assert staff.ticket(ticket_of_case(store, continuation[0].id))["status"] != "deleted"
 
 
 def test_attachments_are_uploaded_with_the_comment(
@@ -145,7 +145,7 @@ def test_attachments_are_uploaded_with_the_comment(
         attachments=[Attachment(filename="a.log", content_type="text/plain", data=b"x" * 10)],
     )
     drain()
-    comment = staff.comments(store_ticket(store, case.id))[0]
+    comment = staff.comments(ticket_of_case(store, case.id))[0]
     assert [(a["file_name"], a["size"]) for a in comment["attachments"]] == [("a.log", 10)]
 
 
@@ -185,7 +185,7 @@ def test_reply_after_zendesk_closed_the_ticket_continues_as_a_new_case(
 ) -> None:
     case = support.submit(account, "bob", "Old issue", "hello")
     drain()
-    ticket_id = store_ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     staff.update(ticket_id, status="closed", assignee_id=staff.id)
     support.reply(account, case.id, "bob", "one more thing")  # the console had not heard of the close yet
     report = drain()
@@ -210,7 +210,7 @@ def test_a_reply_racing_the_auto_close_of_a_solved_ticket_finds_it_closed_by_the
 ) -> None:
     case = support.submit(account, "bob", "Old issue", "hello")
     drain()
-    ticket_id = store_ticket(store, case.id)
+    ticket_id = ticket_of_case(store, case.id)
     staff.update(ticket_id, status="solved", assignee_id=staff.id)
     with store.transaction() as tx:  # what the inbound side records when it applies the solve
         tx.set_case_status(case.id, CaseStatus.SOLVED)
@@ -234,17 +234,10 @@ def test_closing_a_case_whose_ticket_staff_deleted_is_done_not_dead_lettered(
 ) -> None:
     case = support.submit(account, "bob", "Spam?", "hello")
     drain()
-    staff.delete(store_ticket(store, case.id))
+    staff.delete(ticket_of_case(store, case.id))
     support.close(account, case.id, "bob")
     report = drain()
     assert (report.dead_letters, report.pending) == (0, 0)
     with store.read() as tx:
         closes = [e for e in tx.outbox_entries(ordering_key=case_key(case.id)) if e.kind == "close"]
     assert [e.status for e in closes] == ["done"]
-
-
-def store_ticket(store: Store, case_id: int) -> int:
-    with store.read() as tx:
-        ticket = tx.ticket_of(case_id)
-    assert ticket is not None, f"case {case_id} has no ticket"
-    return ticket

@@ -10,7 +10,7 @@ from sync.api import SupportCases
 from sync.sandbox import Sandbox
 from sync.store import Store
 
-from .conftest import Drain, Staff
+from .conftest import Drain, Staff, ticket_of_case
 
 FAULTS = {
     "429 with Retry-After": {"error_429": 0.3},
@@ -63,12 +63,5 @@ def test_every_case_one_ticket_every_message_one_comment(
         bodies = Counter(c["body"] for c in staff.comments(ticket_id))
         expected = Counter([f"body {cases.index(case)}"] + [f"reply {j} to {case.id}" for j in range(3)])
         assert bodies == expected, f"case {case.id}: every message exactly once"
-    closed = {staff.ticket(t)["status"] for t in (tx_ticket(store, c.id) for c in cases[:3])}
+    closed = {staff.ticket(t)["status"] for t in (ticket_of_case(store, c.id) for c in cases[:3])}
     assert closed == {"closed"}
-
-
-def tx_ticket(store: Store, case_id: int) -> int:
-    with store.read() as tx:
-        ticket = tx.ticket_of(case_id)
-    assert ticket is not None
-    return ticket
