@@ -230,7 +230,7 @@ class CaseDelivery:
     # -- reply ------------------------------------------------------------------------------------
 
     def reply(self, entry: OutboxEntry) -> Finish | None:
-        """Post the user's message once; a ticket Zendesk closed meanwhile makes it a new, linked case."""
+        """Post the user's message once; a ticket closed or deleted meanwhile makes it a new, linked case."""
         case_id = int(entry.payload["case_id"])
         message_id = int(entry.payload["message_id"])
         with self.store.read() as tx:
