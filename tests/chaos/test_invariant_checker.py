@@ -17,16 +17,23 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 
 
+def _engine(zd: Sandbox, tmp: Path) -> tuple[SyncEngine, SupportCases, requests.Session]:
+    """An engine on a fresh SQLite store against ``zd``, the console's API on it, and an agent's session."""
+    settings = Settings(
+        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp / 'c.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
+    )
+    engine = SyncEngine(settings)
+    http = requests.Session()
+    http.auth = (f"{zd.agent_email}/token", zd.agent_token)
+    return engine, SupportCases(store=engine.store), http
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine, dict[str, Any]]]:
     tmp: Path = tmp_path_factory.mktemp("checker")
     with Sandbox(rate_limits=False) as zd:
-        settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
-            database_url=f"sqlite:///{tmp / 'c.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
-        )
-        engine = SyncEngine(settings)
-        support = SupportCases(store=engine.store)
+        engine, support, http = _engine(zd, tmp)
         for account in ("acct0", "acct1"):
             support.upsert_account(account, account)
             support.upsert_user(account, "u0", f"u0@{account}.test", "Admin", admin=True)
@@ -36,8 +43,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine
             support.reply(account, case.id, "u1", f"«c{3 if account == 'acct0' else 4}» more")
         engine.run_once()
         ticket = support.list("acct0")[0].ticket_id
-        http = requests.Session()
-        http.auth = (f"{zd.agent_email}/token", zd.agent_token)
         http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"comment": {"body": "«s5» answer"}}}, timeout=10)
         http.put(f"{zd.url}/api/v2/tickets/{ticket}",
                  json={"ticket": {"comment": {"body": "«n6» note", "public": False}}}, timeout=10)
@@ -152,20 +157,13 @@ def moved_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sync
     requester by email: Zendesk makes a follow-up in the organization of its source, acct1's."""
     tmp: Path = tmp_path_factory.mktemp("moved")
     with Sandbox(rate_limits=False) as zd:
-        settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
-            database_url=f"sqlite:///{tmp / 'm.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
-        )
-        engine = SyncEngine(settings)
-        support = SupportCases(store=engine.store)
+        engine, support, http = _engine(zd, tmp)
         for account in ("acct0", "acct1"):
             support.upsert_account(account, account)
             support.upsert_user(account, "u0", f"u0@{account}.test", "Admin", admin=True)
         case = support.submit("acct0", "u0", "Help", "«c1» it broke")
         engine.run_once()
         ticket = support.get("acct0", case.id).ticket_id
-        http = requests.Session()
-        http.auth = (f"{zd.agent_email}/token", zd.agent_token)
         orgs = http.get(f"{zd.url}/api/v2/organizations", timeout=10).json()["organizations"]
         other = next(o["id"] for o in orgs if o["external_id"] == "console-account:acct1")
         me = http.get(f"{zd.url}/api/v2/users/me", timeout=10).json()["user"]["id"]
