@@ -146,6 +146,23 @@ def test_a_comment_made_private_then_updated_is_withdrawn_from_the_events_withou
     assert world.kinds("acme").count("withdrawn_message") == 1
 
 
+def _poll_past_the_change_with_its_ticket_held(world: World, tickets: list[tuple[int, int]]) -> None:
+    """Five event pages of other replies after the change, and a budget for only four: the events cursor moves
+    past the change while the changed ticket's snapshot waits for further pages."""
+    world.zd.advance_clock(1)
+    for k in range(150):
+        other_case, other_ticket = tickets[k % 5]
+        world.staff.reply(other_ticket, f"reply {k} to {other_case}")
+        if k % 5 == 4:
+            world.zd.advance_clock(1)
+    world.tick()
+    now = world.poller.zendesk_now().timestamp()
+    with world.store.transaction() as tx:
+        tx.kv_set(REQUEST_LOG_KEY, [now - 1] * 5)  # a budget of 2 + 2 extra pages
+    assert world.poller.run_once().polled
+    assert world.poller.last_held == 5
+
+
 def test_a_comment_made_private_on_a_held_ticket_is_withdrawn_by_a_later_poll(paged: World) -> None:
     world = paged
     ids = [world.api.submit("acme", "alice", f"Case {i}", "It broke").id for i in range(5)]
@@ -157,18 +174,7 @@ def test_a_comment_made_private_on_a_held_ticket_is_withdrawn_by_a_later_poll(pa
     world.sync()
     assert "Oops, wrong customer" in [m.body for m in world.case("acme", case_id).messages]
     world.staff.make_private(ticket_id, comment_id)
-    world.zd.advance_clock(1)
-    for k in range(150):  # five pages at least after the change
-        other_case, other_ticket = tickets[k % 5]
-        world.staff.reply(other_ticket, f"reply {k} to {other_case}")
-        if k % 5 == 4:
-            world.zd.advance_clock(1)
-    world.tick()
-    now = world.poller.zendesk_now().timestamp()
-    with world.store.transaction() as tx:
-        tx.kv_set(REQUEST_LOG_KEY, [now - 1] * 5)  # a budget of 2 + 2 extra pages
-    assert world.poller.run_once().polled
-    assert world.poller.last_held == 5
+    _poll_past_the_change_with_its_ticket_held(world, tickets)
     # The events cursor moved past the change while its ticket waits: the message is withdrawn with that move.
     assert "Oops, wrong customer" not in [m.body for m in world.case("acme", case_id).messages]
     assert world.kinds("acme").count("withdrawn_message") == 1
@@ -197,18 +203,7 @@ def test_a_comment_list_read_before_the_comment_was_made_private_never_imports_i
     # ... while staff make the comment private and the poller's events cursor passes the change, the ticket's
     # own snapshot waiting for further event pages.
     world.staff.make_private(ticket_id, comment_id)
-    world.zd.advance_clock(1)
-    for k in range(150):
-        other_case, other_ticket = tickets[k % 5]
-        world.staff.reply(other_ticket, f"reply {k} to {other_case}")
-        if k % 5 == 4:
-            world.zd.advance_clock(1)
-    world.tick()
-    now = world.poller.zendesk_now().timestamp()
-    with world.store.transaction() as tx:
-        tx.kv_set(REQUEST_LOG_KEY, [now - 1] * 5)  # a budget of 2 + 2 extra pages
-    assert world.poller.run_once().polled
-    assert world.poller.last_held == 5
+    _poll_past_the_change_with_its_ticket_held(world, tickets)
     world.applier.apply(ticket, comments)  # the late commit of the list read before the change
     assert "Oops, wrong customer" not in [m.body for m in world.case("acme", case_id).messages]
     for _ in range(4):
