@@ -29,6 +29,15 @@ def _engine(zd: Sandbox, tmp: Path) -> tuple[SyncEngine, SupportCases, requests.
     return engine, SupportCases(store=engine.store), http
 
 
+def _settled_state(zd: Sandbox, engine: SyncEngine, http: requests.Session) -> dict[str, Any]:
+    """Let four minutes of polls apply what staff did, then the sandbox's whole state."""
+    for _ in range(4):
+        zd.advance_clock(61)
+        engine.run_once()
+    state: dict[str, Any] = http.get(f"{zd.url}/__sandbox/state", timeout=10).json()
+    return state
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine, dict[str, Any]]]:
     tmp: Path = tmp_path_factory.mktemp("checker")
@@ -46,12 +55,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine
         http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"comment": {"body": "«s5» answer"}}}, timeout=10)
         http.put(f"{zd.url}/api/v2/tickets/{ticket}",
                  json={"ticket": {"comment": {"body": "«n6» note", "public": False}}}, timeout=10)
-        for _ in range(4):
-            zd.advance_clock(61)
-            engine.run_once()
-        state = http.get(f"{zd.url}/__sandbox/state", timeout=10).json()
         try:
-            yield engine, state
+            yield engine, _settled_state(zd, engine, http)
         finally:
             engine.close()
 
@@ -173,12 +178,8 @@ def moved_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sync
         followup = http.post(f"{zd.url}/__sandbox/tickets/{ticket}/email_reply",
                              json={"from": "u0@acct0.test", "body": "«e2» again"}, timeout=10).json()["ticket"]
         assert followup["organization_id"] == other
-        for _ in range(4):
-            zd.advance_clock(61)
-            engine.run_once()
-        state = http.get(f"{zd.url}/__sandbox/state", timeout=10).json()
         try:
-            yield engine, state
+            yield engine, _settled_state(zd, engine, http)
         finally:
             engine.close()
 

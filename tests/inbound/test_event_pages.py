@@ -146,6 +146,15 @@ def test_a_comment_made_private_then_updated_is_withdrawn_from_the_events_withou
     assert world.kinds("acme").count("withdrawn_message") == 1
 
 
+def _five_cases_and_a_staff_reply(world: World) -> tuple[list[tuple[int, int]], int]:
+    """Five delivered cases as (case, ticket) pairs, and the id of a staff reply on the first one's ticket."""
+    ids = [world.api.submit("acme", "alice", f"Case {i}", "It broke").id for i in range(5)]
+    world.deliver()
+    world.sync()
+    tickets = [(case_id, world.api.get("acme", case_id).ticket_id or 0) for case_id in ids]
+    return tickets, world.staff.reply(tickets[0][1], "Oops, wrong customer")
+
+
 def _poll_past_the_change_with_its_ticket_held(world: World, tickets: list[tuple[int, int]]) -> None:
     """Five event pages of other replies after the change, and a budget for only four: the events cursor moves
     past the change while the changed ticket's snapshot waits for further pages."""
@@ -165,12 +174,8 @@ def _poll_past_the_change_with_its_ticket_held(world: World, tickets: list[tuple
 
 def test_a_comment_made_private_on_a_held_ticket_is_withdrawn_by_a_later_poll(paged: World) -> None:
     world = paged
-    ids = [world.api.submit("acme", "alice", f"Case {i}", "It broke").id for i in range(5)]
-    world.deliver()
-    world.sync()
-    tickets = [(case_id, world.api.get("acme", case_id).ticket_id or 0) for case_id in ids]
+    tickets, comment_id = _five_cases_and_a_staff_reply(world)
     case_id, ticket_id = tickets[0]
-    comment_id = world.staff.reply(ticket_id, "Oops, wrong customer")
     world.sync()
     assert "Oops, wrong customer" in [m.body for m in world.case("acme", case_id).messages]
     world.staff.make_private(ticket_id, comment_id)
@@ -191,12 +196,8 @@ def test_a_comment_made_private_on_a_held_ticket_is_withdrawn_by_a_later_poll(pa
 
 def test_a_comment_list_read_before_the_comment_was_made_private_never_imports_it(paged: World) -> None:
     world = paged
-    ids = [world.api.submit("acme", "alice", f"Case {i}", "It broke").id for i in range(5)]
-    world.deliver()
-    world.sync()
-    tickets = [(case_id, world.api.get("acme", case_id).ticket_id or 0) for case_id in ids]
+    tickets, comment_id = _five_cases_and_a_staff_reply(world)
     case_id, ticket_id = tickets[0]
-    comment_id = world.staff.reply(ticket_id, "Oops, wrong customer")
     # A webhook hint's worker reads the ticket and its comments, then is slow to commit what it read ...
     ticket, comments = world.gateway.get_ticket(ticket_id), world.gateway.list_comments(ticket_id)
     assert [c.public for c in comments if c.id == comment_id] == [True]
