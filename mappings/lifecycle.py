@@ -36,7 +36,6 @@ __all__ = [
     "apply_system_close",
     "apply_user_close",
     "apply_user_reply",
-    "can_user_reply",
 ]
 
 #: The status every case starts in; it can never be entered again.
@@ -98,11 +97,6 @@ def _refuse_if_closed(status: CaseStatus, action: Action, actor: Literal["user",
             action=action.value,
             closed=True,
         )
-
-
-def can_user_reply(status: CaseStatus) -> bool:
-    """Whether the console accepts a user's reply (anything but Closed)."""
-    return status is not CaseStatus.CLOSED
 
 
 def apply_user_reply(status: CaseStatus) -> Transition:

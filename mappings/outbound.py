@@ -10,14 +10,17 @@
   New case), and ``console_ack_solved`` added with ``additional_tags`` (never by replacing ``tags``).
 * ``close`` → :func:`decide_close`: ``closed``; Zendesk refuses to close an unassigned ticket, so it is
   assigned first.
-* after a failure → :func:`decide_after_failure` (e.g. a reply refused because the ticket closed under us
-  continues as a follow-up case).
+
+What happens after a failed write is decided where the write is made (:mod:`sync.outbound.cases`), from the
+error classes of :mod:`sync.errors`: a reply refused because the ticket closed under us continues as a new case
+that refers to the closed one, a close of a ticket already closed is done, and an answer that may have been
+lost is looked for in Zendesk before anything is written again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -35,7 +38,7 @@ from mappings.external_ids import (
 )
 from mappings.inbound import MARKER_KEY, marker_message_id
 from mappings.models import CaseStatus
-from mappings.recipients import MAX_CCS, CcDecision, CcPlan, plan_ccs
+from mappings.recipients import MAX_CCS, CcDecision, plan_ccs
 from mappings.status import status_for_user_reply
 from mappings.zendesk import CommentDraft, TicketDraft, TicketUpdateDraft, ZComment, ZTicket
 
@@ -47,10 +50,7 @@ __all__ = [
     "MAX_SUBJECT",
     "CloseDecision",
     "ClosePlan",
-    "FailureDecision",
-    "FailureKind",
     "NewTicket",
-    "OutboundKind",
     "ReplyOutbound",
     "ReplyPlan",
     "account_external_id",
@@ -59,12 +59,9 @@ __all__ = [
     "build_ticket_draft",
     "case_external_id",
     "case_tags",
-    "cc_update",
     "continuation_subject",
-    "decide_after_failure",
     "decide_close",
     "find_message_comment",
-    "is_closed_prevents_update",
     "message_marker",
     "parse_account_external_id",
     "parse_case_external_id",
@@ -267,83 +264,3 @@ def decide_close(ticket: ZTicket, default_assignee_id: int | None = None) -> Clo
         decision=CloseDecision.ASSIGN_AND_CLOSE,
         update=TicketUpdateDraft(status="closed", assignee_id=default_assignee_id),
     )
-
-
-# --------------------------------------------------------------------------------------------- CCs
-
-
-def cc_update(plan: CcPlan) -> TicketUpdateDraft | None:
-    """The update that applies a CC plan, or ``None`` when there is nothing to send (unchanged or conflict)."""
-    if plan.decision is not CcDecision.UPDATE:
-        return None
-    return TicketUpdateDraft(email_ccs=list(plan.changes))
-
-
-# --------------------------------------------------------------------------------------------- failures
-
-
-class OutboundKind(StrEnum):
-    CREATE = "create"
-    REPLY = "reply"
-    CLOSE = "close"
-    CC_UPDATE = "cc_update"
-    TAGS = "tags"
-
-
-class FailureKind(StrEnum):
-    TICKET_CLOSED = "ticket_closed"  # 422 "closed prevents ticket update"
-    UPDATE_CONFLICT = "update_conflict"  # 409 from a safe update
-    AMBIGUOUS = "ambiguous"  # the request may have landed (timeout, reset, lost response)
-    NOT_FOUND = "not_found"  # 404: the ticket is gone (deleted)
-
-
-class FailureDecision(StrEnum):
-    CONTINUE_AS_FOLLOW_UP = "continue_as_follow_up"  # a new case referring to the closed one, as a follow-up
-    ALREADY_DONE = "already_done"  # the goal holds already: mark delivered
-    SKIP_CLOSED_TICKET = "skip_closed_ticket"  # closed tickets are not touched: mark delivered
-    REREAD_AND_RETRY = "reread_and_retry"  # re-read the ticket and decide again
-    VERIFY_THEN_RETRY = "verify_then_retry"  # look for the message's comment before posting again
-    LOOKUP_BY_EXTERNAL_ID = "lookup_by_external_id"  # find the ticket by external_id before creating again
-    DEAD_LETTER = "dead_letter"
-
-
-_FAILURE_TABLE: dict[tuple[OutboundKind, FailureKind], FailureDecision] = {
-    (OutboundKind.CREATE, FailureKind.AMBIGUOUS): FailureDecision.LOOKUP_BY_EXTERNAL_ID,
-    (OutboundKind.CREATE, FailureKind.UPDATE_CONFLICT): FailureDecision.LOOKUP_BY_EXTERNAL_ID,
-    (OutboundKind.REPLY, FailureKind.TICKET_CLOSED): FailureDecision.CONTINUE_AS_FOLLOW_UP,
-    (OutboundKind.REPLY, FailureKind.AMBIGUOUS): FailureDecision.VERIFY_THEN_RETRY,
-    (OutboundKind.REPLY, FailureKind.UPDATE_CONFLICT): FailureDecision.VERIFY_THEN_RETRY,
-    (OutboundKind.CLOSE, FailureKind.TICKET_CLOSED): FailureDecision.ALREADY_DONE,
-    (OutboundKind.CLOSE, FailureKind.AMBIGUOUS): FailureDecision.REREAD_AND_RETRY,
-    (OutboundKind.CLOSE, FailureKind.UPDATE_CONFLICT): FailureDecision.REREAD_AND_RETRY,
-    (OutboundKind.CC_UPDATE, FailureKind.TICKET_CLOSED): FailureDecision.SKIP_CLOSED_TICKET,
-    (OutboundKind.CC_UPDATE, FailureKind.AMBIGUOUS): FailureDecision.REREAD_AND_RETRY,
-    (OutboundKind.CC_UPDATE, FailureKind.UPDATE_CONFLICT): FailureDecision.REREAD_AND_RETRY,
-    (OutboundKind.CC_UPDATE, FailureKind.NOT_FOUND): FailureDecision.SKIP_CLOSED_TICKET,
-    (OutboundKind.TAGS, FailureKind.AMBIGUOUS): FailureDecision.REREAD_AND_RETRY,
-    (OutboundKind.TAGS, FailureKind.UPDATE_CONFLICT): FailureDecision.REREAD_AND_RETRY,
-}
-
-
-def decide_after_failure(kind: OutboundKind, failure: FailureKind) -> FailureDecision:
-    """What an outbox entry does after a failure that re-deciding can fix; anything else is a dead letter.
-
-    Notably a reply refused because Zendesk closed the ticket (its auto-close, staff) is neither lost nor
-    forced in: it continues as a new case referring to the closed one (a Zendesk follow-up).  Tags may be
-    added to a closed ticket, so a tag write is not re-routed.
-    """
-    return _FAILURE_TABLE.get((OutboundKind(kind), FailureKind(failure)), FailureDecision.DEAD_LETTER)
-
-
-def is_closed_prevents_update(status: int | None, body: str | bytes | Sequence[str]) -> bool:
-    """Whether an error answer is Zendesk's "closed prevents ticket update" (a 422, matched anywhere in the
-    body: its exact key path varies)."""
-    if status != 422:
-        return False
-    if isinstance(body, bytes):
-        text = body.decode("utf-8", "replace")
-    elif isinstance(body, str):
-        text = body
-    else:
-        text = " ".join(body)
-    return "closed prevents ticket update" in text.lower()

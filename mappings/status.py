@@ -5,7 +5,7 @@ status category, and ``closed`` stays ``closed`` — so ``custom_status_id`` nev
 outside the table raises :class:`UnknownZendeskStatus` (the ticket is dead-lettered), never a guess.
 
 ``deleted`` (seen in the incremental export for soft-deleted tickets) reads as Closed, but it is a close by the
-system with the reason "deleted in Zendesk": use :func:`system_close_reason` to tell it apart.
+system with the reason "deleted in Zendesk" (:func:`mappings.inbound.decide_ticket` tells it apart).
 
 Outbound: the console only ever moves a ticket by a user's reply (→ ``open``, except that a reply to a New case
 leaves the ticket ``new``, i.e. no status is sent) or a user's close (→ ``closed``).  It never sets pending or
@@ -15,23 +15,17 @@ solved.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from types import MappingProxyType
 
 from mappings.errors import TransitionRefused, UnknownZendeskStatus
-from mappings.lifecycle import SystemCloseReason
 from mappings.models import CaseStatus
 
 __all__ = [
     "DELETED",
     "INBOUND_STATUS",
     "OUTBOUND_REPLY_STATUS",
-    "ConsoleEvent",
-    "outbound_status",
-    "status_for_user_close",
     "status_for_user_reply",
     "status_from_zendesk",
-    "system_close_reason",
 ]
 
 #: The ``status`` value of a soft-deleted ticket in exports.
@@ -62,14 +56,6 @@ OUTBOUND_REPLY_STATUS: Mapping[CaseStatus, str | None] = MappingProxyType(
 )
 
 
-class ConsoleEvent(StrEnum):
-    """The console events that can change a ticket's status."""
-
-    SUBMIT = "submit"
-    USER_REPLY = "user_reply"
-    USER_CLOSE = "user_close"
-
-
 def status_from_zendesk(value: str) -> CaseStatus:
     """Map a ticket's ``status`` field to the console status; unknown values raise ``UnknownZendeskStatus``.
 
@@ -79,11 +65,6 @@ def status_from_zendesk(value: str) -> CaseStatus:
         return INBOUND_STATUS[value]
     except (KeyError, TypeError):
         raise UnknownZendeskStatus(value) from None
-
-
-def system_close_reason(value: str) -> str | None:
-    """The reason of a close that Zendesk made by itself and the status alone reveals (only ``deleted``)."""
-    return SystemCloseReason.DELETED.value if value == DELETED else None
 
 
 def status_for_user_reply(current: CaseStatus) -> str | None:
@@ -98,24 +79,3 @@ def status_for_user_reply(current: CaseStatus) -> str | None:
             "a reply to a Closed case is never sent", status=current.value, action="user_reply", closed=True
         )
     return OUTBOUND_REPLY_STATUS[current]
-
-
-def status_for_user_close(current: CaseStatus) -> str:
-    """The ticket status a user's close sends: always ``closed`` (refused when the case is already Closed)."""
-    current = CaseStatus(current)
-    if current is CaseStatus.CLOSED:
-        raise TransitionRefused("the case is already Closed", status=current.value, action="user_close", closed=True)
-    return "closed"
-
-
-def outbound_status(event: ConsoleEvent, current: CaseStatus) -> str | None:
-    """The ticket status a console event sets (``None``: no status field is sent).
-
-    ``submit`` creates the ticket without a status so Zendesk gives it ``new``.
-    """
-    event = ConsoleEvent(event)
-    if event is ConsoleEvent.SUBMIT:
-        return None
-    if event is ConsoleEvent.USER_REPLY:
-        return status_for_user_reply(current)
-    return status_for_user_close(current)

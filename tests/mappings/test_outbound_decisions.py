@@ -11,23 +11,16 @@ from mappings.models import CaseStatus
 from mappings.outbound import (
     ACK_TAG,
     CloseDecision,
-    FailureDecision,
-    FailureKind,
     NewTicket,
-    OutboundKind,
     ReplyOutbound,
     body_digest,
     build_reply,
     build_ticket_draft,
-    cc_update,
     continuation_subject,
-    decide_after_failure,
     decide_close,
     find_message_comment,
-    is_closed_prevents_update,
     message_marker,
 )
-from mappings.recipients import plan_ccs
 from mappings.zendesk import CcChange, ZComment, ZTicket
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -158,51 +151,6 @@ def test_closing(
     assert (plan.update.model_dump(exclude_defaults=True) if plan.update else None) == fields
 
 
-@pytest.mark.parametrize(
-    ("kind", "failure", "decision"),
-    [
-        (OutboundKind.REPLY, FailureKind.TICKET_CLOSED, FailureDecision.CONTINUE_AS_FOLLOW_UP),
-        (OutboundKind.REPLY, FailureKind.AMBIGUOUS, FailureDecision.VERIFY_THEN_RETRY),
-        (OutboundKind.REPLY, FailureKind.UPDATE_CONFLICT, FailureDecision.VERIFY_THEN_RETRY),
-        (OutboundKind.REPLY, FailureKind.NOT_FOUND, FailureDecision.DEAD_LETTER),
-        (OutboundKind.CREATE, FailureKind.AMBIGUOUS, FailureDecision.LOOKUP_BY_EXTERNAL_ID),
-        (OutboundKind.CREATE, FailureKind.TICKET_CLOSED, FailureDecision.DEAD_LETTER),
-        (OutboundKind.CLOSE, FailureKind.TICKET_CLOSED, FailureDecision.ALREADY_DONE),
-        (OutboundKind.CLOSE, FailureKind.AMBIGUOUS, FailureDecision.REREAD_AND_RETRY),
-        (OutboundKind.CC_UPDATE, FailureKind.TICKET_CLOSED, FailureDecision.SKIP_CLOSED_TICKET),
-        (OutboundKind.CC_UPDATE, FailureKind.UPDATE_CONFLICT, FailureDecision.REREAD_AND_RETRY),
-        (OutboundKind.TAGS, FailureKind.NOT_FOUND, FailureDecision.DEAD_LETTER),
-    ],
-)
-def test_after_a_failure(kind: OutboundKind, failure: FailureKind, decision: FailureDecision) -> None:
-    assert decide_after_failure(kind, failure) is decision
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "closed"),
-    [
-        (
-            422,
-            '{"error":"RecordInvalid","details":{"status":[{"description":"Status: closed prevents ticket update"}]}}',
-            True,
-        ),
-        (
-            422,
-            '{"details":{"base":[{"description":"Status: closed prevents ticket update","error":"ClosedTicket"}]}}',
-            True,
-        ),
-        (422, b"Status: Closed prevents ticket update", True),
-        (422, '{"error":"RecordInvalid","details":{"email":[{"error":"DuplicateValue"}]}}', False),
-        (400, "closed prevents ticket update", False),
-        (None, "", False),
-    ],
-)
-def test_the_closed_ticket_refusal_is_recognised_anywhere_in_a_422(
-    status: int | None, body: str | bytes, closed: bool
-) -> None:
-    assert is_closed_prevents_update(status, body) is closed
-
-
 def test_finding_a_reply_after_an_ambiguous_failure() -> None:
     marked = ZComment(id=1, author_id=501, body="Hello", created_at=T0, custom={"casesync_message_id": 7})
     plain = ZComment(id=2, author_id=501, body="Hello  there\n", created_at=T0 + timedelta(minutes=1))
@@ -215,13 +163,6 @@ def test_finding_a_reply_after_an_ambiguous_failure() -> None:
         find_message_comment([plain], 8, author_id=501, body="Hello there", sent_after=T0 + timedelta(hours=1)) is None
     )
     assert body_digest("a  b\n") == body_digest("a b")
-
-
-def test_cc_changes_ride_on_an_update_only_when_there_are_some() -> None:
-    plan = plan_ccs(["a@x.test", "b@x.test"], None, ["a@x.test"], ["a@x.test"])
-    update = cc_update(plan)
-    assert update is not None and update.email_ccs == [CcChange(email="b@x.test", action="put")]
-    assert cc_update(plan_ccs(["a@x.test"], None, ["a@x.test"], ["a@x.test"])) is None
 
 
 @pytest.mark.parametrize(

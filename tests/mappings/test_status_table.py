@@ -8,13 +8,10 @@ from mappings.errors import TransitionRefused, UnknownZendeskStatus
 from mappings.models import CaseStatus
 from mappings.status import (
     INBOUND_STATUS,
-    ConsoleEvent,
-    outbound_status,
-    status_for_user_close,
     status_for_user_reply,
     status_from_zendesk,
-    system_close_reason,
 )
+from mappings.zendesk import TicketDraft
 
 
 @pytest.mark.parametrize(
@@ -46,14 +43,6 @@ def test_an_unknown_status_is_an_error_never_a_guess(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("zendesk", "reason"),
-    [("deleted", "deleted in Zendesk"), ("closed", None), ("solved", None), ("open", None)],
-)
-def test_only_a_deletion_reads_as_a_system_close_from_the_status_alone(zendesk: str, reason: str | None) -> None:
-    assert system_close_reason(zendesk) == reason
-
-
-@pytest.mark.parametrize(
     ("status_when_replying", "ticket_status"),
     [
         (CaseStatus.NEW, None),  # a reply to a New case leaves the ticket new: no status sent
@@ -64,31 +53,18 @@ def test_only_a_deletion_reads_as_a_system_close_from_the_status_alone(zendesk: 
 )
 def test_outbound_a_user_reply_sets(status_when_replying: CaseStatus, ticket_status: str | None) -> None:
     assert status_for_user_reply(status_when_replying) == ticket_status
-    assert outbound_status(ConsoleEvent.USER_REPLY, status_when_replying) == ticket_status
-
-
-@pytest.mark.parametrize("status", [CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.SOLVED])
-def test_outbound_a_user_close_sets_closed(status: CaseStatus) -> None:
-    assert status_for_user_close(status) == "closed"
-    assert outbound_status(ConsoleEvent.USER_CLOSE, status) == "closed"
 
 
 def test_outbound_a_submit_sends_no_status_so_zendesk_makes_it_new() -> None:
-    assert outbound_status(ConsoleEvent.SUBMIT, CaseStatus.NEW) is None
+    assert "status" not in TicketDraft.model_fields
 
 
-@pytest.mark.parametrize("event", [ConsoleEvent.USER_REPLY, ConsoleEvent.USER_CLOSE])
-def test_outbound_nothing_is_sent_for_a_closed_case(event: ConsoleEvent) -> None:
+def test_outbound_nothing_is_sent_for_a_reply_to_a_closed_case() -> None:
     with pytest.raises(TransitionRefused) as raised:
-        outbound_status(event, CaseStatus.CLOSED)
+        status_for_user_reply(CaseStatus.CLOSED)
     assert raised.value.closed is True
 
 
-@pytest.mark.parametrize("status", list(CaseStatus))
-def test_the_console_never_sets_pending_or_solved(status: CaseStatus) -> None:
-    for event in ConsoleEvent:
-        try:
-            sent = outbound_status(event, status)
-        except TransitionRefused:
-            continue
-        assert sent not in {"pending", "solved", "hold", "new"}
+@pytest.mark.parametrize("status", [s for s in CaseStatus if s is not CaseStatus.CLOSED])
+def test_a_user_reply_never_sets_pending_or_solved(status: CaseStatus) -> None:
+    assert status_for_user_reply(status) not in {"pending", "solved", "hold", "new"}
