@@ -37,7 +37,7 @@ __all__ = ["latency", "main", "requests_per_change"]
 
 def _world(zd: SandboxProcess, tmp: str, cases: int, **extra: Any) -> tuple[SyncEngine, SupportCases, list[int]]:
     settings = Settings(
-        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
         database_url=f"sqlite:///{Path(tmp) / 'i.db'}", default_assignee_email=zd.agent_email, **extra,
     )
     engine = SyncEngine(settings)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from sync.store import Store, schema  # type: ignore[attr-defined]
+from sync.store import Store, schema
 
 __all__ = ["Report", "Violation", "blocked_entries", "check", "expected_status", "held_keys", "is_transient_reason"]
 

@@ -47,7 +47,7 @@ def measure(cases: int, replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
     """Run both sides; returns the figures."""
     with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd:
         settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
             database_url=f"sqlite:///{Path(tmp) / 'o.db'}", default_assignee_email=zd.agent_email,
         )
         engine = SyncEngine(settings)
@@ -76,7 +76,9 @@ def measure(cases: int, replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
                     if n != before["requests"].get(k, 0)}
         with engine.store.read() as tx:
             bob = tx.get_user("acme", "bob")
-            org_id = tx.get_account("acme").zendesk_org_id  # type: ignore[union-attr]
+            account = tx.get_account("acme")
+        assert account is not None and account.zendesk_org_id is not None
+        org_id = account.zendesk_org_id
         assert bob is not None and bob.zendesk_user_id is not None
         requester_id = bob.zendesk_user_id
         engine.close()

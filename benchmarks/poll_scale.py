@@ -54,7 +54,7 @@ def _poll(engine: SyncEngine, zd: SandboxProcess) -> None:
 def measure(size: int, changed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False) as zd:
         settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
             database_url=f"sqlite:///{Path(tmp) / 'p.db'}", default_assignee_email=zd.agent_email,
         )
         engine = SyncEngine(settings)

@@ -45,7 +45,7 @@ def main() -> None:
     n = args.tickets
     with Sandbox(rate_limits=False) as zd, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(zendesk_url=zd.url, zendesk_email=zd.agent_email,
-                            zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+                            zendesk_token=zd.agent_token,
                             database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
         store = open_store(settings.database_url)
         api = SupportCases(settings, store=store)
