@@ -15,11 +15,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from sync.clock import utc_now
 from sync.errors import CaseSyncError, ConfigurationError
 from sync.gateway import GatewaySession, ZendeskGateway
+from sync.hints import WebhookHint
 from sync.inbound import InboundPoller, InboxWorker, TicketApplier, webhook_sink
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -28,7 +30,6 @@ from sync.report import SyncReport
 from sync.retry import Pacer, RetryPolicy
 from sync.settings import Settings, load_settings
 from sync.store import Store, open_store
-from sync.web.webhooks import WebhookHint
 
 __all__ = ["SyncEngine"]
 
@@ -36,10 +37,6 @@ log = get_logger(__name__)
 
 #: How long ``run_forever`` rests between passes when there was nothing to do.
 IDLE_SLEEP_S = 0.2
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SyncEngine:
@@ -56,7 +53,7 @@ class SyncEngine:
         store: Store | None = None,
         gateway: ZendeskGateway | None = None,
         metrics: Metrics | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,

@@ -4,8 +4,8 @@ Threads, all watching one ``stop`` event:
 
 * ``engine`` — :meth:`SyncEngine.run_forever`: outbox deliveries, the inbox, polling;
 * ``http`` — :func:`sync.web.serve_app`: webhooks, ``/healthz``, ``/readyz``, ``/metrics``, the status page;
-* ``reconcile`` — when a reconciler is installed (:mod:`sync.consistency`), ``Reconciler(...).run(repair=True)`` every
-  ``reconcile_interval_s`` (one replica per interval, through a named lease in the store).
+* ``reconcile`` — :class:`sync.consistency.Reconciler` ``.run(repair=True)`` every ``reconcile_interval_s`` (one
+  replica per interval, through a named lease in the store).
 
 SIGTERM/SIGINT set ``stop``: the entry in hand is finished, the rest stays queued for the next start, and
 the process exits 0.  A PostgreSQL schema older than this code is refused (exit 2) until
@@ -15,19 +15,20 @@ the process exits 0.  A PostgreSQL schema older than this code is refused (exit 
 from __future__ import annotations
 
 import argparse
-import importlib
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from sync.commands import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
+    from sync.consistency import DriftReport, Reconciler
     from sync.engine import SyncEngine
+    from sync.gateway import ZendeskGateway
     from sync.settings import Settings
     from sync.store import Store
 
-__all__ = ["RECONCILER_MODULES", "RECONCILE_LEASE", "load_reconciler", "register", "run"]
+__all__ = ["RECONCILE_LEASE", "ScheduledReconcile", "load_reconciler", "register", "run"]
 
 #: The store's named lease that lets one replica per interval run the scheduled reconcile.
 RECONCILE_LEASE = "reconcile-schedule"
@@ -45,35 +46,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
-#: Where a ``Reconciler(store, gateway, settings)`` with ``run(repair=...)`` may live, in order of preference.
-RECONCILER_MODULES = ("sync.consistency", "sync.reconcile")
+class ScheduledReconcile(Protocol):
+    """What the schedule runs: :class:`sync.consistency.Reconciler`, or a stand-in in tests."""
+
+    def run(self, repair: bool) -> DriftReport: ...
 
 
-def load_reconciler(store: Store, gateway: Any, settings: Settings) -> Any | None:
-    """A ``Reconciler(store, gateway, settings)``, or None when this build has no reconciler."""
-    for name in RECONCILER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise  # the reconciler exists but one of its own imports is missing: that is a bug to show
-        cls = getattr(module, "Reconciler", None)
-        if cls is not None:
-            return cls(store, gateway, settings)
-    return None
+def load_reconciler(store: Store, gateway: ZendeskGateway, settings: Settings) -> Reconciler:
+    """The reconciler ``serve`` schedules, on the engine's store and gateway."""
+    from sync.consistency import Reconciler
+
+    return Reconciler(store, gateway, settings)
 
 
-def _summary(result: Any) -> dict[str, Any]:
-    """Whatever the reconciler returns, as log fields (its counts when it has them)."""
-    fields: dict[str, Any] = {}
-    for name in ("drift", "repaired", "checked", "errors"):
-        value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
-        if isinstance(value, list | tuple | set):
-            value = len(value)
-        if isinstance(value, int | float | str):
-            fields[name] = value
-    return fields
+def _summary(report: DriftReport) -> dict[str, int]:
+    """A reconcile run's counts, as log fields."""
+    return {"drift": report.drift, "repaired": report.repaired, "checked": report.checked, "errors": len(report.errors)}
 
 
 class _Threads:
@@ -109,15 +97,15 @@ class _Threads:
         return thread is not None and thread.is_alive()
 
 
-def _schedule_reconcile(engine: SyncEngine, settings: Settings, stop: threading.Event) -> Callable[[], None] | None:
-    """The reconcile loop, or None when no reconciler is installed."""
+def _schedule_reconcile(
+    engine: SyncEngine, settings: Settings, stop: threading.Event, reconciler: ScheduledReconcile | None = None
+) -> Callable[[], None]:
+    """The reconcile loop; ``reconciler`` defaults to :func:`load_reconciler`'s."""
     from sync.logging import get_logger
 
     log = get_logger(__name__)
-    reconciler = load_reconciler(engine.store, engine.gateway, settings)
     if reconciler is None:
-        log.info("reconcile.unavailable")
-        return None
+        reconciler = load_reconciler(engine.store, engine.gateway, settings)
     interval = settings.reconcile_interval_s
 
     def loop() -> None:
@@ -182,10 +170,8 @@ def run(_args: argparse.Namespace) -> int:
             on_started=lambda port: log.info("serve.listening", host=settings.http_host, port=port),
         ),
     )
-    reconcile = _schedule_reconcile(engine, settings, stop)
-    if reconcile is not None:
-        # A daemon: a reconcile cannot be interrupted mid-run, and it is safe to abandon (it only re-reads).
-        threads.start("reconcile", reconcile, daemon=True)
+    # A daemon: a reconcile cannot be interrupted mid-run, and it is safe to abandon (it only re-reads).
+    threads.start("reconcile", _schedule_reconcile(engine, settings, stop), daemon=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from mappings.errors import MappingValueError
 from mappings.inbound import find_merge_target
@@ -26,6 +26,7 @@ from mappings.models import CaseStatus, ChangeKind
 from mappings.recipients import CcDecision, plan_ccs
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZTicket
+from sync.clock import utc_now
 from sync.consistency.comments import ExportBudgetExhausted, comment_census
 from sync.consistency.drift import Drift, DriftKind, DriftReport
 from sync.gateway import ZendeskGateway
@@ -44,10 +45,6 @@ RECONCILE_KEY = "reconcile:last"
 _MERGE_TAG = "closed_by_merge"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class _Account:
     recipients: list[str]
@@ -63,7 +60,7 @@ class Reconciler:
         gateway: ZendeskGateway,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         grace_s: float = 60.0,
         page_size: int = 1000,

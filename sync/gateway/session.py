@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -26,12 +26,13 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from mappings.cursor import ZendeskClock
 from sync.retry import Pacer
 
 if TYPE_CHECKING:
     from requests.sessions import _Settings
 
-__all__ = ["GatewaySession", "RateLimitResponse", "ZendeskClock", "parse_http_date"]
+__all__ = ["DateHeaderClock", "GatewaySession", "RateLimitResponse", "parse_http_date"]
 
 
 class RateLimitResponse(requests.HTTPError):
@@ -54,30 +55,31 @@ def parse_http_date(value: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
-class ZendeskClock:
-    """Zendesk's clock: the latest ``Date`` header plus the local monotonic time elapsed since."""
+class DateHeaderClock:
+    """Zendesk's clock as this session reads it: the latest ``Date`` header plus the local monotonic time since.
+
+    The arithmetic is :class:`mappings.cursor.ZendeskClock`'s; this holder adds what a session shared by
+    threads needs: a lock, and a reading that each response with a readable ``Date`` replaces.
+    """
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._seen: tuple[datetime, float] | None = None
+        self._seen: ZendeskClock | None = None
 
     def observe(self, date_header: str | None) -> datetime | None:
         """Record a ``Date`` header; return it parsed (``None`` when absent or unreadable)."""
         when = parse_http_date(date_header)
         if when is not None:
             with self._lock:
-                self._seen = (when, self._monotonic())
+                self._seen = ZendeskClock(date=when, seen_at_monotonic=self._monotonic())
         return when
 
     def now(self) -> datetime | None:
         """Zendesk's current time, or ``None`` before any response carried a ``Date`` header."""
         with self._lock:
             seen = self._seen
-        if seen is None:
-            return None
-        when, at = seen
-        return when + timedelta(seconds=max(self._monotonic() - at, 0.0))
+        return None if seen is None else seen.now(self._monotonic())
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:
@@ -98,14 +100,14 @@ class GatewaySession(requests.Session):
         self,
         *,
         pacer: Pacer | None = None,
-        clock: ZendeskClock | None = None,
+        clock: DateHeaderClock | None = None,
         on_response: Callable[[str, str, int, float], None] | None = None,
     ) -> None:
         super().__init__()
         self.pacer = pacer if pacer is not None else Pacer()
         # Called with (method, url, status, seconds) for every response: request metrics.
         self.on_response = on_response
-        self.zendesk_clock = clock if clock is not None else ZendeskClock()
+        self.zendesk_clock = clock if clock is not None else DateHeaderClock()
         for prefix in ("http://", "https://"):
             # max_retries=0: urllib3 never re-sends anything, not even on a refused connection.
             self.mount(prefix, HTTPAdapter(max_retries=0))

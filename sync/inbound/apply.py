@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from mappings.inbound import (
 from mappings.models import CaseStatus, ChangeKind
 from mappings.references import find_ticket_references
 from mappings.zendesk import ZComment, ZTicket, ZUser
+from sync.clock import utc_now
 from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
 from sync.metrics import Metrics
@@ -84,10 +85,6 @@ def withdraw_comment(tx: StoreTx, comment_id: int, *, case_id: int | None = None
     return True
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class TicketApplier:
     """Applies Zendesk tickets to the console.  Thread-safe as far as the store and gateway are."""
 
@@ -97,7 +94,7 @@ class TicketApplier:
         gateway: ZendeskGateway,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         metrics: Metrics | None = None,
     ) -> None:
         self.store = store

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from mappings.inbound import status_actor
 from mappings.zendesk import ZTicket
+from sync.clock import utc_now
 from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
+from sync.hints import WebhookHint
 from sync.inbound.apply import TicketApplier
 from sync.inbound.events import Carried, carry_key
 from sync.inbound.poller import poller_will_read
@@ -24,7 +26,6 @@ from sync.logging import get_logger
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import InboxEntry, Store
-from sync.web.webhooks import WebhookHint
 
 __all__ = ["InboxWorker", "hint_dedupe_key", "webhook_sink"]
 
@@ -32,10 +33,6 @@ log = get_logger(__name__)
 
 #: First retry delay of a failed hint; doubled per attempt up to ``settings.outbox_max_backoff_s``.
 BASE_BACKOFF_S = 2.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def hint_dedupe_key(hint: WebhookHint, received_at: datetime) -> str:
@@ -50,7 +47,7 @@ def hint_dedupe_key(hint: WebhookHint, received_at: datetime) -> str:
     return f"webhook:{hint.ticket_id}:{hint.event_type or '-'}:{when}"
 
 
-def webhook_sink(store: Store, *, clock: Callable[[], datetime] = _utcnow) -> Callable[[WebhookHint], bool]:
+def webhook_sink(store: Store, *, clock: Callable[[], datetime] = utc_now) -> Callable[[WebhookHint], bool]:
     """The receiver's sink: stores the hint durably; ``False`` for a duplicate delivery."""
 
     def sink(hint: WebhookHint) -> bool:
@@ -74,7 +71,7 @@ class InboxWorker:
         applier: TicketApplier,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         worker_id: str | None = None,
         batch: int = 100,
     ) -> None:

@@ -49,6 +49,7 @@ from mappings.errors import InvalidCursor
 from mappings.external_ids import try_parse_case_external_id
 from mappings.inbound import status_actor
 from mappings.zendesk import ZTicket
+from sync.clock import utc_now
 from sync.errors import CaseSyncError, RateLimited
 from sync.gateway import ZendeskGateway
 from sync.gateway.models import TicketPage
@@ -87,10 +88,6 @@ FIRST_START_KEY = "inbound.first_start_time"
 REQUESTS_PER_POLL = 2
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def poller_will_read(store: Store, ticket: ZTicket) -> bool:
     """Whether the poller has yet to read this snapshot of ``ticket``: its stored ticket cursor lies before the
     snapshot's change (without a cursor, or with one it cannot read, nothing is promised)."""
@@ -127,7 +124,7 @@ class InboundPoller:
         gateway: ZendeskGateway,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         owner_id: str | None = None,
         applier: TicketApplier | None = None,

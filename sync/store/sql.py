@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from sync.clock import utc_now
 from sync.errors import ConfigurationError
 from sync.store import schema as s
 from sync.store.base import Clock, Store, StoreTx
@@ -32,14 +33,9 @@ from sync.store.sql_queues import QueuesMixin
 from sync.store.sql_state import StateMixin
 from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 
-__all__ = ["SqlStore", "SqlTx", "utc_now"]
+__all__ = ["SqlStore", "SqlTx"]
 
 E = TypeVar("E", OutboxEntry, InboxEntry)
-
-
-def utc_now() -> datetime:
-    """The default clock."""
-    return datetime.now(UTC)
 
 
 class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):

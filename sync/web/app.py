@@ -21,7 +21,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Generator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -34,6 +34,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from sync.clock import utc_now
 from sync.errors import ConfigurationError
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -82,7 +83,7 @@ def create_app(
         metrics=metrics,
         clock=clock,
     )
-    now = clock or (lambda: datetime.now(UTC))
+    now = clock or utc_now
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

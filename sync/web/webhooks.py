@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +30,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from sync.clock import utc_now
+from sync.hints import WebhookHint, WebhookSink
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.web.signature import (
@@ -54,24 +55,6 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 _LENGTH = re.compile(r"[0-9]{1,20}")
 _MAX_TICKET_ID = 2**63 - 1  # Zendesk ids are 64-bit; anything beyond cannot be a ticket.
 _MAX_TEXT = 200  # event ids are UUIDs and types short names; longer values are not trusted as keys.
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookHint:
-    """What a delivery tells casesync: "ticket ``ticket_id`` changed".
-
-    ``event_id`` (Zendesk's event UUID) lets the inbox absorb duplicate deliveries; ``event_type`` and
-    ``occurred_at`` are informative.  Trigger-style payloads carry only the ticket id.
-    """
-
-    ticket_id: int
-    event_id: str | None = None
-    event_type: str | None = None
-    occurred_at: datetime | None = None
-
-
-WebhookSink = Callable[[WebhookHint], bool]
-"""Stores a hint durably in the inbox before the delivery is answered; returns False for a duplicate."""
 
 
 class PayloadError(ValueError):
@@ -186,7 +169,7 @@ class WebhookReceiver:
         self._max_body = max_body_bytes
         self._sink = sink
         self._metrics = metrics
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
 
     def _reject(self, request: Request, status: int, outcome: str, reason: str) -> JSONResponse:
         self._metrics.count_webhook(outcome)

@@ -8,7 +8,7 @@ import pytest
 import responses
 from gateway_fakes import FakeTime
 
-from sync.gateway import GatewaySession, ZendeskClock, ZendeskGateway
+from sync.gateway import DateHeaderClock, GatewaySession, ZendeskGateway
 from sync.retry import Pacer, RetryPolicy
 
 
@@ -25,7 +25,7 @@ def policy(fake_time: FakeTime) -> RetryPolicy:
 @pytest.fixture
 def session(fake_time: FakeTime) -> GatewaySession:
     return GatewaySession(
-        pacer=Pacer(clock=fake_time.clock, sleep=fake_time.sleep), clock=ZendeskClock(fake_time.clock)
+        pacer=Pacer(clock=fake_time.clock, sleep=fake_time.sleep), clock=DateHeaderClock(fake_time.clock)
     )
 
 

@@ -18,7 +18,7 @@ from sync.errors import (
     UpdateConflict,
     ZendeskRejected,
 )
-from sync.gateway import GatewaySession, ZendeskClock, ZendeskGateway
+from sync.gateway import DateHeaderClock, GatewaySession, ZendeskGateway
 from sync.gateway.session import RateLimitResponse
 from sync.retry import Pacer, RetryPolicy
 
@@ -217,7 +217,7 @@ def test_the_proxy_environment_is_read_once_per_host_and_still_applies(monkeypat
 
 
 def test_the_hook_raises_on_429_and_returns_none_otherwise(rsps: responses.RequestsMock) -> None:
-    session = GatewaySession(clock=ZendeskClock())
+    session = GatewaySession(clock=DateHeaderClock())
     rsps.get("https://acme.zendesk.com/a", body="ok", headers={"Date": "Wed, 01 Jan 2026 10:00:00 GMT"})
     rsps.get("https://acme.zendesk.com/b", status=429, body="slow down", headers={"Retry-After": "5"})
     response = session.get("https://acme.zendesk.com/a")
