@@ -1,5 +1,8 @@
 """``mappings`` stays pure (DESIGN.md §5): its modules import only pure standard-library modules and pydantic,
-and importing it loads no HTTP client, Zendesk client or database driver."""
+and importing it loads no HTTP client, Zendesk client or database driver.
+
+``sync.sandbox`` stays an independent peer of the code it emulates Zendesk for: it imports nothing else of
+casesync, neither in its import statements nor when it is loaded."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import mappings
+import sync.sandbox
 
 ALLOWED = {
     "__future__",
@@ -82,6 +86,51 @@ def test_importing_mappings_loads_no_io_library() -> None:
         f"print(json.dumps([m for m in {FORBIDDEN_LOADED!r} if m in sys.modules]))\n"
     )
     root = PACKAGE_DIR.parent
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+SANDBOX_DIR = Path(sync.sandbox.__file__).parent
+SANDBOX_SOURCES = sorted(SANDBOX_DIR.rglob("*.py"))
+SANDBOX_MODULES = [
+    "sync.sandbox",
+    *(f"sync.sandbox.{m.name}" for m in pkgutil.walk_packages([str(SANDBOX_DIR)])),
+]
+
+
+def _casesync_imports(path: Path) -> list[str]:
+    """The absolute imports of casesync's own packages in one sandbox source (relative ones stay inside)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.append(node.module)
+    return [n for n in names if n.split(".")[0] in {"sync", "mappings", "benchmarks", "tests"}]
+
+
+def test_the_sandbox_has_modules_to_check() -> None:
+    assert len(SANDBOX_SOURCES) >= 10
+    assert "sync.sandbox.server" in SANDBOX_MODULES
+
+
+@pytest.mark.parametrize("path", SANDBOX_SOURCES, ids=lambda p: p.name)
+def test_each_sandbox_module_imports_only_the_sandbox(path: Path) -> None:
+    refused = [n for n in _casesync_imports(path) if n != "sync.sandbox" and not n.startswith("sync.sandbox.")]
+    assert refused == [], f"{path.name} imports {refused}"
+
+
+def test_loading_the_sandbox_loads_nothing_else_of_casesync() -> None:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {SANDBOX_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sync', 'mappings')\n"
+        "                        and m != 'sync' and not m.startswith('sync.sandbox'))))\n"
+    )
+    root = SANDBOX_DIR.parent.parent
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
     )
