@@ -17,6 +17,10 @@ What is retried, and what is not:
 * a call never spends more than ``max_elapsed_s`` in total; a ``retry_after`` beyond that budget is raised at
   once, so the caller can reschedule instead of blocking a worker.
 
+:class:`BudgetWait` is for callers that may block until a per-minute budget comes back (the backfill and the
+reconciler reading the incremental exports, which allow 10 requests a minute): a retriable failure is waited
+out — Zendesk's ``Retry-After`` when it gives a positive one, else a fixed pause — a set number of times.
+
 :class:`Pacer` keeps casesync under Zendesk's per-minute limit: once ``X-Rate-Limit-Remaining`` falls
 under 10% of ``X-Rate-Limit``, it spreads the requests left over the rest of the window instead of
 running into a 429.  One pacer is shared by every thread of a process (it has its own lock).
@@ -32,11 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type, stop_after_attempt
 
 from sync.errors import RateLimited, RetriableError
 
-__all__ = ["Pacer", "RetryPolicy", "is_ambiguous"]
+__all__ = ["BudgetWait", "Pacer", "RetryPolicy", "is_ambiguous"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +150,43 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
+
+
+@dataclass(frozen=True)
+class BudgetWait:
+    """Waits out a rate-limited budget for a caller that may block: at most ``waits`` waits, then the last
+    error is raised unchanged.
+
+    Only :class:`~sync.errors.RetriableError` is waited out (the calls are reads); each wait is the error's
+    ``retry_after`` when it is positive, else ``pause_s`` (a ``Retry-After: 0`` still pauses: an export that
+    answers 429 again at once would otherwise spend every wait in a burst).
+    """
+
+    waits: int
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    pause_s: float = 10.0
+
+    def delay_for(self, exc: BaseException | None) -> float:
+        """The wait after ``exc``."""
+        retry_after: object = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after > 0:
+            return float(retry_after)
+        return self.pause_s
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, waiting out retriable failures as described above."""
+
+        def wait(state: RetryCallState) -> float:
+            return self.delay_for(state.outcome.exception() if state.outcome else None)
+
+        retrying = Retrying(
+            sleep=self.sleep,
+            stop=stop_after_attempt(self.waits + 1),
+            wait=wait,
+            retry=retry_if_exception_type(RetriableError),
+            reraise=True,
+        )
+        return retrying(fn)
 
 
 class Pacer:

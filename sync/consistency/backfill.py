@@ -38,10 +38,10 @@ from mappings.models import CaseStatus
 from mappings.references import find_ticket_references, translate_references
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZComment, ZTicket, ZUser
-from sync.errors import RetriableError
 from sync.gateway import TicketPage, ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
+from sync.retry import BudgetWait
 from sync.settings import Settings
 from sync.store import Store, StoreTx, TicketState, account_key
 
@@ -152,18 +152,13 @@ class Backfiller:
     # -- one page, one ticket --------------------------------------------------------------------------
 
     def _page(self, start: int, cursor: str | None) -> TicketPage:
-        for attempt in range(_MAX_WAITS + 1):
-            try:
-                if cursor is None:
-                    return self.gateway.export_tickets(start_time=start, per_page=self.per_page)
-                return self.gateway.export_tickets(cursor=cursor, per_page=self.per_page)
-            except RetriableError as exc:
-                # The export allows 10 requests a minute: wait as Zendesk says, then go on.
-                if attempt == _MAX_WAITS:
-                    raise
-                wait = getattr(exc, "retry_after", None)
-                self.sleep(float(wait) if isinstance(wait, int | float) and wait > 0 else 10.0)
-        raise AssertionError("unreachable")  # pragma: no cover
+        # The export allows 10 requests a minute: wait as Zendesk says, then go on.
+        def read() -> TicketPage:
+            if cursor is None:
+                return self.gateway.export_tickets(start_time=start, per_page=self.per_page)
+            return self.gateway.export_tickets(cursor=cursor, per_page=self.per_page)
+
+        return BudgetWait(_MAX_WAITS, self.sleep).call(read)
 
     def _ticket(self, ticket: ZTicket, create_users: bool, result: BackfillResult, refs: dict[str, int]) -> None:
         if ticket.status == "deleted":

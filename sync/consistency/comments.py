@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mappings.inbound import MARKER_KEY
 from sync.errors import RetriableError
 from sync.gateway import EventPage, ZendeskGateway
+from sync.retry import BudgetWait
 
 __all__ = ["CommentCensus", "ExportBudgetExhausted", "comment_census"]
 
@@ -72,12 +73,7 @@ def comment_census(
 
 
 def _fetch(gateway: ZendeskGateway, start: int, sleep: Callable[[float], None]) -> EventPage:
-    for attempt in range(_MAX_WAITS + 1):
-        try:
-            return gateway.export_ticket_events(start)
-        except RetriableError as exc:
-            if attempt == _MAX_WAITS:
-                raise ExportBudgetExhausted(f"the ticket-event export stayed unavailable: {exc}") from exc
-            wait = getattr(exc, "retry_after", None)
-            sleep(float(wait) if isinstance(wait, int | float) and wait > 0 else 10.0)
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return BudgetWait(_MAX_WAITS, sleep).call(lambda: gateway.export_ticket_events(start))
+    except RetriableError as exc:
+        raise ExportBudgetExhausted(f"the ticket-event export stayed unavailable: {exc}") from exc
