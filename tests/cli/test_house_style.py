@@ -232,3 +232,31 @@ def test_stdlib_log_records_come_out_in_the_configured_format_with_secrets_redac
     assert all("timestamp" in r for r in records)
     handlers = [h for h in logging.getLogger().handlers if type(h).__name__ == "_BridgeHandler"]
     assert len(handlers) == 1  # configured twice, bridged once
+
+
+def test_sync_once_exits_1_when_the_pass_had_failures(tmp_path: Path) -> None:
+    import httpx
+
+    from sync.api import SupportCases
+    from sync.settings import Settings
+
+    from .procs import sandbox_process
+
+    db = f"sqlite:///{tmp_path}/casesync.db"
+    support = SupportCases(Settings(database_url=db))
+    try:
+        support.upsert_account("acme", "Acme")
+        support.upsert_user("acme", "u1", "ada@acme.test", "Ada", admin=True)
+        with sandbox_process(tmp_path) as url:
+            env = zendesk_env(url, CASESYNC_DATABASE_URL=db)
+            assert run_cli(["sync", "--once"], env, tmp_path).returncode == 0  # account and user delivered
+            case = support.submit("acme", "u1", "Printer on fire", "It is on fire.")
+            faults = {"seed": 1, "rules": [{"path": "^/api/v2/tickets", "method": "POST", "error_503": 1.0}]}
+            assert httpx.post(f"{url}/__sandbox/faults", json=faults, timeout=10).status_code == 200
+            failed = run_cli(["sync", "--once"], env, tmp_path, timeout=120)
+            assert failed.returncode == 1, (failed.stdout, failed.stderr)
+            assert "1 error(s) in this pass" in failed.stdout and "Traceback" not in failed.stderr
+            assert support.get("acme", case.id).ticket_id is None
+            # the clean pass's exit 0 is test_cli_processes.test_sync_once_against_the_sandbox_delivers_and_exits_0
+    finally:
+        support.store.close()
