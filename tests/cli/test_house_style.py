@@ -256,6 +256,9 @@ def test_sync_once_exits_1_when_the_pass_had_failures(tmp_path: Path) -> None:
             failed = run_cli(["sync", "--once"], env, tmp_path, timeout=120)
             assert failed.returncode == 1, (failed.stdout, failed.stderr)
             assert "1 error(s) in this pass" in failed.stdout and "Traceback" not in failed.stderr
+            assert len(failed.stdout.splitlines()) == 1  # the result; the log is on stderr, as JSON lines
+            events = [json.loads(line)["event"] for line in failed.stderr.splitlines() if line.startswith("{")]
+            assert "sync_once.finished" in events
             assert support.get("acme", case.id).ticket_id is None
             # the clean pass's exit 0 is test_cli_processes.test_sync_once_against_the_sandbox_delivers_and_exits_0
     finally:
