@@ -3,7 +3,7 @@
 Dead letters live in two queues: the outbox (console changes that Zendesk refused) and the inbox (Zendesk
 changes that could not be applied).  They are named ``outbox:12`` / ``inbox:3``; a bare number is accepted
 when ``--queue`` says which, or when only one queue has a dead letter with that number.  Only the database
-is needed (``CASESYNC_DATABASE_URL``).
+is needed (``CASESYNC_DATABASE_URL``), and it must exist: no action creates a database or a schema.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def _confirm(letter: DeadLetter) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``args.action``."""
-    from sync.commands._common import err, load, open_database, open_existing_database
+    from sync.commands._common import err, load, open_existing_database
 
     if getattr(args, "id", None):
         try:
@@ -139,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # a malformed id is bad usage, whatever the store holds
             err(f"casesync dead-letters {args.action}: {exc}")
             return EXIT_CONFIG
-    read_only = args.action in ("list", "show")
-    settings = load()
-    store = open_existing_database(settings) if read_only else open_database(settings)
+    # Every action needs a store that already exists: list and show only read it, and there is nothing
+    # to replay or discard in a database this command would have to create.
+    store = open_existing_database(load())
     try:
         with store.read() as tx:
             letters = tx.dead_letters()

@@ -263,3 +263,10 @@ def test_sync_once_exits_1_when_the_pass_had_failures(tmp_path: Path) -> None:
             # the clean pass's exit 0 is test_cli_processes.test_sync_once_against_the_sandbox_delivers_and_exits_0
     finally:
         support.store.close()
+
+
+@pytest.mark.parametrize("args", [["dead-letters", "replay", "--all"], ["dead-letters", "discard", "outbox:1", "-y"]])
+def test_dead_letter_actions_need_an_existing_store(tmp_path: Path, args: list[str]) -> None:
+    result = run_cli(args, cli_env(CASESYNC_DATABASE_URL=f"sqlite:///{tmp_path}/casesync.db"), tmp_path)
+    assert result.returncode == 2 and "casesync migrate" in _reason(result.stderr)
+    assert list(tmp_path.iterdir()) == []

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import codecs
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from sync.web import parse_hint
 from sync.web.webhooks import unsupported_media_type
 
 from .conftest import URL, RecordingSink, event_payload, signed
@@ -88,3 +92,15 @@ def test_utf8_text_beyond_ascii_is_still_accepted(client: Any, sink: RecordingSi
     body = json.dumps({"ticket_id": 5, "note": "Drucker brennt — ✓"}, ensure_ascii=False).encode("utf-8")
     assert client.post(URL, content=body, headers=signed(body)).status_code == 202
     assert [h.ticket_id for h in sink.hints] == [5]
+
+
+@given(
+    st.datetimes(timezones=st.just(None)),
+    st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
+)
+def test_any_time_with_any_offset_parses_or_is_dropped(moment: datetime, offset_min: int) -> None:
+    stamp = moment.replace(tzinfo=timezone(timedelta(minutes=offset_min))).isoformat()
+    hint = parse_hint(event_payload(ticket_id=9, time=stamp))
+    assert hint is not None and hint.ticket_id == 9
+    if hint.occurred_at is not None:
+        assert hint.occurred_at == moment.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
