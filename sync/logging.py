@@ -122,7 +122,12 @@ class _BridgeHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def _bridge_stdlib(out: Any, level: int, shared: list[Any], renderer: Any) -> None:
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, structlog.processors.format_exc_info],
+        foreign_pre_chain=[
+            *shared,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),  # `logger.info(msg, extra={...})` keeps its fields
+            structlog.processors.format_exc_info,
+        ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_secrets, renderer],
     )
     handler = _BridgeHandler(out)

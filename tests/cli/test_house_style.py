@@ -221,7 +221,7 @@ def test_stdlib_log_records_come_out_in_the_configured_format_with_secrets_redac
     try:
         logging.getLogger("urllib3.connectionpool").warning("Retrying with Authorization: Bearer s3cr3t")
         logging.getLogger("sync.retry").debug("below the level")
-        logging.getLogger("sync.retry").info("retry %d of %d", 2, 5)
+        logging.getLogger("sync.retry").info("retry %d of %d", 2, 5, extra={"wait_s": 1.5, "api_token": "t0k"})
     finally:
         configure_logging("json", "INFO")
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -230,6 +230,7 @@ def test_stdlib_log_records_come_out_in_the_configured_format_with_secrets_redac
         ("sync.retry", "info", "retry 2 of 5"),
     ]
     assert all("timestamp" in r for r in records)
+    assert (records[1]["wait_s"], records[1]["api_token"]) == (1.5, "[redacted]")
     handlers = [h for h in logging.getLogger().handlers if type(h).__name__ == "_BridgeHandler"]
     assert len(handlers) == 1  # configured twice, bridged once
 
