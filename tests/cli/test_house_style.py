@@ -271,3 +271,29 @@ def test_dead_letter_actions_need_an_existing_store(tmp_path: Path, args: list[s
     result = run_cli(args, cli_env(CASESYNC_DATABASE_URL=f"sqlite:///{tmp_path}/casesync.db"), tmp_path)
     assert result.returncode == 2 and "casesync migrate" in _reason(result.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_zendesk_commands_keep_logs_on_stderr_and_backfill_reports_progress(tmp_path: Path) -> None:
+    from .procs import sandbox_process
+
+    db = f"sqlite:///{tmp_path}/casesync.db"
+    _a_linked_case(db)
+    with sandbox_process(tmp_path) as url:
+        env = zendesk_env(url, CASESYNC_DATABASE_URL=db, CASESYNC_PUBLIC_URL="https://casesync.example.test",
+                          CASESYNC_LOG_FORMAT="json")
+        for args, code, says, event in (
+            (["backfill", "--since", "2024-01-01"], 0, "Imported 0 ticket(s)", "backfill.progress"),
+            # ticket 4242 does not exist in this Zendesk: drift found and not repaired
+            (["reconcile", "--json"], 1, '"kind": "vanished"', "reconciled"),
+            (["setup-zendesk"], 0, "CASESYNC_WEBHOOK_SECRET", None),
+        ):
+            result = run_cli(args, env, tmp_path, timeout=120)
+            assert result.returncode == code, (args, result.stdout, result.stderr)
+            assert says in result.stdout, (args, result.stdout)
+            assert not any(line.startswith('{"event"') for line in result.stdout.splitlines()), result.stdout
+            events = [json.loads(line) for line in result.stderr.splitlines()]  # every stderr line is a log event
+            if event is not None:
+                assert event in [e["event"] for e in events], (args, result.stderr)
+        progress = [json.loads(line) for line in run_cli(["backfill", "--since", "2024-01-01"], env, tmp_path)
+                    .stderr.splitlines() if "backfill.progress" in line]
+        assert progress and {"pages", "tickets_seen", "imported"} <= set(progress[-1])
