@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sync.commands import COMMAND_MODULES, EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
@@ -123,7 +123,7 @@ def _silence_stdout() -> None:
 
 
 def _report_failure(args: argparse.Namespace, exc: Exception) -> int:
-    from sync.commands._failures import describe_zendesk_failure
+    """One line on stderr; exit 2 for configuration and database errors, Zendesk's own code, else 1."""
     from sync.errors import ConfigurationError
 
     if args.traceback:
@@ -131,7 +131,7 @@ def _report_failure(args: argparse.Namespace, exc: Exception) -> int:
 
         traceback.print_exc()
     known = isinstance(exc, ConfigurationError) or "sqlalchemy" in type(exc).__module__
-    zendesk = None if known else _zendesk_failure(exc, describe_zendesk_failure)
+    zendesk = None if known else _zendesk_failure(exc)
     if zendesk is not None:
         code, line = zendesk
     else:
@@ -140,14 +140,16 @@ def _report_failure(args: argparse.Namespace, exc: Exception) -> int:
     return code
 
 
-def _zendesk_failure(exc: Exception, describe: Callable[..., tuple[int, str] | None]) -> tuple[int, str] | None:
+def _zendesk_failure(exc: Exception) -> tuple[int, str] | None:
+    """:func:`sync.commands._failures.describe_zendesk_failure` of ``exc``, if the settings can be read."""
+    from sync.commands._failures import describe_zendesk_failure
     from sync.settings import load_settings
 
     try:
         settings = load_settings()
-    except Exception:
+    except Exception:  # the command failed before its settings were valid: not a Zendesk failure
         return None
-    return describe(exc, settings)
+    return describe_zendesk_failure(exc, settings)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m sync.cli`

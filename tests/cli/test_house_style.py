@@ -97,7 +97,7 @@ def test_read_only_commands_never_create_a_postgresql_schema(pg_database: str, t
     with psycopg.connect(pg_database) as conn:
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
     assert tables == (0,)
-    assert run_cli(["migrate"], env, tmp_path).returncode == 0  # the session's database, usable again
+    assert run_cli(["migrate"], env, tmp_path).returncode == 0  # the shared test database, usable again
 
 
 @pytest.mark.parametrize(
