@@ -42,6 +42,7 @@ _SUBJECT_MAX = 255  # casesync's limits (DESIGN.md §6)
 _BODY_MAX = 65_536
 _NAME_MAX = 255
 _ID_MAX = 255  # ids are stored in VARCHAR(255) columns on PostgreSQL
+_INT_MAX = 2**63 - 1  # case numbers and feed positions are 64-bit integers in both databases
 _FILENAME_MAX = 255
 _OCTETS = "application/octet-stream"
 
@@ -75,6 +76,8 @@ class SupportCases:
         check_id(account_id, "account_id")
         name = check_text(name, "name", _NAME_MAX)
         with self.store.transaction() as tx:
+            if tx.get_account(account_id, for_update=True) is None:
+                check_new_account_id(account_id)
             after, before = tx.upsert_account(account_id, name)
             if before is None or before.name != after.name:
                 tx.enqueue(
@@ -385,10 +388,33 @@ def check_id(value: object, field: str) -> str:
     return value
 
 
+def check_new_account_id(account_id: str) -> str:
+    """A new account's id must be canonical: no surrounding whitespace, and lower case (Unicode case-folded).
+
+    Zendesk compares organization external ids case-insensitively ("company1" and "Company1" are the same
+    organization: the Support API's OpenAPI file, ``Organization.external_id``), and an account's
+    organization is found by ``console-account:<account_id>``.  Two accounts whose ids differ only by case
+    would share one organization — one tenant's tickets in another's — so only the case-folded spelling
+    is accepted; and ``"acme "`` is refused rather than silently trimmed into ``"acme"``.  Accounts that
+    already exist keep working under the id they were created with.
+    """
+    if account_id != account_id.strip():
+        raise InvalidInput(f"account_id {account_id!r} must not begin or end with whitespace")
+    folded = account_id.casefold()
+    if account_id != folded:
+        raise InvalidInput(
+            f"account_id {account_id!r} must be lower case ({folded!r}): Zendesk compares organization external"
+            " ids case-insensitively, so ids that differ only by case would share one organization"
+        )
+    return account_id
+
+
 def check_int(value: object, field: str, *, minimum: int = 1) -> int:
     # bool is an int subclass: True is not a case number.
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise InvalidInput(f"{field} must be an integer of at least {minimum}")
+    if value > _INT_MAX:  # beyond 64 bits: no such case or feed position, and the databases cannot hold it
+        raise InvalidInput(f"{field} must be an integer of at most {_INT_MAX}")
     return value
 
 

@@ -15,7 +15,19 @@ from typing import Any
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets", "redact_value"]
+__all__ = [
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "REDACTED",
+    "configure_logging",
+    "get_logger",
+    "redact_secrets",
+    "redact_value",
+]
+
+#: The values ``CASESYNC_LOG_LEVEL`` accepts (any case), and ``CASESYNC_LOG_FORMAT``.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("auto", "json", "console")
 
 REDACTED = "[redacted]"
 
@@ -69,29 +81,62 @@ class _CurrentStderr:
 
 
 def configure_logging(fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
-    """Configure structlog once for the process: ``fmt`` is ``json``, ``console`` or ``auto`` (a TTY).
+    """Configure structlog, and the standard library's ``logging``, once for the process.
 
-    Without ``stream``, events go to the current ``sys.stderr``.
+    ``fmt`` is ``json``, ``console`` or ``auto`` (console on a TTY, JSON otherwise); ``level`` one of
+    :data:`LOG_LEVELS`.  Without ``stream``, events go to the current ``sys.stderr``: standard output is
+    the commands' results only.  Records of libraries and of stdlib loggers in casesync (urllib3,
+    uvicorn, :mod:`sync.retry`) pass through the same processors — redaction included — and come out
+    in the same format on the same stream.
     """
+    from sync.errors import ConfigurationError
+
+    if fmt not in LOG_FORMATS:
+        raise ConfigurationError(f"CASESYNC_LOG_FORMAT: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
+    if level.upper() not in LOG_LEVELS:
+        raise ConfigurationError(f"CASESYNC_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
+    numeric_level = logging.getLevelNamesMapping()[level.upper()]
     out = stream if stream is not None else _CurrentStderr()
     if fmt == "auto":
         fmt = "console" if getattr(out, "isatty", lambda: False)() else "json"
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer()
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_secrets,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        processors=[*shared, structlog.processors.format_exc_info, redact_secrets, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=out),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+    _bridge_stdlib(out, numeric_level, shared, renderer)
+
+
+class _BridgeHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root handler :func:`configure_logging` installs (replaced, never stacked, on reconfiguration)."""
+
+
+def _bridge_stdlib(out: Any, level: int, shared: list[Any], renderer: Any) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            *shared,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),  # `logger.info(msg, extra={...})` keeps its fields
+            structlog.processors.format_exc_info,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_secrets, renderer],
+    )
+    handler = _BridgeHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _BridgeHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def get_logger(name: str) -> Any:

@@ -157,14 +157,18 @@ class BudgetWait:
     """Waits out a rate-limited budget for a caller that may block: at most ``waits`` waits, then the last
     error is raised unchanged.
 
-    Only :class:`~sync.errors.RetriableError` is waited out (the calls are reads); each wait is the error's
-    ``retry_after`` when it is positive, else ``pause_s`` (a ``Retry-After: 0`` still pauses: an export that
-    answers 429 again at once would otherwise spend every wait in a burst).
+    Only ``only`` (default :class:`~sync.errors.RetriableError`) is waited out (the calls are reads); each
+    wait is the error's ``retry_after`` when it is positive, else ``pause_s`` (a ``Retry-After: 0`` still
+    pauses: an export that answers 429 again at once would otherwise spend every wait in a burst).
     """
 
     waits: int
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     pause_s: float = 10.0
+    #: What is waited out; anything else is raised at once (the gateway's policy already retried it).
+    only: type[BaseException] = RetriableError
+    #: Told of each wait before it starts (seconds, the error), e.g. to log it.
+    on_wait: Callable[[float, BaseException], None] | None = field(default=None, compare=False)
 
     def delay_for(self, exc: BaseException | None) -> float:
         """The wait after ``exc``."""
@@ -177,13 +181,17 @@ class BudgetWait:
         """Run ``fn``, waiting out retriable failures as described above."""
 
         def wait(state: RetryCallState) -> float:
-            return self.delay_for(state.outcome.exception() if state.outcome else None)
+            exc = state.outcome.exception() if state.outcome else None
+            seconds = self.delay_for(exc)
+            if self.on_wait is not None and exc is not None:
+                self.on_wait(seconds, exc)
+            return seconds
 
         retrying = Retrying(
             sleep=self.sleep,
             stop=stop_after_attempt(self.waits + 1),
             wait=wait,
-            retry=retry_if_exception_type(RetriableError),
+            retry=retry_if_exception_type(self.only),
             reraise=True,
         )
         return retrying(fn)

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["LogSettings", "Settings", "load_log_settings", "load_settings"]
 
 ENV_PREFIX = "CASESYNC_"
 
@@ -62,7 +62,12 @@ class Settings(BaseSettings):
     staff_name: Literal["first_name", "full_name", "team"] = "first_name"
     staff_team_name: str = "Support team"
     log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return _upper_level(value)
 
     @field_validator(
         "zendesk_email",
@@ -114,11 +119,44 @@ class Settings(BaseSettings):
                 raise ConfigurationError(f"{ENV_PREFIX}ZENDESK_EMAIL is not set (the agent paired with the token)")
 
 
+def _upper_level(value: object) -> object:
+    # `CASESYNC_LOG_LEVEL=debug` is as good as `DEBUG`; anything else is refused by the Literal.
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class LogSettings(BaseSettings):
+    """The logging knobs alone, read before any command runs (a command may need nothing else)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return _upper_level(value)
+
+
+def load_log_settings() -> LogSettings:
+    """:class:`LogSettings` from the environment; a bad value is a one-line ConfigurationError."""
+    try:
+        return LogSettings()
+    except ValidationError as exc:
+        raise _configuration_error(exc) from None
+
+
+def _configuration_error(exc: ValidationError) -> ConfigurationError:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    return ConfigurationError(f"{ENV_PREFIX}{field.upper()}: {first['msg']}")
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build :class:`Settings`, turning validation errors into a one-line ConfigurationError."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        raise ConfigurationError(f"{ENV_PREFIX}{field.upper()}: {first['msg']}") from None
+        raise _configuration_error(exc) from None

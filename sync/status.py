@@ -37,7 +37,9 @@ STATUS_FIELDS: dict[str, str] = {
     "last_successful_poll_at": "Last successful poll",
     "last_successful_poll_age_s": "Time since the last successful poll",
     "cursor_position_at": "Export cursor position",
-    "cursor_lag_s": "Cursor lag",
+    "oldest_unapplied_at": "Oldest Zendesk change not applied yet",
+    "oldest_unapplied_age_s": "Age of the oldest Zendesk change not applied",
+    "cursor_lag_s": "Cursor lag (how far behind Zendesk)",
     "webhook_deliveries": "Webhook deliveries received",
     "last_webhook_at": "Last webhook delivery",
     "reconcile_last_at": "Last reconcile",
@@ -77,8 +79,23 @@ def _cursor_position(tickets_cursor: str | None, events_cursor: str | None) -> d
     return None
 
 
-def _poll_and_webhooks(tx: StoreTx) -> tuple[datetime | None, int | None, datetime | None]:
-    """(last successful poll, webhook hints stored, last webhook time), read from the SQL tables.
+def _cursor_lag(now: datetime, polled_at: datetime | None, oldest_unapplied: datetime | None) -> float | None:
+    """How far behind Zendesk the store may be, in seconds: what an alert on lag should watch.
+
+    The larger of the time since the last successful poll (changes since then are not read yet) and the
+    age of the oldest Zendesk change read or announced but not applied yet (an inbox entry still pending).
+    On an idle, healthy system it stays near the poll interval: the export cursor's own time does not
+    move while nothing changes in Zendesk, so "now minus the cursor's time" would grow without anything
+    being late.  ``None`` until the first successful poll.
+    """
+    if polled_at is None:
+        return None
+    ages = [a for a in (_age(now, polled_at), _age(now, oldest_unapplied)) if a is not None]
+    return max(ages)
+
+
+def _poll_and_webhooks(tx: StoreTx) -> tuple[datetime | None, int | None, datetime | None, datetime | None]:
+    """(last successful poll, webhook hints stored, last webhook time, oldest pending inbox entry's time).
 
     The store's interface has no call for these figures, so they are read from the tables the interface
     writes: the event cursor is stored at the end of every successful poll (its ``updated_at`` is that
@@ -88,7 +105,7 @@ def _poll_and_webhooks(tx: StoreTx) -> tuple[datetime | None, int | None, dateti
     """
     conn = getattr(tx, "conn", None)
     if conn is None:
-        return None, None, None
+        return None, None, None, None
     from sqlalchemy import func, select
 
     from sync.store import schema
@@ -98,7 +115,8 @@ def _poll_and_webhooks(tx: StoreTx) -> tuple[datetime | None, int | None, dateti
     count, last = conn.execute(
         select(func.count(), func.max(inbox.c.created_at)).where(inbox.c.source == WEBHOOK_SOURCE)
     ).one()
-    return polled, int(count), last
+    oldest = conn.execute(select(func.min(inbox.c.created_at)).where(inbox.c.status == "pending")).scalar()
+    return polled, int(count), last, oldest
 
 
 def _reconcile(value: Any) -> tuple[str | None, int | None, int | None]:
@@ -125,7 +143,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         tickets_cursor = tx.get_cursor(TICKETS_CURSOR)
         events_cursor = tx.get_cursor(EVENTS_CURSOR)
         reconcile_at, drift, repaired = _reconcile(tx.kv_get(RECONCILE_KEY))
-        polled_at, webhooks, last_webhook = _poll_and_webhooks(tx)
+        polled_at, webhooks, last_webhook, oldest_unapplied = _poll_and_webhooks(tx)
     position = _cursor_position(tickets_cursor, events_cursor)
     status: dict[str, Any] = {
         "queue_depth": counts.outbox_pending,
@@ -139,7 +157,9 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         "last_successful_poll_at": _iso(polled_at),
         "last_successful_poll_age_s": _age(now, polled_at),
         "cursor_position_at": _iso(position),
-        "cursor_lag_s": _age(now, position),
+        "oldest_unapplied_at": _iso(oldest_unapplied),
+        "oldest_unapplied_age_s": _age(now, oldest_unapplied),
+        "cursor_lag_s": _cursor_lag(now, polled_at, oldest_unapplied),
         "webhook_deliveries": webhooks,
         "last_webhook_at": _iso(last_webhook),
         "reconcile_last_at": reconcile_at,

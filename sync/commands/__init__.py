@@ -8,9 +8,12 @@ top: the heavy imports (SQLAlchemy, zenpy, uvicorn) happen inside the handlers, 
 Exit codes shared by every command:
 
 * ``0`` — done (for ``status``: the store could be read, whatever it shows);
-* ``1`` — the command ran but its job failed or there was nothing to act on (Zendesk unreachable,
-  unhealthy, a dead letter not found, a discard declined);
-* ``2`` — configuration or database error (a one-line message naming the variable), or bad usage.
+* ``1`` — done but something failed (Zendesk unreachable, a ``sync --once`` pass with any delivery or
+  poll error, drift found and not repaired, unhealthy, a dead letter or case not found, a discard declined);
+* ``2`` — bad usage, a configuration error (a one-line message naming the variable), or the store
+  unusable (unreachable, missing, or without casesync's schema for a read-only command).
+
+Logs go to stderr only (see :mod:`sync.cli`); standard output carries the command's result.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ COMMAND_MODULES = (
     "sync.commands.sync_once",
     "sync.commands.status",
     "sync.commands.dead_letters",
+    "sync.commands.trace",
     "sync.commands.consistency",
     "sync.commands.migrate",
     "sync.commands.healthcheck",

@@ -20,6 +20,7 @@ __all__ = [
     "install_stop_signals",
     "load",
     "open_database",
+    "open_existing_database",
     "require_zendesk",
     "start_logging",
     "start_sync_process",
@@ -67,11 +68,47 @@ def open_database(settings: Settings) -> Store:
     return store
 
 
-def stdout_console() -> Console:
-    """A rich console on stdout (plain text when stdout is not a terminal, so output stays parseable)."""
-    from rich.console import Console
+def open_existing_database(settings: Settings) -> Store:
+    """Open the store for a read-only command: never create a database file or a schema.
 
-    return Console(highlight=False, soft_wrap=False)
+    A SQLite file that does not exist, a database without casesync's schema, or one whose schema needs
+    ``casesync migrate`` (a read must not upgrade it either) is a ``ConfigurationError`` saying so — exit 2.
+    """
+    from sync.errors import ConfigurationError
+    from sync.store import open_store
+    from sync.store.engine import normalise_url
+
+    url = normalise_url(settings.database_url)
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :].split("?", 1)[0]
+        if not os.path.isfile(path):
+            raise ConfigurationError(
+                f"CASESYNC_DATABASE_URL: no casesync database at {path} (run `casesync migrate` to create one,"
+                " or point CASESYNC_DATABASE_URL at the service's database)"
+            )
+    store = open_store(settings.database_url)
+    try:
+        status = store.schema_status()
+        if status.state == "empty":
+            raise ConfigurationError(
+                "CASESYNC_DATABASE_URL: the database has no casesync schema (run `casesync migrate` to create it,"
+                " or point CASESYNC_DATABASE_URL at the service's database)"
+            )
+        if status.state != "current":
+            raise ConfigurationError(f"CASESYNC_DATABASE_URL: {status.message}")
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def stdout_console() -> Console:
+    """A rich console on stdout: styled on a terminal; in a pipe plain text, no ANSI, never wrapped."""
+    from sync.tables import ResultConsole
+
+    if sys.stdout.isatty():
+        return ResultConsole(highlight=False, soft_wrap=False)
+    return ResultConsole(highlight=False, soft_wrap=True, no_color=True, color_system=None)
 
 
 def err(*parts: Any) -> None:

@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "1 when drift was found and not repaired, 2 on error.",
     )
     reconcile.add_argument("--repair", action="store_true", help="queue repairs for the drift found")
+    reconcile.add_argument("--json", action="store_true", help="print the report (drift, cases not judged) as JSON")
     reconcile.set_defaults(handler=_reconcile)
 
     backfill = sub.add_parser(
@@ -56,7 +57,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from sync.commands._common import load, stdout_console
     from sync.consistency import reconcile_command
 
-    return reconcile_command(load(), repair=args.repair, console=stdout_console())
+    return reconcile_command(load(), repair=args.repair, console=stdout_console(), as_json=args.json)
 
 
 def _backfill(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
 Dead letters live in two queues: the outbox (console changes that Zendesk refused) and the inbox (Zendesk
 changes that could not be applied).  They are named ``outbox:12`` / ``inbox:3``; a bare number is accepted
 when ``--queue`` says which, or when only one queue has a dead letter with that number.  Only the database
-is needed (``CASESYNC_DATABASE_URL``).
+is needed (``CASESYNC_DATABASE_URL``), and it must exist: no action creates a database or a schema.
 """
 
 from __future__ import annotations
@@ -131,9 +131,17 @@ def _confirm(letter: DeadLetter) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``args.action``."""
-    from sync.commands._common import err, load, open_database
+    from sync.commands._common import err, load, open_existing_database
 
-    store = open_database(load())
+    if getattr(args, "id", None):
+        try:
+            parse_letter_id(args.id, args.queue)
+        except ValueError as exc:  # a malformed id is bad usage, whatever the store holds
+            err(f"casesync dead-letters {args.action}: {exc}")
+            return EXIT_CONFIG
+    # Every action needs a store that already exists: list and show only read it, and there is nothing
+    # to replay or discard in a database this command would have to create.
+    store = open_existing_database(load())
     try:
         with store.read() as tx:
             letters = tx.dead_letters()
@@ -174,22 +182,23 @@ def _list(letters: list[DeadLetter], *, as_json: bool) -> int:
     if as_json:
         print(json.dumps([_as_dict(d) for d in letters], indent=2, default=str))
         return EXIT_OK
-    from rich.table import Table
+    from rich.markup import escape
 
     from sync.commands._common import stdout_console
+    from sync.tables import print_table
 
     if not letters:
         print("no dead letters")
         return EXIT_OK
-    table = Table(title=f"{len(letters)} dead letter(s)", title_justify="left")
-    for column in ("id", "kind", "account", "case", "ticket", "attempts", "since", "reason"):
-        table.add_column(column, overflow="fold")
-    for d in letters:
-        table.add_row(
-            letter_name(d), d.kind, d.account_id or "—", str(d.case_id or "—"), str(d.ticket_id or "—"),
-            str(d.attempts), d.created_at.isoformat(timespec="seconds"), d.reason or "—",
-        )
-    stdout_console().print(table)
+    rows = [
+        [
+            letter_name(d), d.kind, escape(d.account_id or "—"), str(d.case_id or "—"), str(d.ticket_id or "—"),
+            str(d.attempts), d.created_at.isoformat(timespec="seconds"), escape(d.reason or "—"),
+        ]
+        for d in letters
+    ]
+    columns = ["id", "kind", "account", "case", "ticket", "attempts", "since", "reason"]
+    print_table(stdout_console(), f"{len(letters)} dead letter(s)", columns, rows)
     return EXIT_OK
 
 

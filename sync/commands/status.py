@@ -46,11 +46,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the status as a table or JSON."""
     from datetime import UTC, datetime
 
-    from sync.commands._common import load, open_database, stdout_console
+    from sync.commands._common import load, open_existing_database, stdout_console
     from sync.status import STATUS_FIELDS, collect_status
+    from sync.tables import print_table
 
     settings = load()
-    store = open_database(settings)
+    store = open_existing_database(settings)
     try:
         status = collect_status(store, now=datetime.now(UTC))
     finally:
@@ -59,17 +60,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2))
         return EXIT_OK
 
-    from rich.table import Table
-
-    table = Table(title="casesync status", title_justify="left", show_header=True)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
     attention = ("dead_letters", "conflicts", "reconcile_drift")
+    rows: list[list[str]] = []
     for key, label in STATUS_FIELDS.items():
         value = status.get(key)
         text = format_value(key, value)
         if key in attention and isinstance(value, int) and value > 0:
             text = f"[bold red]{text}[/]"
-        table.add_row(label, text)
-    stdout_console().print(table)
+        rows.append([label, text])
+    print_table(stdout_console(), "casesync status", ["figure", "value"], rows, right_aligned=["value"])
     return EXIT_OK

@@ -3,7 +3,9 @@
 ``--once`` is for a scheduler (cron, a Kubernetes CronJob): it first asks Zendesk who the credentials
 belong to (``GET /api/v2/users/me``), so an unreachable Zendesk or wrong credentials end at once with one
 line and a non-zero code instead of a pass full of retried failures; then it runs one engine pass.
-Overlapping runs are harmless: the store's leases give each case to one worker at a time.
+Overlapping runs are harmless: the store's leases give each case to one worker at a time.  The pass
+exits 1 when it met any failure (a delivery failed or was dead-lettered, the poll or an inbox entry
+failed), so a CronJob whose every write failed shows as failed; 0 when it met none.
 
 Without ``--once`` it syncs until SIGTERM/SIGINT (a worker without webhooks or HTTP endpoints, e.g. an
 extra outbox worker next to ``casesync serve`` on PostgreSQL).
@@ -14,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sync.commands import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
+from sync.commands import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -28,8 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "sync",
         help="run one sync pass (--once, for cron) or sync until stopped, without the HTTP server",
         description="With --once: check Zendesk is reachable and the credentials work, run one pass, exit "
-        "0 (1: Zendesk unreachable; 2: configuration error or credentials refused). Without --once: sync "
-        "until SIGTERM/SIGINT.",
+        "0 (1: Zendesk unreachable, or the pass had failures; 2: configuration error or credentials refused). "
+        "Without --once: sync until SIGTERM/SIGINT.",
     )
     parser.add_argument("--once", action="store_true", help="one pass, then exit (for cron / CronJobs)")
     parser.set_defaults(handler=run)
@@ -40,45 +42,20 @@ def check_zendesk(settings: Settings) -> tuple[int, str]:
 
     A quick retry policy is used on purpose: a scheduler's next run is the real retry.
     """
-    from sync.errors import AuthenticationFailed, CaseSyncError, NetworkError, ServerUnavailable
+    from sync.commands._failures import describe_zendesk_failure
+    from sync.errors import CaseSyncError
     from sync.gateway import ZendeskGateway
     from sync.retry import RetryPolicy
 
     gateway = ZendeskGateway(settings, policy=RetryPolicy(max_attempts=2, max_elapsed_s=10.0, base_s=0.2, cap_s=1.0))
-    url = settings.zendesk_url
     try:
         me = gateway.me()
-    except AuthenticationFailed as exc:
-        variable = "CASESYNC_ZENDESK_OAUTH_TOKEN" if settings.zendesk_oauth_token else "CASESYNC_ZENDESK_TOKEN"
-        status = f" (HTTP {exc.status})" if exc.status else ""
-        return EXIT_CONFIG, f"{variable}: Zendesk at {url} refused the credentials{status}"
-    except (NetworkError, ServerUnavailable) as exc:
-        return EXIT_FAILED, f"Zendesk is unreachable at {url}: {_root_cause(exc)}"
     except CaseSyncError as exc:
-        return EXIT_FAILED, f"Zendesk at {url} answered an error: {type(exc).__name__}: {_short(exc)}"
+        described = describe_zendesk_failure(exc, settings)
+        if described is None:
+            raise
+        return described
     return EXIT_OK, getattr(me, "email", None) or "?"
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost cause ("[Errno 111] Connection refused"), not the HTTP library's wrapping of it."""
-    seen: set[int] = set()
-    inner: BaseException = exc
-    while id(inner) not in seen:
-        seen.add(id(inner))
-        nxt = inner.__cause__ or inner.__context__
-        if nxt is None:
-            break
-        inner = nxt
-        # urllib3 keeps the socket error in ``reason`` rather than in the exception chain
-        reason = getattr(inner, "reason", None)
-        if isinstance(reason, BaseException):
-            inner = reason
-    return _short(inner if inner is not exc else exc)
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,4 +98,4 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in report.errors[:5]:
         err(f"  {line}")
-    return EXIT_OK
+    return EXIT_FAILED if report.errors else EXIT_OK

@@ -9,6 +9,10 @@ notes and their attachments never leave Zendesk — linked to the ticket, so the
   ``since`` resumes from it.  A run that reaches the end of the export clears it.
 * Idempotent: a ticket already linked to a case (or one of casesync's own tickets) is skipped.
 * CCs: the imported open tickets get the account's recipient list through the outbox (``repair_ccs``).
+* The export's last minute: Zendesk leaves the most recent minute out of its incremental exports, so a
+  ticket created or changed within the minute before the run is not imported; the result says up to when
+  the export reached and when to run again (a rerun skips what is already imported).
+* Progress: one log line per export page and one per wait for the export's budget (stderr).
 * Requesters: a Zendesk user the console already knows (by link, else by email in that account) is used;
   an unknown one is skipped and reported, unless ``create_users`` adds it as a non-admin user of the account.
 """
@@ -18,12 +22,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mappings.cursor import START_TIME_LAG_S
 from mappings.errors import MappingValueError
 from mappings.external_ids import parse_account_external_id, try_parse_case_external_id
 from mappings.inbound import (
@@ -38,6 +42,7 @@ from mappings.models import CaseStatus
 from mappings.references import find_ticket_references, translate_references
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZComment, ZTicket, ZUser
+from sync.errors import RateLimited
 from sync.gateway import TicketPage, ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
@@ -67,12 +72,21 @@ class BackfillResult:
     created_users: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     resumed: bool = False
+    #: Zendesk's clock at the last export page: the export holds changes up to a minute before it.
+    export_date: datetime | None = None
+
+    @property
+    def export_until(self) -> datetime | None:
+        """Changes after this time were not in the export (its last minute), so not imported by this run."""
+        if self.export_date is None:
+            return None
+        return self.export_date.astimezone(UTC) - timedelta(seconds=START_TIME_LAG_S)
 
     def as_state(self) -> dict[str, Any]:
         return {"imported": self.imported, "already_linked": self.already_linked, "not_console": self.not_console,
                 "unknown_requesters": self.unknown_requesters, "created_users": self.created_users}
 
-    def render(self, console: Console) -> None:
+    def render(self, console: Console, *, since: datetime | None = None) -> None:
         if self.resumed:
             console.print("Resumed an interrupted backfill.")
         console.print(f"Imported {self.imported} ticket(s) as cases; {self.already_linked} already linked;"
@@ -87,6 +101,16 @@ class BackfillResult:
                 console.print(f"  {who}: {count}")
         for error in self.errors:
             console.print(f"[red]not imported:[/red] {error}")
+        until = self.export_until
+        if until is not None:
+            again = f"casesync backfill --since {since.isoformat()}" if since else "casesync backfill"
+            rerun_at = (until + timedelta(seconds=2 * START_TIME_LAG_S)).isoformat(timespec="seconds")
+            console.print(
+                f"Not included: tickets created or changed after {until.isoformat(timespec='seconds')} "
+                f"(Zendesk's export leaves out its most recent {START_TIME_LAG_S} s). To import them, run "
+                f"`{again}` again after {rerun_at}"
+                " (tickets already imported are skipped)."
+            )
 
 
 class Backfiller:
@@ -98,13 +122,11 @@ class Backfiller:
         gateway: ZendeskGateway,
         settings: Settings,
         *,
-        console: Console | None = None,
         sleep: Callable[[float], None] = time.sleep,
         per_page: int | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
-        self.console = console
         self.sleep = sleep
         self.per_page = per_page
         self.names = StaffNames(style=StaffNameStyle(settings.staff_name), team_name=settings.staff_team_name)
@@ -128,37 +150,45 @@ class Backfiller:
             result.unknown_requesters = dict(saved.get("unknown_requesters") or {})
             result.created_users = list(saved.get("created_users") or [])
             pending_refs = {str(k): int(v) for k, v in (saved.get("pending_refs") or {}).items()}
-        progress = Progress(TextColumn("backfill"), BarColumn(), TextColumn("{task.completed} tickets"),
-                            TimeElapsedColumn(), console=self.console, disable=self.console is None)
-        with progress:
-            task = progress.add_task("backfill", total=None)
-            while True:
-                page = self._page(start, cursor)
-                for ticket in sorted(page.tickets, key=lambda t: t.id):
-                    self._ticket(ticket, create_users, result, pending_refs)
-                    progress.advance(task)
-                self._resolve_refs(pending_refs)
-                cursor = page.after_cursor
-                done = page.end_of_stream or not cursor
-                with self.store.transaction() as tx:
-                    self._queue_ccs(tx)
-                    tx.kv_set(CURSOR_KEY, None if done else {
-                        "since": start, "cursor": cursor, "pending_refs": pending_refs, **result.as_state()})
-                if done:
-                    break
-        log.info("backfilled", imported=result.imported, already_linked=result.already_linked)
+        log.info("backfill.started", since=since.isoformat(), resumed=result.resumed)
+        pages = seen = 0
+        while True:
+            page = self._page(start, cursor)
+            for ticket in sorted(page.tickets, key=lambda t: t.id):
+                self._ticket(ticket, create_users, result, pending_refs)
+            self._resolve_refs(pending_refs)
+            cursor = page.after_cursor
+            done = page.end_of_stream or not cursor
+            with self.store.transaction() as tx:
+                self._queue_ccs(tx)
+                tx.kv_set(CURSOR_KEY, None if done else {
+                    "since": start, "cursor": cursor, "pending_refs": pending_refs, **result.as_state()})
+            pages, seen = pages + 1, seen + len(page.tickets)
+            if page.server_date is not None:
+                result.export_date = page.server_date
+            log.info("backfill.progress", pages=pages, tickets_seen=seen, imported=result.imported,
+                     already_linked=result.already_linked, done=done)
+            if done:
+                break
+        log.info("backfilled", imported=result.imported, already_linked=result.already_linked,
+                 export_until=result.export_until.isoformat() if result.export_until else None)
         return result
 
     # -- one page, one ticket --------------------------------------------------------------------------
 
     def _page(self, start: int, cursor: str | None) -> TicketPage:
-        # The export allows 10 requests a minute: wait as Zendesk says, then go on.
+        # The export allows 10 requests a minute: wait as Zendesk says, then go on.  Other failures (Zendesk
+        # unreachable, 5xx) were already retried by the gateway's policy: they end the run, which a rerun
+        # resumes from the stored cursor.
         def read() -> TicketPage:
             if cursor is None:
                 return self.gateway.export_tickets(start_time=start, per_page=self.per_page)
             return self.gateway.export_tickets(cursor=cursor, per_page=self.per_page)
 
-        return BudgetWait(_MAX_WAITS, self.sleep).call(read)
+        def waiting(seconds: float, exc: BaseException) -> None:
+            log.info("backfill.waiting", seconds=seconds, reason=f"{type(exc).__name__}: {exc}")
+
+        return BudgetWait(_MAX_WAITS, self.sleep, only=RateLimited, on_wait=waiting).call(read)
 
     def _ticket(self, ticket: ZTicket, create_users: bool, result: BackfillResult, refs: dict[str, int]) -> None:
         if ticket.status == "deleted":

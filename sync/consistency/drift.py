@@ -14,9 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-__all__ = ["Drift", "DriftKind", "DriftReport", "render_report"]
+__all__ = ["Drift", "DriftKind", "DriftReport", "Skipped", "render_report"]
 
 
 class DriftKind(StrEnum):
@@ -43,6 +42,16 @@ class Drift:
     repair: str = "none"
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A linked case the run did not judge, and why (it is in flight, not drifted)."""
+
+    account_id: str
+    case_id: int
+    ticket_id: int
+    reason: str
+
+
 @dataclass
 class DriftReport:
     """The outcome of one reconcile run.
@@ -57,6 +66,7 @@ class DriftReport:
     drifts: list[Drift] = field(default_factory=list)
     repaired: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def drift(self) -> int:
@@ -68,33 +78,63 @@ class DriftReport:
             out[item.kind.value] = out.get(item.kind.value, 0) + 1
         return out
 
+    def as_json(self, *, repair: bool) -> dict[str, Any]:
+        """The whole report as JSON-compatible values (``casesync reconcile --json``)."""
+        return {
+            "at": self.at.isoformat(),
+            "checked": self.checked,
+            "repair": repair,
+            "drift": self.drift,
+            "by_kind": self.by_kind(),
+            "repaired": self.repaired,
+            "drifts": [
+                {"kind": d.kind.value, "account_id": d.account_id, "case_id": d.case_id, "ticket_id": d.ticket_id,
+                 "detail": d.detail, "repair": d.repair}
+                for d in self.drifts
+            ],
+            "skipped": [
+                {"account_id": k.account_id, "case_id": k.case_id, "ticket_id": k.ticket_id, "reason": k.reason}
+                for k in self.skipped
+            ],
+            "errors": list(self.errors),
+        }
+
     def summary(self) -> dict[str, Any]:
         """The value stored under ``reconcile:last`` (read by ``casesync status``)."""
         return {"at": self.at.isoformat(), "drift": self.drift, "repaired": self.repaired}
 
 
 def render_report(report: DriftReport, console: Console, *, repair: bool, limit: int = 200) -> None:
-    """Print the drift table (at most ``limit`` rows) and a one-line summary."""
+    """Print the drift table (at most ``limit`` rows), the cases not judged and why, and a summary."""
+    from rich.markup import escape
+
+    from sync.tables import print_table
+
     if report.drifts:
-        table = Table(title=f"Drift found ({report.drift})", show_lines=False)
-        for column in ("kind", "account", "case", "ticket", "detail", "repair"):
-            table.add_column(column, overflow="fold")
-        for item in report.drifts[:limit]:
-            table.add_row(
+        rows = [
+            [
                 item.kind.value,
-                item.account_id,
+                escape(item.account_id),
                 f"#{item.case_id}" if item.case_id is not None else "-",
                 f"#{item.ticket_id}",
-                item.detail,
+                escape(item.detail),
                 item.repair if repair else f"({item.repair})",
-            )
-        console.print(table)
+            ]
+            for item in report.drifts[:limit]
+        ]
+        columns = ["kind", "account", "case", "ticket", "detail", "repair"]
+        print_table(console, f"Drift found ({report.drift})", columns, rows)
         if report.drift > limit:
             console.print(f"... and {report.drift - limit} more")
     for error in report.errors:
-        console.print(f"[yellow]not checked:[/yellow] {error}")
+        console.print(f"[yellow]not checked:[/yellow] {escape(error)}")
+    for item in report.skipped[:limit]:
+        console.print(f"not judged: case #{item.case_id} (ticket #{item.ticket_id}): {escape(item.reason)}")
+    if len(report.skipped) > limit:
+        console.print(f"... and {len(report.skipped) - limit} more not judged")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind().items())) or "none"
-    console.print(f"Checked {report.checked} linked case(s); drift: {report.drift} ({kinds}).")
+    skipped = f"; {len(report.skipped)} not judged (in flight, see above)" if report.skipped else ""
+    console.print(f"Checked {report.checked} linked case(s); drift: {report.drift} ({kinds}){skipped}.")
     if report.drift and repair:
         console.print(f"Repairs queued: {report.repaired} (delivered by the outbox and inbox workers).")
     elif report.drift:

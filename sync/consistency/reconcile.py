@@ -10,7 +10,8 @@ Repairs never write to Zendesk directly: console-side changes Zendesk must recei
 console missed become inbox hints (the inbox worker re-reads and applies the ticket), and references that
 Zendesk states unambiguously (a follow-up's source, a merge target) are set in the store with their feed
 entries.  Cases with console changes still queued, and tickets changed within ``grace_s`` (the export's blind
-minute), are not judged: they are in flight, not drifted.
+minute), are not judged: they are in flight, not drifted.  The report lists each of them with the reason
+(``DriftReport.skipped``), so an operator knows what a rerun a minute later will look at.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mappings.status import status_from_zendesk
 from mappings.zendesk import ZTicket
 from sync.clock import utc_now
 from sync.consistency.comments import ExportBudgetExhausted, comment_census
-from sync.consistency.drift import Drift, DriftKind, DriftReport
+from sync.consistency.drift import Drift, DriftKind, DriftReport, Skipped
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
@@ -104,6 +105,9 @@ class Reconciler:
                 self._records[case_id] = record
                 report.checked += 1
                 ticket = tickets.get(ticket_id)
+                skipped = self._in_flight(record, ticket_id, ticket)
+                if skipped is not None:
+                    report.skipped.append(skipped)
                 report.drifts.extend(self._check(record, ticket_id, ticket))
                 if ticket is not None and record.status is not CaseStatus.CLOSED and ticket.created_at is not None:
                     comment_cases[ticket_id] = case_id
@@ -155,6 +159,20 @@ class Reconciler:
             out.extend(self._check_ccs(record, ticket, drift))
         out.extend(self._check_links(record, ticket, drift))
         return out
+
+    def _in_flight(self, record: CaseRecord, ticket_id: int, ticket: ZTicket | None) -> Skipped | None:
+        """Why :meth:`_check` does not judge this case (the same tests, said in words), or None."""
+        if ticket is None or ticket.status == "deleted":
+            return None
+        if case_key(record.id) in self._pending:
+            return Skipped(record.account_id, record.id, ticket_id,
+                           "console changes are still queued in the outbox; judged once they are delivered")
+        if self._fresh(ticket) and ticket.updated_at is not None:
+            age = max(0.0, (self._now_zd - ticket.updated_at).total_seconds())
+            return Skipped(record.account_id, record.id, ticket_id,
+                           f"changed in Zendesk {age:.0f} s ago, within the last {self.grace_s:.0f} s that Zendesk's"
+                           f" export may not show yet; run reconcile again in {self.grace_s - age:.0f} s or later")
+        return None
 
     def _fresh(self, ticket: ZTicket) -> bool:
         if ticket.updated_at is None or self.grace_s <= 0:

@@ -14,7 +14,8 @@ Order of checks, cheapest first, so that an attacker cannot make us buffer or ha
 4. the body, read in chunks and abandoned as soon as it passes the limit → 413 (lying or absent
    ``Content-Length``, chunked uploads);
 5. signature → 401; timestamp outside the tolerance window (replay, future) → 401;
-6. JSON with a ticket id → 400 otherwise; a signed event about something other than a ticket → 202 ignored;
+6. a ``Content-Type`` other than JSON in UTF-8 → 415; a body that is not UTF-8 JSON without a byte-order
+   mark, or without a ticket id → 400; a signed event about something other than a ticket → 202 ignored;
 7. the sink (503 if it fails, so that Zendesk delivers again) → 202 accepted or duplicate.
 """
 
@@ -43,7 +44,7 @@ from sync.web.signature import (
     verify_signature,
 )
 
-__all__ = ["PayloadError", "WebhookHint", "WebhookReceiver", "WebhookSink", "parse_hint"]
+__all__ = ["PayloadError", "WebhookHint", "WebhookReceiver", "WebhookSink", "parse_hint", "unsupported_media_type"]
 
 log = get_logger(__name__)
 
@@ -84,9 +85,11 @@ def _when(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        # An offset can carry a time past datetime's range once converted ("0001-01-01T00:00:00+05:00",
+        # "9999-12-31T23:59:59-05:00"): OverflowError.  The time is informative only: drop it.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def parse_hint(body: bytes) -> WebhookHint | None:
@@ -96,8 +99,17 @@ def parse_hint(body: bytes) -> WebhookHint | None:
     "zen:ticket:N", "detail": {"id": "N"}}``) and trigger-style ones (``{"ticket_id": N}`` or
     ``{"ticket": {"id": N}}``, the id as a number or a string of digits).  Raises :class:`PayloadError`.
     """
+    # Zendesk posts a JSON payload (developer.zendesk.com/documentation/webhooks/anatomy-of-a-webhook-request)
+    # and JSON between systems is UTF-8 without a byte-order mark (RFC 8259 §8.1).  json.loads would also
+    # guess UTF-16/32 and skip a BOM: refuse those instead.
+    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise PayloadError("the body starts with a byte-order mark: webhook JSON must be UTF-8 without one")
     try:
-        payload = json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError("the body is not UTF-8") from None
+    try:
+        payload = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
         raise PayloadError("the body is not valid JSON") from None
     if not isinstance(payload, dict):
@@ -128,6 +140,25 @@ def parse_hint(body: bytes) -> WebhookHint | None:
     if ticket_id is None:
         raise PayloadError("the payload carries no ticket id")
     return WebhookHint(ticket_id=ticket_id, occurred_at=_when(payload.get("time")))
+
+
+def unsupported_media_type(content_type: str | None) -> str | None:
+    """Why a delivery's ``Content-Type`` cannot be taken (415), or ``None``.
+
+    casesync's webhook sends JSON, which Zendesk posts as ``application/json`` in UTF-8; an absent header is
+    judged by the body alone.  Another media type, or a charset other than UTF-8, is refused.
+    """
+    if content_type is None or not content_type.strip():
+        return None
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return f"the body must be application/json, not {media[:60]!r}"
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return f"the body must be UTF-8, not charset {value.strip()[:30]!r}"
+    return None
 
 
 class _TooLarge(Exception):
@@ -216,6 +247,9 @@ class WebhookReceiver:
         except (BadSignature, MalformedHeaders) as exc:
             return self._reject(request, 401, "bad_signature", str(exc))
 
+        unsupported = unsupported_media_type(request.headers.get("content-type"))
+        if unsupported is not None:
+            return self._reject(request, 415, "malformed", unsupported)
         try:
             hint = parse_hint(body)
         except PayloadError as exc:

@@ -23,6 +23,7 @@ def test_status_constants_match_the_poller() -> None:
 
 
 def test_status_of_an_empty_store(db_url: str, cli: Cli) -> None:
+    assert cli("migrate")[0] == 0
     code, out, err = cli("status", "--json")
     assert (code, err) == (0, "")
     status = json.loads(out)
@@ -87,7 +88,7 @@ def test_dead_letters_list_and_show(busy_store: dict[str, Any], cli: Cli) -> Non
     code, _, err = cli("dead-letters", "show", "outbox:999")
     assert code == 1 and "no dead letter outbox:999" in err
     code, _, err = cli("dead-letters", "show", "mailbox:1")
-    assert code == 1 and "not a dead-letter id" in err
+    assert code == 2 and "not a dead-letter id" in err
 
 
 def test_dead_letters_replay_one_and_all(busy_store: dict[str, Any], cli: Cli) -> None:
@@ -129,8 +130,12 @@ def test_dead_letters_discard_asks_for_confirmation(
 
 def test_migrate_twice(db_url: str, cli: Cli) -> None:
     code, out, err = cli("migrate")
-    assert (code, err) == (0, "")
-    assert "created the schema" in out
+    assert code == 0
+    from sync.store.schema import SCHEMA_VERSION
+
+    # the result on stdout, the log on stderr
+    assert out.splitlines() == [f"created the schema (version {SCHEMA_VERSION}) in an empty database"]
+    assert json.loads(err.splitlines()[-1])["event"] == "migrate.done"
     code, out, _ = cli("migrate")
     assert code == 0 and "already current" in out and "nothing to apply" in out
 
