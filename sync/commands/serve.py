@@ -164,6 +164,9 @@ def run(_args: argparse.Namespace) -> int:
             return False, current.message
         if not threads.alive("engine"):
             return False, "the sync engine is not running"
+        pause = engine.connection.paused
+        if pause is not None:
+            return False, pause.describe()
         return True, ""
 
     app = create_app(
