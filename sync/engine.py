@@ -32,6 +32,7 @@ from sync.report import SyncReport
 from sync.retry import Pacer, RetryPolicy
 from sync.settings import Settings, load_settings
 from sync.store import Store, open_store
+from sync.store.outage import OutageBackoff, is_store_outage
 from sync.web.webhooks import WebhookHint
 
 __all__ = ["SyncEngine"]
@@ -188,11 +189,24 @@ class SyncEngine:
         """
         stop = stop or threading.Event()
         next_poll = self.monotonic()
+        outage = OutageBackoff()
         log.info("engine_started", worker_id=self.worker_id)
         while not stop.is_set():
             self._wake.clear()  # hints stored from here on wake the rest below
             poll = self.monotonic() >= next_poll
-            report = self._pass(poll=poll, stop=stop.is_set)
+            try:
+                report = self._pass(poll=poll, stop=stop.is_set)
+            except Exception as exc:
+                if not is_store_outage(exc):
+                    raise
+                # The database is away (a restart): wait it out; what was cut off is rolled back and redone.
+                delay = outage.next_delay()
+                log.warning("store_unavailable", retry_in_s=delay, attempt=outage.failures, error=str(exc)[:300])
+                stop.wait(delay)
+                continue
+            if outage.failures:
+                log.info("store_available_again", after_attempts=outage.failures)
+                outage.reset()
             if poll:
                 next_poll = self.monotonic() + self.settings.poll_interval_s
             if not (report.delivered or report.inbound_applied):

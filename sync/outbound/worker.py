@@ -91,8 +91,10 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.metrics = metrics
         directory = Directory(store, gateway)
-        cases = CaseDelivery(store, gateway, directory, settings)
-        accounts = AccountDelivery(store, gateway, directory, sleep)
+        # Delivered in this claim round, completion not yet committed: entries waiting for them go on.
+        self._delivered_ids: set[int] = set()
+        cases = CaseDelivery(store, gateway, directory, settings, settled=self._delivered_ids.__contains__)
+        accounts = AccountDelivery(store, gateway, directory, sleep, settled=self._delivered_ids.__contains__)
         self._handlers: dict[str, Callable[[OutboxEntry], Finish | None]] = {
             OutboxKind.UPSERT_ACCOUNT: accounts.upsert_account,
             OutboxKind.UPSERT_USER: accounts.upsert_user,
@@ -113,6 +115,7 @@ class OutboxWorker:
             )
             if not entries:
                 break
+            self._delivered_ids.clear()
             done: list[tuple[OutboxEntry, Finish | None]] = []
             since = self.monotonic()
             for index, entry in enumerate(entries):
@@ -132,6 +135,7 @@ class OutboxWorker:
                     errors.append(outcome)
                 elif outcome is not None:
                     done.append((entry, outcome.finish))
+                    self._delivered_ids.add(entry.id)
                 if len(done) >= _COMPLETE_EVERY or (done and self.monotonic() - since >= _COMPLETE_WITHIN_S):
                     delivered += self._complete(done)
                     done = []
