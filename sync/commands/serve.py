@@ -184,12 +184,15 @@ def run(_args: argparse.Namespace) -> int:
             return False, pause.describe()
         return True, ""
 
+    from sync.workplace import Workplace
+
     app = create_app(
         settings=settings,
         sink=engine.webhook_sink,
         status_provider=engine.status,
         ready=ready,
         metrics=engine.metrics,
+        workplace=Workplace(store, clock=engine.clock),
     )
     log.info("serve.starting", worker_id=engine.worker_id, host=settings.http_host, port=settings.http_port)
     threads.start("engine", lambda: engine.run_forever(stop))
