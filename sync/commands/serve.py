@@ -124,6 +124,9 @@ def _schedule_reconcile(engine: SyncEngine, settings: Settings, stop: threading.
         from sync.store.outage import is_store_outage
 
         while not stop.wait(interval):
+            if engine.connection.paused is not None:
+                log.info("reconcile.skipped_connection_paused")
+                continue
             # Several replicas share one schedule: the lease outlives most of the interval, so only one
             # replica per interval runs it; a dead holder's lease simply expires.
             try:

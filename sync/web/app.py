@@ -43,7 +43,7 @@ from sync.settings import Settings
 from sync.web.operator import OperatorSessions, operator_routes
 from sync.web.status_page import CSP, render_status_page, to_json
 from sync.web.webhooks import WebhookReceiver, WebhookSink
-from sync.web.workplace_page import WORKPLACE_CSS, render_workplace
+from sync.web.workplace_page import WORKPLACE_CSS, pause_banner, render_workplace
 from sync.workplace import Workplace
 
 __all__ = ["ReadyCheck", "StatusProvider", "create_app", "serve_app"]
@@ -133,7 +133,8 @@ def create_app(
             if asked or csrf is not None:
                 refresh = 0  # never reload under an operator's hands
         html = render_status_page(
-            status, generated_at=now(), refresh_s=refresh, error=error, extra_html=extra, extra_css=WORKPLACE_CSS
+            status, generated_at=now(), refresh_s=refresh, error=error, extra_html=extra, extra_css=WORKPLACE_CSS,
+            notice_html=pause_banner(status),
         )
         return HTMLResponse(html, status_code=503 if error else 200, headers=_PAGE_HEADERS)
 

@@ -171,11 +171,13 @@ def render_status_page(
     error: str | None = None,
     extra_html: str = "",
     extra_css: str = "",
+    notice_html: str = "",
 ) -> str:
     """Render ``status`` (any keys; nested mappings and lists allowed) as a complete HTML document.
 
     ``error``, when given, is shown above the table (e.g. the store could not be read); ``extra_html``
-    (already escaped, e.g. the operator's sections) follows the table.  ``refresh_s`` 0: no auto-refresh.
+    (already escaped, e.g. the operator's sections) follows the table, ``notice_html`` precedes it.
+    ``refresh_s`` 0: no auto-refresh.
     """
     banner = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
     content = f'<div class="card">{_table(status, 0)}</div>' if status else ""
@@ -193,7 +195,7 @@ def render_status_page(
         f'<p class="sub">Generated <time>{stamp}</time> · '
         + (f"refreshes every {int(refresh_s)} s · " if refresh_s > 0 else "")
         + '<a href="status.json">JSON</a> · <a href="metrics">metrics</a></p>'
-        f"{banner}{content}{extra_html}</main></body></html>\n"
+        f"{banner}{notice_html}{content}{extra_html}</main></body></html>\n"
     )
 
 

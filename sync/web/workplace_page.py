@@ -7,13 +7,14 @@ inline SVG (no script, no external asset, so the page's Content-Security-Policy 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from sync.workplace import Minute, WorkplaceView
 
-__all__ = ["WORKPLACE_CSS", "render_workplace", "svg_bars"]
+__all__ = ["WORKPLACE_CSS", "pause_banner", "render_workplace", "svg_bars"]
 
 WORKPLACE_CSS = """
 section { margin-top: 22px; }
@@ -186,6 +187,22 @@ def _operator(enabled: bool, csrf: str | None) -> str:
     return (
         '<form method="post" action="/operator/logout" class="sub">Signed in as operator. '
         f'<input type="hidden" name="csrf" value="{escape(csrf)}"><button>Sign out</button></form>'
+    )
+
+
+def pause_banner(status: Mapping[str, Any]) -> str:
+    """An alert above everything while the Zendesk connection is paused (from :func:`sync.status.collect_status`)."""
+    if status.get("connection") != "paused":
+        return ""
+    cause = "Zendesk refuses the credentials" if status.get("connection_paused_cause") == "credentials_refused" else (
+        "Zendesk is unreachable"
+    )
+    since = escape(str(status.get("connection_paused_since") or "?"))
+    detail = escape(str(status.get("connection_paused_detail") or ""))
+    return (
+        f'<div class="error" role="alert">Sync paused: {cause} (since <time>{since}</time>). Nothing is '
+        f'dead-lettered meanwhile; it resumes by itself once Zendesk accepts it again.<br>'
+        f'<span class="reason">{detail}</span></div>'
     )
 
 

@@ -111,6 +111,20 @@ def test_the_page_lists_what_needs_an_operator(store: Store, clock: Clock) -> No
     assert re.search(r"<th>Reconcile drift left</th><td><span class=\"warn\"><span class=\"num\">2<", page)
 
 
+def test_a_paused_connection_is_announced_first(store: Store, clock: Clock) -> None:
+    from sync.connection import PAUSE_KEY, Pause
+
+    world(store, clock)
+    http = client(store, clock)
+    assert "Sync paused" not in http.get("/status").text
+    pause = Pause(cause="credentials_refused", since=clock(), detail="GET /api/v2/users/me: HTTP 401")
+    with store.transaction() as tx:
+        tx.kv_set(PAUSE_KEY, pause.to_json())
+    page = http.get("/status").text
+    assert page.index("Sync paused: Zendesk refuses the credentials") < page.index("Dead letters")
+    assert "HTTP 401" in page
+
+
 def test_case_lookup(store: Store, clock: Clock) -> None:
     ids = world(store, clock)
     http = client(store, clock)
