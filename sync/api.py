@@ -34,7 +34,7 @@ from mappings.recipients import MAX_CCS, ensure_within_limit, is_valid_email, sa
 from mappings.references import ReferredCase, check_refers_to, refusal_message
 from sync.errors import CaseClosed, CaseNotFound, InvalidInput, UnknownUser
 from sync.settings import Settings, load_settings
-from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, account_key, case_key, open_store
+from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, account_key, case_key, open_store, user_key
 
 __all__ = ["MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "SupportCases"]
 
@@ -114,7 +114,7 @@ class SupportCases:
                         "previous_email": before.email if before is not None and email_changed else None,
                         "created": before is None,
                     },
-                    ordering_key=account_key(account_id),
+                    ordering_key=user_key(account_id, user_id),
                     account_id=account_id,
                 )
             self._queue_list_change(tx, account_id, old_list, new_list)

@@ -4,6 +4,9 @@
 (when the export budget allows: DESIGN.md §6) — and never raises for Zendesk or network errors.
 ``run_forever()`` owns the loop: it keeps delivering and draining the inbox continuously and polls every
 ``poll_interval_s``.  Side effects (clock, sleep, monotonic time, randomness) are constructor arguments.
+
+While the Zendesk connection is paused (credentials refused, Zendesk unreachable: :mod:`sync.connection`),
+a pass sends nothing but the guard's cheap probe, and the engine resumes by itself once it succeeds.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sync.clock import utc_now
+from sync.connection import ConnectionGuard
 from sync.errors import CaseSyncError, ConfigurationError
 from sync.gateway import GatewaySession, ZendeskGateway
 from sync.hints import WebhookHint
@@ -30,6 +34,7 @@ from sync.report import SyncReport
 from sync.retry import Pacer, RetryPolicy
 from sync.settings import Settings, load_settings
 from sync.store import Store, open_store
+from sync.store.outage import OutageBackoff, is_store_outage
 
 __all__ = ["SyncEngine"]
 
@@ -58,6 +63,7 @@ class SyncEngine:
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         worker_id: str | None = None,
+        unreachable_after_s: float = 120.0,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.clock = clock
@@ -68,14 +74,26 @@ class SyncEngine:
         self.store = store if store is not None else open_store(self.settings.database_url, clock=clock)
         if gateway is None:
             self.settings.require_zendesk()
-            policy = RetryPolicy(sleep=sleep, clock=monotonic, random_source=(rng or random.Random()).random)
             metrics_ = self.metrics
+            policy = RetryPolicy(
+                sleep=sleep, clock=monotonic, random_source=(rng or random.Random()).random, metrics=metrics_
+            )
             session = GatewaySession(
-                pacer=Pacer(clock=monotonic, sleep=sleep),
+                pacer=Pacer(clock=monotonic, sleep=sleep, metrics=metrics_),
                 on_response=lambda method, url, status, seconds: metrics_.observe_request(url, status, seconds),
             )
             gateway = ZendeskGateway(self.settings, session=session, policy=policy)
         self.gateway = gateway
+        #: Pauses the whole connection when Zendesk refuses the credentials or stays unreachable.
+        self.connection = ConnectionGuard(
+            self.store,
+            gateway.me,
+            clock=clock,
+            monotonic=monotonic,
+            metrics=self.metrics,
+            unreachable_after_s=unreachable_after_s,
+        )
+        gateway.observer = self.connection.observe
         self.outbox = OutboxWorker(
             self.store,
             gateway,
@@ -86,10 +104,17 @@ class SyncEngine:
             rng=rng,
             metrics=self.metrics,
             monotonic=monotonic,
+            connection=self.connection,
         )
         self.applier = TicketApplier(self.store, gateway, self.settings, clock=clock, metrics=self.metrics)
         self.inbox = InboxWorker(
-            self.store, gateway, self.applier, self.settings, clock=clock, worker_id=self.worker_id
+            self.store,
+            gateway,
+            self.applier,
+            self.settings,
+            clock=clock,
+            worker_id=self.worker_id,
+            connection=self.connection,
         )
         self.poller = InboundPoller(
             self.store,
@@ -119,17 +144,26 @@ class SyncEngine:
         return self._pass(poll=True)
 
     def _pass(self, *, poll: bool, stop: Callable[[], bool] = lambda: False) -> SyncReport:
-        report = self._step("outbox", lambda: self.outbox.run_once(stop=stop))
-        report = report.merge(self._step("inbox", self.inbox.run_once))
-        if poll and not stop():
-            report = report.merge(self._step("poll", self.poller.run_once))
-        # A poll or an inbound change may have queued outbound work (a continuation, a repair).
-        if report.inbound_applied and not stop():
-            report = report.merge(self._step("outbox", lambda: self.outbox.run_once(stop=stop)))
+        if not self.connection.may_send():
+            pause = self.connection.paused
+            report = SyncReport(errors=[pause.describe()] if pause is not None else [])
+        else:
+            report = self._sync(poll=poll, stop=stop)
         counts = self.store.counts()
         return report.model_copy(
             update={"pending": counts.outbox_pending, "dead_letters": counts.outbox_dead + counts.inbox_dead}
         )
+
+    def _sync(self, *, poll: bool, stop: Callable[[], bool]) -> SyncReport:
+        report = self._step("outbox", lambda: self.outbox.run_once(stop=stop))
+        if self.connection.paused is None:
+            report = report.merge(self._step("inbox", self.inbox.run_once))
+        if poll and not stop() and self.connection.paused is None:
+            report = report.merge(self._step("poll", self.poller.run_once))
+        # A poll or an inbound change may have queued outbound work (a continuation, a repair).
+        if report.inbound_applied and not stop() and self.connection.paused is None:
+            report = report.merge(self._step("outbox", lambda: self.outbox.run_once(stop=stop)))
+        return report
 
     def _step(self, name: str, fn: Callable[[], SyncReport]) -> SyncReport:
         try:
@@ -152,11 +186,24 @@ class SyncEngine:
         """
         stop = stop or threading.Event()
         next_poll = self.monotonic()
+        outage = OutageBackoff()
         log.info("engine_started", worker_id=self.worker_id)
         while not stop.is_set():
             self._wake.clear()  # hints stored from here on wake the rest below
             poll = self.monotonic() >= next_poll
-            report = self._pass(poll=poll, stop=stop.is_set)
+            try:
+                report = self._pass(poll=poll, stop=stop.is_set)
+            except Exception as exc:
+                if not is_store_outage(exc):
+                    raise
+                # The database is away (a restart): wait it out; what was cut off is rolled back and redone.
+                delay = outage.next_delay()
+                log.warning("store_unavailable", retry_in_s=delay, attempt=outage.failures, error=str(exc)[:300])
+                stop.wait(delay)
+                continue
+            if outage.failures:
+                log.info("store_available_again", after_attempts=outage.failures)
+                outage.reset()
             if poll:
                 next_poll = self.monotonic() + self.settings.poll_interval_s
             if not (report.delivered or report.inbound_applied):

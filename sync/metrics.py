@@ -19,21 +19,52 @@ Exposed series (``/metrics``)::
     casesync_outbox_delivered_total{kind}                counter    console changes delivered to Zendesk
     casesync_inbound_applied_total{kind}                 counter    Zendesk changes applied to the console
     casesync_last_poll_success_timestamp_seconds         gauge      Unix time of the last successful poll
+    casesync_connection_paused{cause}                    gauge      1 while the Zendesk connection is paused
+    casesync_build_info{version,python}                  gauge      always 1; the running build in labels
+
+plus the standard ``process_*`` (CPU, memory, file descriptors, start time), ``python_info`` and
+``python_gc_*`` series.  No ``*_created`` series: prometheus-client's ``disable_created_metrics`` is applied
+once on import, since a creation timestamp per counter only doubles the series a scrape carries.
 """
 
 from __future__ import annotations
 
+import platform
 import re
 import time
+from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE_LATEST", "WEBHOOK_OUTCOMES", "Metrics", "endpoint_template"]
+__all__ = ["CONTENT_TYPE_LATEST", "PAUSE_CAUSES", "WEBHOOK_OUTCOMES", "Metrics", "build_version", "endpoint_template"]
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
+
+PAUSE_CAUSES = ("credentials_refused", "unreachable")
+"""Why the Zendesk connection can be paused (:mod:`sync.connection`)."""
 
 WEBHOOK_OUTCOMES = ("accepted", "duplicate", "ignored", "bad_signature", "stale", "too_large", "malformed")
 """Outcomes of a webhook delivery.  ``ignored``: a valid, signed event about something other than a ticket."""
+
+def build_version() -> str:
+    """The installed casesync version (``0+unknown`` when running from a tree that was never installed)."""
+    try:
+        return version("casesync")
+    except PackageNotFoundError:
+        return "0+unknown"
+
 
 _REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _LAG_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
@@ -106,10 +137,21 @@ class Metrics:
         self._last_poll = Gauge(
             "casesync_last_poll_success_timestamp_seconds", "Unix time of the last successful poll.", registry=r
         )
-        # Every outcome is exported from the start (at 0), so dashboards and alerts see the series before
-        # the first delivery of that kind.
+        self._paused = Gauge(
+            "casesync_connection_paused", "1 while the Zendesk connection is paused, by cause.", ["cause"], registry=r
+        )
+        build = Gauge("casesync_build_info", "The running casesync build (always 1).", ["version", "python"],
+                      registry=r)
+        build.labels(version=build_version(), python=platform.python_version()).set(1)
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        # Every outcome and cause is exported from the start (at 0), so dashboards and alerts see the series
+        # before the first delivery of that kind.
         for outcome in WEBHOOK_OUTCOMES:
             self._webhooks.labels(outcome=outcome)
+        for cause in PAUSE_CAUSES:
+            self._paused.labels(cause=cause).set(0)
 
     def observe_request(self, endpoint: str, status: int | str | None, seconds: float) -> None:
         """Count one Zendesk request.  ``endpoint`` may be a raw path or URL (it is templated here);
@@ -161,6 +203,13 @@ class Metrics:
     def mark_poll_success(self, at: float | None = None) -> None:
         """Record a successful poll at Unix time ``at`` (now by default)."""
         self._last_poll.set(time.time() if at is None else at)
+
+    def set_connection_paused(self, cause: str | None) -> None:
+        """Record the connection's state: paused for ``cause`` (one of :data:`PAUSE_CAUSES`), or running."""
+        if cause is not None and cause not in PAUSE_CAUSES:
+            raise ValueError(f"unknown pause cause {cause!r}; expected one of {PAUSE_CAUSES}")
+        for known in PAUSE_CAUSES:
+            self._paused.labels(cause=known).set(1 if known == cause else 0)
 
     def webhook_count(self, outcome: str) -> float:
         """The number of deliveries counted with ``outcome`` so far (for the status page and tests)."""

@@ -24,27 +24,46 @@ out — Zendesk's ``Retry-After`` when it gives a positive one, else a fixed pau
 :class:`Pacer` keeps casesync under Zendesk's per-minute limit: once ``X-Rate-Limit-Remaining`` falls
 under 10% of ``X-Rate-Limit``, it spreads the requests left over the rest of the window instead of
 running into a 429.  One pacer is shared by every thread of a process (it has its own lock).
+
+Both are visible: every retry is counted in ``casesync_retries_total{reason}`` and every wait a rate limit
+imposes (a 429's ``Retry-After``, pacing) in ``casesync_rate_limit_wait_seconds_total``, when a
+:class:`~sync.metrics.Metrics` is given, and each is logged through structlog (``zendesk_retry``,
+``zendesk_pacing``).
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type, stop_after_attempt
 
-from sync.errors import RateLimited, RetriableError
+from sync.errors import NetworkError, RateLimited, RetriableError, ServerUnavailable
+from sync.logging import get_logger
 
-__all__ = ["BudgetWait", "Pacer", "RetryPolicy", "is_ambiguous"]
+if TYPE_CHECKING:
+    from sync.metrics import Metrics
 
-log = logging.getLogger(__name__)
+__all__ = ["BudgetWait", "Pacer", "RetryPolicy", "is_ambiguous", "retry_reason"]
+
+log = get_logger(__name__)
 
 T = TypeVar("T")
+
+
+def retry_reason(exc: BaseException | None) -> str:
+    """The ``reason`` label of a retry: ``429``, ``503``, ``5xx``, ``network`` or ``other``."""
+    if isinstance(exc, RateLimited):
+        return "429"
+    if isinstance(exc, ServerUnavailable):
+        return "503" if exc.status == 503 else "5xx"
+    if isinstance(exc, NetworkError):
+        return "network"
+    return "other"
 
 
 def is_ambiguous(exc: BaseException) -> bool:
@@ -58,7 +77,7 @@ class RetryPolicy:
 
     ``sleep``, ``clock`` (monotonic seconds) and ``random_source`` (uniform in [0, 1)) are injected so that tests
     decide time and jitter.  ``jitter`` is the fraction of each backoff that is randomised (0: none, 1: the
-    whole delay, "full jitter").
+    whole delay, "full jitter").  ``metrics``, when given, counts every retry and rate-limit wait.
     """
 
     max_attempts: int = 5
@@ -69,6 +88,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     random_source: Callable[[], float] = field(default=random.random, compare=False)
+    metrics: Metrics | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -135,9 +155,18 @@ class RetryPolicy:
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
+            reason = retry_reason(exc)
+            if self.metrics is not None:
+                self.metrics.count_retry(reason)
+                if isinstance(exc, RateLimited):
+                    # A 429's wait is the rate limit's (Retry-After), not a backoff of ours.
+                    self.metrics.add_rate_limit_wait(state.upcoming_sleep)
             log.info(
-                "zendesk call failed, retrying",
-                extra={"attempt": state.attempt_number, "sleep_s": state.upcoming_sleep, "error": repr(exc)},
+                "zendesk_retry",
+                reason=reason,
+                attempt=state.attempt_number,
+                sleep_s=round(state.upcoming_sleep, 3),
+                error=str(exc),
             )
 
         return Retrying(
@@ -215,8 +244,10 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
         threshold: float = 0.10,
         window_s: float = 60.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._clock = clock
+        self.metrics = metrics
         self._sleep = sleep
         self._threshold = threshold
         self._window_s = window_s
@@ -283,6 +314,9 @@ class Pacer:
         """Sleep (outside the lock) for :meth:`delay`; return the time slept."""
         pause = self.delay()
         if pause > 0:
-            log.info("pacing zendesk requests", extra={"sleep_s": pause, "remaining": self._remaining})
+            if self.metrics is not None:
+                self.metrics.count_retry("pacing")
+                self.metrics.add_rate_limit_wait(pause)
+            log.info("zendesk_pacing", sleep_s=round(pause, 3), remaining=self._remaining, limit=self._limit)
             self._sleep(pause)
         return pause

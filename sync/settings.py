@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=1_048_576, gt=0)
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    #: Unlocks replay and discard on the status page (login form); without it the page is read-only.
+    operator_token: SecretStr | None = None
 
     # workers
     poll_interval_s: float = Field(default=30.0, ge=0)
@@ -76,6 +78,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "default_assignee_email",
         "public_url",
+        "operator_token",
         mode="before",
     )
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 from mappings.cursor import decode_after_cursor
 from mappings.errors import InvalidCursor
+from sync.connection import PAUSE_KEY, Pause
 from sync.store import Store, StoreTx
 
 __all__ = ["EVENTS_CURSOR", "RECONCILE_KEY", "STATUS_FIELDS", "TICKETS_CURSOR", "WEBHOOK_SOURCE", "collect_status"]
@@ -26,6 +27,10 @@ RECONCILE_KEY = "reconcile:last"
 
 #: The figures, in display order, with the label ``casesync status`` prints for each.
 STATUS_FIELDS: dict[str, str] = {
+    "connection": "Zendesk connection (running or paused)",
+    "connection_paused_cause": "Paused because",
+    "connection_paused_since": "Paused since",
+    "connection_paused_detail": "Last refusal",
     "queue_depth": "Queue depth (outbox, not yet delivered)",
     "oldest_pending_at": "Oldest pending change",
     "oldest_pending_age_s": "Age of the oldest pending change",
@@ -45,6 +50,7 @@ STATUS_FIELDS: dict[str, str] = {
     "reconcile_last_at": "Last reconcile",
     "reconcile_drift": "Drift found by the last reconcile",
     "reconcile_repaired": "Repaired by the last reconcile",
+    "reconcile_drift_left": "Drift left after the last reconcile",
     "cases": "Cases",
     "linked_cases": "Cases linked to a ticket",
     "generated_at": "Generated at",
@@ -144,8 +150,13 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         events_cursor = tx.get_cursor(EVENTS_CURSOR)
         reconcile_at, drift, repaired = _reconcile(tx.kv_get(RECONCILE_KEY))
         polled_at, webhooks, last_webhook, oldest_unapplied = _poll_and_webhooks(tx)
+        pause = Pause.from_json(tx.kv_get(PAUSE_KEY))
     position = _cursor_position(tickets_cursor, events_cursor)
     status: dict[str, Any] = {
+        "connection": "paused" if pause is not None else "running",
+        "connection_paused_cause": pause.cause if pause is not None else None,
+        "connection_paused_since": _iso(pause.since) if pause is not None else None,
+        "connection_paused_detail": pause.detail if pause is not None else None,
         "queue_depth": counts.outbox_pending,
         "oldest_pending_at": _iso(counts.oldest_pending_at),
         "oldest_pending_age_s": _age(now, counts.oldest_pending_at),
@@ -165,6 +176,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         "reconcile_last_at": reconcile_at,
         "reconcile_drift": drift,
         "reconcile_repaired": repaired,
+        "reconcile_drift_left": max(drift - (repaired or 0), 0) if drift is not None else None,
         "cases": counts.cases,
         "linked_cases": counts.linked_cases,
         "generated_at": _iso(now),

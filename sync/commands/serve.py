@@ -109,12 +109,23 @@ def _schedule_reconcile(
     interval = settings.reconcile_interval_s
 
     def loop() -> None:
+        from sync.store.outage import is_store_outage
+
         while not stop.wait(interval):
+            if engine.connection.paused is not None:
+                log.info("reconcile.skipped_connection_paused")
+                continue
             # Several replicas share one schedule: the lease outlives most of the interval, so only one
             # replica per interval runs it; a dead holder's lease simply expires.
-            with engine.store.transaction() as tx:
-                if not tx.acquire_lease(RECONCILE_LEASE, engine.worker_id, interval * 0.9):
-                    continue
+            try:
+                with engine.store.transaction() as tx:
+                    if not tx.acquire_lease(RECONCILE_LEASE, engine.worker_id, interval * 0.9):
+                        continue
+            except Exception as exc:
+                if not is_store_outage(exc):
+                    raise
+                log.warning("reconcile.skipped_store_unavailable", error=str(exc)[:300])
+                continue
             log.info("reconcile.started")
             try:
                 result = reconciler.run(repair=True)
@@ -147,12 +158,24 @@ def run(_args: argparse.Namespace) -> int:
     threads = _Threads(stop)
 
     def ready() -> tuple[bool, str]:
-        current = store.schema_status()
+        from sync.store.outage import is_store_outage
+
+        try:
+            current = store.schema_status()
+        except Exception as exc:
+            if not is_store_outage(exc):
+                raise
+            return False, f"the database does not answer ({type(exc).__name__}); retrying with a backoff"
         if current.state != "current":
             return False, current.message
         if not threads.alive("engine"):
             return False, "the sync engine is not running"
+        pause = engine.connection.paused
+        if pause is not None:
+            return False, pause.describe()
         return True, ""
+
+    from sync.workplace import Workplace
 
     app = create_app(
         settings=settings,
@@ -160,6 +183,7 @@ def run(_args: argparse.Namespace) -> int:
         status_provider=engine.status,
         ready=ready,
         metrics=engine.metrics,
+        workplace=Workplace(store, clock=engine.clock),
     )
     log.info("serve.starting", worker_id=engine.worker_id, host=settings.http_host, port=settings.http_port)
     threads.start("engine", lambda: engine.run_forever(stop))

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import requests
 from pydantic import SecretStr
 
-from sync.errors import ConfigurationError, MappingError
+from sync.errors import ConfigurationError, MappingError, SyncError
 from sync.gateway._zenpy import make_zenpy, split_base_url
 from sync.gateway.errors import error_for_response, translating
 from sync.gateway.session import GatewaySession
@@ -85,6 +85,9 @@ class GatewayCore:
         else:
             self.session.auth = (f"{email}/token", self._token or "")
         self._local = threading.local()
+        #: Told every call's outcome (``None`` for success, else the typed error raised): the connection
+        #: guard (:mod:`sync.connection`) watches for refused credentials and an unreachable Zendesk.
+        self.observer: Callable[[BaseException | None], None] | None = None
         self._scopes: list[str] | None = None
         self._scopes_known = False
 
@@ -132,7 +135,16 @@ class GatewayCore:
             with translating(method):
                 return fn()
 
-        return self.policy.call(attempt, write=not safe, retry_rate_limited=retry_rate_limited)
+        observer = self.observer
+        if observer is None:
+            return self.policy.call(attempt, write=not safe, retry_rate_limited=retry_rate_limited)
+        try:
+            result = self.policy.call(attempt, write=not safe, retry_rate_limited=retry_rate_limited)
+        except SyncError as exc:
+            observer(exc)
+            raise
+        observer(None)
+        return result
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):

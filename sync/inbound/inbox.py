@@ -5,6 +5,9 @@ a forged, stale, duplicated or reordered delivery can at worst cause one extra r
 also catches comments made private since they were imported.  The ticket alone does not tell who closed a
 solved ticket (an agent, or Zendesk's automation): while the poller has yet to read that change, the worker
 leaves the close to it, as the event export names the updater.
+
+A failure the connection's pause explains (refused credentials, Zendesk unreachable: :mod:`sync.connection`)
+is transient whatever its type: the hint waits, is never dead-lettered for it, and the pass ends.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from mappings.inbound import status_actor
 from mappings.zendesk import ZTicket
@@ -26,6 +30,9 @@ from sync.logging import get_logger
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import InboxEntry, Store
+
+if TYPE_CHECKING:
+    from sync.connection import ConnectionGuard
 
 __all__ = ["InboxWorker", "hint_dedupe_key", "webhook_sink"]
 
@@ -74,8 +81,10 @@ class InboxWorker:
         clock: Callable[[], datetime] = utc_now,
         worker_id: str | None = None,
         batch: int = 100,
+        connection: ConnectionGuard | None = None,
     ) -> None:
         self.store = store
+        self.connection = connection
         self.gateway = gateway
         self.applier = applier
         self.settings = settings
@@ -103,6 +112,8 @@ class InboxWorker:
                 applied += done
                 if error:
                     errors.append(error)
+                if self.connection is not None and self.connection.paused is not None:
+                    return SyncReport(inbound_applied=applied, errors=errors)
         return SyncReport(inbound_applied=applied, errors=errors)
 
     def _handle(self, entry: InboxEntry) -> tuple[int, str | None]:
@@ -121,7 +132,10 @@ class InboxWorker:
             self._retry(entry, exc)
             return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
         except Exception as exc:  # permanent, a mapping error, or unexpected: retried, then dead-lettered
-            self._give_up_or_retry(entry, exc)
+            if self.connection is not None and self.connection.explains(exc):
+                self._retry(entry, exc)
+            else:
+                self._give_up_or_retry(entry, exc)
             return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
         with self.store.transaction() as tx:
             tx.complete_inbox(entry)

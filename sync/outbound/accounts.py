@@ -15,6 +15,7 @@ from mappings.zendesk import CcChange, TicketUpdateDraft
 from sync.errors import MappingError
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
+from sync.outbound.dependencies import Settled, wait_for_account, wait_for_users
 from sync.outbound.directory import Directory
 from sync.store import CaseRecord, OutboxEntry, OutboxKind, Store
 
@@ -32,8 +33,14 @@ class AccountDelivery:
     """Handlers for ``upsert_account``, ``upsert_user``, ``recipients_changed`` and ``repair_ccs`` entries."""
 
     def __init__(
-        self, store: Store, gateway: ZendeskGateway, directory: Directory, sleep: Callable[[float], None]
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        directory: Directory,
+        sleep: Callable[[float], None],
+        settled: Settled | None = None,
     ) -> None:
+        self.settled: Settled = settled or (lambda _entry_id: False)
         self.store = store
         self.gateway = gateway
         self.directory = directory
@@ -47,6 +54,8 @@ class AccountDelivery:
         """Create or update the end-user; an address change moves its Zendesk identity."""
         account_id = str(entry.payload["account_id"])
         user_id = str(entry.payload["user_id"])
+        with self.store.read() as tx:
+            wait_for_account(tx, entry, account_id, self.settled)
         previous = entry.payload.get("previous_email")
         if previous:
             self.directory.change_email(account_id, user_id, str(previous))
@@ -62,7 +71,12 @@ class AccountDelivery:
                 raise MappingError(f"account {account_id!r} is not in the store")
             current = tx.recipients(account_id)
             cases = [c for c in tx.case_records(account_id, open_only=True) if c.ticket_id is not None]
-            requesters = {u.user_id: u.email for u in tx.users(account_id)}
+            users = tx.users(account_id)
+            requesters = {u.user_id: u.email for u in users}
+            touched = {a.lower() for a in removed} | added
+            # The users whose address this change puts or removes: their own address changes go first.
+            owners = [u.user_id for u in users if u.email.lower() in touched]
+            wait_for_users(tx, entry, account_id, owners, self.settled)
         # What the list was before this change: what casesync had put on the tickets.
         before = [a for a in current if a.lower() not in added] + removed
 

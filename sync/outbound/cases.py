@@ -35,6 +35,7 @@ from sync.errors import (
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
+from sync.outbound.dependencies import Settled, wait_for_users
 from sync.outbound.directory import Directory
 from sync.outbound.outcomes import Deferred, Finish, Undeliverable
 from sync.settings import Settings
@@ -56,7 +57,15 @@ _INSTALLATION_KEY = "installation_id"
 class CaseDelivery:
     """Handlers for the ``submit``, ``reply`` and ``close`` outbox entries of one case."""
 
-    def __init__(self, store: Store, gateway: ZendeskGateway, directory: Directory, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        directory: Directory,
+        settings: Settings,
+        settled: Settled | None = None,
+    ) -> None:
+        self.settled: Settled = settled or (lambda _entry_id: False)
         self.store = store
         self.gateway = gateway
         self.directory = directory
@@ -79,7 +88,9 @@ class CaseDelivery:
             # Everything else a steady-state submit needs, in the same read: the organization, the linked
             # requester and the installation id.
             account = tx.get_account(case.account_id)
+            # An address known as an agent's fails the case itself (the console is told); only then wait.
             linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
+            wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
             installation = tx.kv_get(_INSTALLATION_KEY)
         if not messages:
             raise MappingError(f"case {case_id} has no first message")
@@ -238,6 +249,8 @@ class CaseDelivery:
             message = tx.message(message_id)
             # One read for everything a steady-state reply needs (the requester is normally linked).
             linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id) if case else None
+            if case is not None:
+                wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
         if case is None or message is None:
             raise MappingError(f"case {case_id} or message {message_id} is not in the store")
         if message.zendesk_comment_id is not None or message.case_id != case_id:

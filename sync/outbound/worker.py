@@ -11,6 +11,8 @@ Each claimed entry ends in exactly one of four ways:
   with its reason, holding the later entries of its case until an operator replays or discards it.
 
 ``run_once`` never raises for Zendesk or network errors: they are counted in the :class:`SyncReport`.
+A failure that pauses the connection (refused credentials, Zendesk unreachable: :mod:`sync.connection`) is
+none of these: the entry goes back to the queue untouched and the pass ends.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from mappings.errors import MappingValueError, TransitionRefused
 from sync.errors import ConflictError, PermanentError, RetriableError, SyncError
@@ -33,6 +36,9 @@ from sync.outbound.outcomes import Deferred, Finish
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import OutboxEntry, OutboxKind, Store
+
+if TYPE_CHECKING:
+    from sync.connection import ConnectionGuard
 
 __all__ = ["OutboxWorker"]
 
@@ -52,6 +58,13 @@ class _Delivered:
     finish: Finish | None
 
 
+@dataclass(frozen=True)
+class _Paused:
+    """The connection paused under this entry: it was handed back; nothing more is sent this pass."""
+
+    reason: str
+
+
 class OutboxWorker:
     """Delivers the outbox.  Side effects (clock, sleep, randomness) are constructor arguments."""
 
@@ -67,8 +80,10 @@ class OutboxWorker:
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        connection: ConnectionGuard | None = None,
     ) -> None:
         self.store = store
+        self.connection = connection
         self.settings = settings
         self.worker_id = worker_id
         self.clock = clock
@@ -76,8 +91,10 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.metrics = metrics
         directory = Directory(store, gateway)
-        cases = CaseDelivery(store, gateway, directory, settings)
-        accounts = AccountDelivery(store, gateway, directory, sleep)
+        # Delivered in this claim round, completion not yet committed: entries waiting for them go on.
+        self._delivered_ids: set[int] = set()
+        cases = CaseDelivery(store, gateway, directory, settings, settled=self._delivered_ids.__contains__)
+        accounts = AccountDelivery(store, gateway, directory, sleep, settled=self._delivered_ids.__contains__)
         self._handlers: dict[str, Callable[[OutboxEntry], Finish | None]] = {
             OutboxKind.UPSERT_ACCOUNT: accounts.upsert_account,
             OutboxKind.UPSERT_USER: accounts.upsert_user,
@@ -98,6 +115,7 @@ class OutboxWorker:
             )
             if not entries:
                 break
+            self._delivered_ids.clear()
             done: list[tuple[OutboxEntry, Finish | None]] = []
             since = self.monotonic()
             for index, entry in enumerate(entries):
@@ -108,10 +126,16 @@ class OutboxWorker:
                         self.store.release(rest)
                     return self._report(delivered, errors)
                 outcome = self._deliver(entry)
+                if isinstance(outcome, _Paused):
+                    delivered += self._complete(done)
+                    for rest in entries[index + 1 :]:
+                        self.store.release(rest)
+                    return self._report(delivered, [*errors, outcome.reason])
                 if isinstance(outcome, str):
                     errors.append(outcome)
                 elif outcome is not None:
                     done.append((entry, outcome.finish))
+                    self._delivered_ids.add(entry.id)
                 if len(done) >= _COMPLETE_EVERY or (done and self.monotonic() - since >= _COMPLETE_WITHIN_S):
                     delivered += self._complete(done)
                     done = []
@@ -147,7 +171,7 @@ class OutboxWorker:
 
     # -- one entry ----------------------------------------------------------------------------------
 
-    def _deliver(self, entry: OutboxEntry) -> _Delivered | str | None:
+    def _deliver(self, entry: OutboxEntry) -> _Delivered | _Paused | str | None:
         """Run the entry's handler; its completion is left to :meth:`_complete`.
 
         A string is an error line for the report; ``None`` an entry put off quietly (waiting for another).
@@ -167,14 +191,22 @@ class OutboxWorker:
             self.store.fail(entry, f"conflict: {exc}", self.clock() + timedelta(seconds=_CONFLICT_DELAY_S))
             return f"entry {entry.id} ({entry.kind}): conflict, will re-read: {exc}"
         except RetriableError as exc:
-            return self._retry(entry, exc)
+            return self._paused(entry, exc) or self._retry(entry, exc)
         except (PermanentError, MappingValueError, TransitionRefused) as exc:
-            return self._dead(entry, str(exc))
+            return self._paused(entry, exc) or self._dead(entry, str(exc))
         except SyncError as exc:  # any other Zendesk error: treat as permanent, with its message
             return self._dead(entry, str(exc))
         except Exception as exc:  # a bug must not stop the queue: retry with backoff and say so loudly
             bound.exception("outbox_entry_crashed")
             return self._retry(entry, exc)
+
+    def _paused(self, entry: OutboxEntry, exc: BaseException) -> _Paused | None:
+        """Hand ``entry`` back untouched when the connection's pause explains its failure."""
+        if self.connection is None or not self.connection.explains(exc):
+            return None
+        self.store.release(entry)
+        pause = self.connection.paused
+        return _Paused(pause.describe() if pause is not None else str(exc))
 
     def _retry(self, entry: OutboxEntry, exc: BaseException) -> str:
         now = self.clock()

@@ -100,6 +100,12 @@ def register(r: Router, sb: Sandbox) -> None:
     def deliveries(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
         return Resp(200, {"deliveries": list(sb.dispatcher.delivered)})
 
+    def api_token(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
+        token = ctx.json().get("token")
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            raise bad_request("InvalidValue", "token must be a non-empty string, or null to restore the first one")
+        return Resp(200, {"token": sb.rotate_api_token(token)})
+
     def settings(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
         body = ctx.json()
         if "ccs_enabled" in body:
@@ -115,4 +121,5 @@ def register(r: Router, sb: Sandbox) -> None:
     r.add("GET", "/__sandbox/state", state)
     r.add("GET", "/__sandbox/webhook_deliveries", deliveries)
     r.add("POST", "/__sandbox/settings", settings)
+    r.add("POST", "/__sandbox/api_token", api_token)
     _ = ApiError

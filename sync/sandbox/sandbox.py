@@ -29,6 +29,7 @@ class Sandbox:
 
     def __init__(self, *, rate_limits: bool = True, port: int = 0, host: str = "127.0.0.1", **tuning: Any) -> None:
         self.config = Config(rate_limits=rate_limits, **tuning)
+        self._initial_token = self.config.agent_token
         self.clock = Clock()
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
@@ -97,8 +98,12 @@ class Sandbox:
     # ----- helpers for tests (everything is also reachable over HTTP) ------------------------------
 
     def reset(self) -> None:
-        """Empty the account (keeps the configuration and the admin), clear faults, limits, clock offset."""
+        """Empty the account (keeps the configuration and the admin), clear faults, limits, clock offset.
+
+        An API token rotated with :meth:`rotate_api_token` is back to the one the sandbox started with.
+        """
         with self.state.lock:
+            self.config.agent_token = self._initial_token
             self.clock.reset()
             self.state.reset()
             self.faults.clear()
@@ -113,6 +118,14 @@ class Sandbox:
             offset = self.clock.advance(seconds)
             auto_close(self.state)
             return offset
+
+    def rotate_api_token(self, token: str | None = None) -> str:
+        """Replace the account-wide API token (as an admin does in Zendesk's Admin Center); the old one is
+        refused from then on with a 401.  ``None`` restores the token the sandbox started with.  Returns the
+        token now in force."""
+        with self.state.lock:
+            self.config.agent_token = token or self._initial_token
+            return self.config.agent_token
 
     def create_agent(self, email: str, name: str | None = None, *, role: str = "agent") -> tuple[str, str]:
         """Create an agent (or admin) and return its ``(email, token)`` credentials."""

@@ -25,6 +25,7 @@ from sync.store.types import (
     UserRecord,
     account_key,
     case_key,
+    user_key,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "account_key",
     "case_key",
     "open_store",
+    "user_key",
 ]
 
 

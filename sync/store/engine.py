@@ -15,10 +15,13 @@ from sqlalchemy.exc import ArgumentError
 
 from sync.errors import ConfigurationError
 
-__all__ = ["BUSY_TIMEOUT_S", "WRITE_OPTION", "make_engine", "normalise_url"]
+__all__ = ["BUSY_TIMEOUT_S", "CONNECT_TIMEOUT_S", "WRITE_OPTION", "make_engine", "normalise_url"]
 
 #: How long a SQLite writer waits for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
+
+#: How long opening a PostgreSQL connection may take before it counts as failed.
+CONNECT_TIMEOUT_S = 5
 
 #: Connection execution option that makes the next SQLite ``BEGIN`` an ``IMMEDIATE`` one.
 WRITE_OPTION = "casesync_write"
@@ -64,7 +67,9 @@ def make_engine(database_url: str) -> Engine:
         raise ConfigurationError(f"CASESYNC_DATABASE_URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True)
+    # pre-ping: a connection a PostgreSQL restart broke is replaced on checkout instead of failing a
+    # transaction; connect_timeout: while the server is away, a connection attempt fails in seconds.
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -32,6 +32,7 @@ __all__ = [
     "UserRecord",
     "account_key",
     "case_key",
+    "user_key",
 ]
 
 #: Where a message was written: through :class:`sync.api.SupportCases` or in Zendesk.
@@ -64,8 +65,14 @@ def case_key(case_id: int) -> str:
 
 
 def account_key(account_id: str) -> str:
-    """The outbox ordering key of account-level work (organization, users, recipient list)."""
+    """The outbox ordering key of account-level work (the organization and the recipient list)."""
     return f"account:{account_id}"
+
+
+def user_key(account_id: str, user_id: str) -> str:
+    """The outbox ordering key of one user's changes: a dead letter holds that user's later changes only
+    (what waits for what across keys: :mod:`sync.outbound.dependencies`)."""
+    return f"user:{account_id}:{user_id}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ Routes::
     GET  /metrics             Prometheus text exposition
     GET  /  and  /status      HTML status page (what ``casesync status`` shows)
     GET  /status.json         the same as JSON
+    POST /operator/...        sign-in and dead-letter actions, with a workplace and CASESYNC_OPERATOR_TOKEN
+                              (:mod:`sync.web.operator`)
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ from sync.errors import ConfigurationError
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.settings import Settings
+from sync.web.operator import OperatorSessions, operator_routes
 from sync.web.status_page import CSP, render_status_page, to_json
 from sync.web.webhooks import WebhookReceiver, WebhookSink
+from sync.web.workplace_page import WORKPLACE_CSS, pause_banner, render_workplace
+from sync.workplace import Workplace
 
 __all__ = ["ReadyCheck", "StatusProvider", "create_app", "serve_app"]
 
@@ -64,13 +69,15 @@ def create_app(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], datetime] | None = None,
     refresh_s: int = 10,
+    workplace: Workplace | None = None,
 ) -> Starlette:
     """Build the ASGI app.
 
     ``metrics`` receives the webhook outcome counters (a private :class:`Metrics` when omitted);
     ``registry`` is what ``/metrics`` exposes, ``metrics.registry`` by default.  ``clock`` returns the aware
     current time for the webhook replay window (tests freeze it).  ``refresh_s`` is the status page's
-    auto-refresh period.
+    auto-refresh period.  ``workplace`` adds the operator's sections to the status page, and with
+    ``settings.operator_token`` the sign-in and the replay and discard actions.
     """
     metrics = metrics if metrics is not None else Metrics()
     exposed = registry if registry is not None else metrics.registry
@@ -109,9 +116,27 @@ def create_app(
             log.exception("http.status_failed")
             return {}, f"The status could not be read: {type(exc).__name__}: {exc}"
 
-    async def status_page(_request: Request) -> Response:
+    token = settings.operator_token.get_secret_value() if settings.operator_token is not None else None
+    sessions = OperatorSessions(token) if token and workplace is not None else None
+
+    async def status_page(request: Request) -> Response:
         status, error = await _status()
-        html = render_status_page(status, generated_at=now(), refresh_s=refresh_s, error=error)
+        # The page shows what the last reconcile left, not what it found (status.json keeps both).
+        status.pop("reconcile_drift", None)
+        extra, refresh = "", refresh_s
+        if workplace is not None and not error:
+            asked = request.query_params.get("case", "").strip()
+            case_id = int(asked) if asked.isdigit() and len(asked) < 19 else None
+            view = await run_in_threadpool(lambda: workplace.view(case_id=case_id))
+            session = sessions.session_of(request) if sessions is not None else None
+            csrf = session.csrf if session is not None else None
+            extra = render_workplace(view, operator_enabled=sessions is not None, csrf=csrf, asked_case=asked)
+            if asked or csrf is not None:
+                refresh = 0  # never reload under an operator's hands
+        html = render_status_page(
+            status, generated_at=now(), refresh_s=refresh, error=error, extra_html=extra, extra_css=WORKPLACE_CSS,
+            notice_html=pause_banner(status),
+        )
         return HTMLResponse(html, status_code=503 if error else 200, headers=_PAGE_HEADERS)
 
     async def status_json(_request: Request) -> Response:
@@ -129,6 +154,7 @@ def create_app(
             Route("/", status_page, methods=["GET", "HEAD"]),
             Route("/status", status_page, methods=["GET", "HEAD"]),
             Route("/status.json", status_json, methods=["GET"]),
+            *(operator_routes(sessions, workplace) if sessions is not None and workplace is not None else []),
         ]
     )
     app.state.metrics = metrics

@@ -16,8 +16,8 @@ from typing import Any
 
 __all__ = ["CSP", "humanize_key", "render_status_page", "to_json"]
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-"""The Content-Security-Policy the page is served with: inline styles only, nothing else."""
+CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+"""The Content-Security-Policy the page is served with: inline styles only, forms to this origin only."""
 
 _MAX_DEPTH = 4
 _MAX_ITEMS = 50
@@ -164,11 +164,20 @@ def _lookup(item: Mapping[Any, Any], column: str) -> Any:
 
 
 def render_status_page(
-    status: Mapping[str, Any], *, generated_at: datetime, refresh_s: int = 10, error: str | None = None
+    status: Mapping[str, Any],
+    *,
+    generated_at: datetime,
+    refresh_s: int = 10,
+    error: str | None = None,
+    extra_html: str = "",
+    extra_css: str = "",
+    notice_html: str = "",
 ) -> str:
     """Render ``status`` (any keys; nested mappings and lists allowed) as a complete HTML document.
 
-    ``error``, when given, is shown above the table (e.g. the store could not be read).
+    ``error``, when given, is shown above the table (e.g. the store could not be read); ``extra_html``
+    (already escaped, e.g. the operator's sections) follows the table, ``notice_html`` precedes it.
+    ``refresh_s`` 0: no auto-refresh.
     """
     banner = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
     content = f'<div class="card">{_table(status, 0)}</div>' if status else ""
@@ -179,13 +188,14 @@ def render_status_page(
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta http-equiv="refresh" content="{int(refresh_s)}">'
-        "<title>casesync status</title>"
-        f"<style>{_CSS}</style></head>"
+        + (f'<meta http-equiv="refresh" content="{int(refresh_s)}">' if refresh_s > 0 else "")
+        + "<title>casesync status</title>"
+        f"<style>{_CSS}{extra_css}</style></head>"
         f"<body><main><h1>casesync status</h1>"
-        f'<p class="sub">Generated <time>{stamp}</time> · refreshes every {int(refresh_s)} s · '
-        '<a href="status.json">JSON</a> · <a href="metrics">metrics</a></p>'
-        f"{banner}{content}</main></body></html>\n"
+        f'<p class="sub">Generated <time>{stamp}</time> · '
+        + (f"refreshes every {int(refresh_s)} s · " if refresh_s > 0 else "")
+        + '<a href="status.json">JSON</a> · <a href="metrics">metrics</a></p>'
+        f"{banner}{notice_html}{content}{extra_html}</main></body></html>\n"
     )
 
 

@@ -159,6 +159,18 @@ def test_status_page_in_headless_chromium(served: Served, tmp_path: Path) -> Non
     for label in ("Queue depth", "Dead letters", "Conflicts", "Webhook deliveries", "Cursor lag"):
         assert label in dom
     assert f">{figures['cases']}<" in dom
+    # The operator's sections: the last hour as inline SVG charts, the case lookup, the queues; read-only
+    # here (no CASESYNC_OPERATOR_TOKEN), so no action forms.
+    sections = ("The last hour", "Where is a case?", "Held entries", "Open conflicts", "Latest errors", "Read-only")
+    for section in sections:
+        assert section in dom, section
+    assert dom.count("<svg") == 2 and "/operator/" not in dom
+
+    lookup = ARTIFACTS / "status-page-case.png"
+    lookup.unlink(missing_ok=True)
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={lookup}", "--window-size=1200,1400",
+                    f"{served.url}/status?case=1"], capture_output=True, timeout=60, check=False)
+    assert lookup.exists() and lookup.read_bytes().startswith(b"\x89PNG")
 
 
 def test_sigterm_finishes_the_item_in_hand_and_loses_nothing(tmp_path: Path) -> None:

@@ -98,7 +98,8 @@ STATUS = {
     "last_successful_poll": datetime(2024, 5, 1, 11, 59, tzinfo=UTC),
     "cursor_lag_s": 4.2,
     "webhook_deliveries": {"accepted": 10, "duplicate": 1, "bad_signature": 0},
-    "reconcile_drift": None,
+    "reconcile_drift": 7,
+    "reconcile_drift_left": None,
     "recent_dead_letters": [{"id": 1, "reason": "422 <b>closed</b>"}],
     "note": "<script>alert('x')</script>",
     "<img src=x onerror=alert(1)>": "key is hostile too",
@@ -116,8 +117,9 @@ def test_status_page_shows_the_values_escaped(build: AppFactory, path: str) -> N
     assert '<meta http-equiv="refresh" content="15">' in html
     for shown in ("Queue depth", ">3<", "Oldest pending age", "2 min 5 s", "Dead letters", "Conflicts",
                   "2024-05-01T11:59:00+00:00", "Cursor lag", "4.2 s", "Webhook deliveries", "Accepted",
-                  ">10<", "Reconcile drift", "422 &lt;b&gt;closed&lt;/b&gt;"):
+                  ">10<", "Reconcile drift left", "422 &lt;b&gt;closed&lt;/b&gt;"):
         assert shown in html, shown
+    assert "<th>Reconcile drift</th>" not in html  # what the last reconcile left, not what it found
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert '<span class="warn"><span class="num">2</span></span>' in html  # dead letters stand out

@@ -64,3 +64,34 @@ def test_methods_record_values() -> None:
     assert get("casesync_outbox_delivered_total", {"kind": "create"}) == 3
     assert get("casesync_inbound_applied_total", {"kind": "status"}) == 1
     assert get("casesync_last_poll_success_timestamp_seconds") == 1_700_000_000.0
+
+
+def test_standard_collectors_and_build_info_are_exported() -> None:
+    from sync.metrics import build_version
+
+    text = Metrics().exposition().decode()
+    for series in ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds",
+                   "python_info", "python_gc_objects_collected_total"):
+        assert series in text, series
+    line = next(x for x in text.splitlines() if x.startswith("casesync_build_info{"))
+    assert f'version="{build_version()}"' in line and line.endswith(" 1.0")
+
+
+def test_no_created_series() -> None:
+    m = Metrics()
+    m.count_retry("429")
+    m.observe_request("/api/v2/tickets/1", 200, 0.1)
+    assert "_created" not in m.exposition().decode()
+
+
+def test_connection_paused_gauge_by_cause() -> None:
+    m = Metrics()
+    get = m.registry.get_sample_value
+    assert get("casesync_connection_paused", {"cause": "credentials_refused"}) == 0
+    m.set_connection_paused("credentials_refused")
+    assert get("casesync_connection_paused", {"cause": "credentials_refused"}) == 1
+    assert get("casesync_connection_paused", {"cause": "unreachable"}) == 0
+    m.set_connection_paused(None)
+    assert get("casesync_connection_paused", {"cause": "credentials_refused"}) == 0
+    with pytest.raises(ValueError):
+        m.set_connection_paused("bored")
