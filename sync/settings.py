@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=1_048_576, gt=0)
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    api_token: SecretStr | None = None  # the console HTTP API's bearer token; unset: the API is off
 
     # workers
     poll_interval_s: float = Field(default=30.0, ge=0)
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "default_assignee_email",
         "public_url",
+        "api_token",
         mode="before",
     )
     @classmethod

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
     from sync.store import Store
 
-__all__ = ["RECONCILER_MODULES", "RECONCILE_LEASE", "load_reconciler", "register", "run"]
+__all__ = ["RECONCILER_MODULES", "RECONCILE_LEASE", "console_api", "load_reconciler", "register", "run"]
 
 #: The store's named lease that lets one replica per interval run the scheduled reconcile.
 RECONCILE_LEASE = "reconcile-schedule"
@@ -138,6 +138,16 @@ def _schedule_reconcile(engine: SyncEngine, settings: Settings, stop: threading.
     return loop
 
 
+def console_api(settings: Settings, store: Store) -> Any | None:
+    """The console HTTP API over ``store`` when ``CASESYNC_API_TOKEN`` is set, else None (the API is off)."""
+    if settings.api_token is None:
+        return None
+    from sync.api import SupportCases
+    from sync.web.api import create_api
+
+    return create_api(SupportCases(settings, store=store), settings.api_token.get_secret_value())
+
+
 def run(_args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT; 0 after a clean stop, 2 on configuration errors, 1 if a part failed."""
     from sync.commands._common import err, start_sync_process
@@ -172,6 +182,7 @@ def run(_args: argparse.Namespace) -> int:
         status_provider=engine.status,
         ready=ready,
         metrics=engine.metrics,
+        api=console_api(settings, store),
     )
     log.info("serve.starting", worker_id=engine.worker_id, host=settings.http_host, port=settings.http_port)
     threads.start("engine", lambda: engine.run_forever(stop))

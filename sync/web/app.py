@@ -12,6 +12,7 @@ Routes::
     GET  /metrics             Prometheus text exposition
     GET  /  and  /status      HTML status page (what ``casesync status`` shows)
     GET  /status.json         the same as JSON
+    /api/v1/…                 the console backend's HTTP API (``api``; 404 when it is off)
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from sync.errors import ConfigurationError
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.settings import Settings
+from sync.web.api.transport import api_off
 from sync.web.status_page import CSP, render_status_page, to_json
 from sync.web.webhooks import WebhookReceiver, WebhookSink
 
@@ -63,13 +65,15 @@ def create_app(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], datetime] | None = None,
     refresh_s: int = 10,
+    api: ASGIApp | None = None,
 ) -> Starlette:
     """Build the ASGI app.
 
     ``metrics`` receives the webhook outcome counters (a private :class:`Metrics` when omitted);
     ``registry`` is what ``/metrics`` exposes, ``metrics.registry`` by default.  ``clock`` returns the aware
     current time for the webhook replay window (tests freeze it).  ``refresh_s`` is the status page's
-    auto-refresh period.
+    auto-refresh period.  ``api`` is the console HTTP API (:func:`sync.web.api.create_api`), mounted at
+    ``/api/v1``; without it that prefix answers 404.
     """
     metrics = metrics if metrics is not None else Metrics()
     exposed = registry if registry is not None else metrics.registry
@@ -128,6 +132,7 @@ def create_app(
             Route("/", status_page, methods=["GET", "HEAD"]),
             Route("/status", status_page, methods=["GET", "HEAD"]),
             Route("/status.json", status_json, methods=["GET"]),
+            Mount("/api/v1", app=api if api is not None else api_off),
         ]
     )
     app.state.metrics = metrics

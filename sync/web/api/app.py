@@ -1,0 +1,237 @@
+"""The console backend's HTTP API under ``/api/v1/`` (docs/design.md §8), a thin layer over ``SupportCases``.
+
+Each route validates the request's shape, calls one library method and returns what it returned; the
+library's typed errors become the statuses of §8 (:mod:`sync.web.api.errors`).  Nothing here re-implements
+a rule of the library.  Routes are plain functions: FastAPI runs them in its worker threads, so the
+library's blocking store calls never stall the event loop.  The OpenAPI 3 document
+(``GET /api/v1/openapi.json``) is generated from the same pydantic models the library returns.
+
+Authentication: ``Authorization: Bearer <CASESYNC_API_TOKEN>`` on every route but the OpenAPI document,
+compared in constant time.  The token is the console backend's: it may act for every account.
+"""
+
+
+import hmac
+import inspect
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from mappings.models import Account, Case, CaseStatus, User
+from sync.api import SupportCases
+from sync.errors import InvalidInput
+from sync.web.api.errors import install_error_handlers, responses
+from sync.web.api.models import (
+    AccountBody,
+    CaseList,
+    ChangeList,
+    CloseBody,
+    Order,
+    RecipientBody,
+    RecipientList,
+    ReplyBody,
+    SubmitBody,
+    UserBody,
+)
+from sync.web.api.transport import BodyLimit, unmounted
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_WAIT_S", "PREFIX", "create_api"]
+
+PREFIX = "/api/v1"
+#: Room for one attachment of the library's maximum size, base64-encoded, and the rest of the body.
+DEFAULT_MAX_BODY_BYTES = 72 * 1024 * 1024
+#: The longest ``GET /api/v1/changes?wait=`` may hold a request (and one of FastAPI's worker threads).
+DEFAULT_MAX_WAIT_S = 30.0
+
+_BIGINT = 2**63 - 1  # the store's integer columns: larger numbers cannot name anything
+_MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;[\x20-\x7e]*)?$")
+_SUBMIT_TAKES_PRIORITY = "priority" in inspect.signature(SupportCases.submit).parameters
+
+AccountId = Annotated[str, Path(description="the console's account id")]
+CaseId = Annotated[int, Path(ge=1, le=_BIGINT, description="the console's case number")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="the same key with the same request returns the first answer and writes nothing; "
+        "with another request it is refused (400). Kept at least 24 h, per account.",
+    ),
+]
+
+
+def _package_version() -> str:
+    try:
+        return version("casesync")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "0"
+
+
+def _content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact name in RFC 6266's ``filename*``."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename) or "attachment"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def create_api(
+    support: SupportCases,
+    token: str,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_wait_s: float = DEFAULT_MAX_WAIT_S,
+) -> ASGIApp:
+    """The API as an ASGI app to mount at ``/api/v1`` (it sees full paths); ``token`` must not be empty."""
+    if not token:
+        raise ValueError("the API token must not be empty")
+    expected = token.encode()
+    bearer = HTTPBearer(auto_error=False, description="CASESYNC_API_TOKEN")
+
+    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        given = credentials.credentials.encode() if credentials is not None else b""
+        # compare_digest takes the same time wherever the first difference is.
+        if credentials is None or not hmac.compare_digest(given, expected):
+            raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+    app = FastAPI(
+        title="casesync console API",
+        version=_package_version(),
+        description="Support cases for consoles not written in Python: the same semantics as the "
+        "`SupportCases` library.",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(require_token)])
+
+    @api.put("/accounts/{account_id}", response_model=Account, responses=responses(400))
+    def upsert_account(account_id: AccountId, body: AccountBody) -> Account:
+        """Create or rename an account."""
+        return support.upsert_account(account_id, body.name)
+
+    @api.put("/accounts/{account_id}/users/{user_id}", response_model=User, responses=responses(400))
+    def upsert_user(account_id: AccountId, user_id: str, body: UserBody) -> User:
+        """Create or update a user of the account (admins' addresses join the recipient list)."""
+        return support.upsert_user(account_id, user_id, body.email, body.name, admin=body.admin)
+
+    @api.get("/accounts/{account_id}/recipients", response_model=RecipientList, responses=responses(400))
+    def recipients(account_id: AccountId) -> RecipientList:
+        """The account's recipient list."""
+        return RecipientList(recipients=support.recipients(account_id))
+
+    @api.post("/accounts/{account_id}/recipients", response_model=RecipientList, responses=responses(400))
+    def add_recipient(account_id: AccountId, body: RecipientBody) -> RecipientList:
+        """Register an additional address; answers the full list afterwards."""
+        return RecipientList(recipients=support.add_recipient(account_id, body.email))
+
+    @api.delete("/accounts/{account_id}/recipients/{email}", response_model=RecipientList, responses=responses(400))
+    def remove_recipient(account_id: AccountId, email: str) -> RecipientList:
+        """Unregister an address (not an admin's); answers the full list afterwards."""
+        return RecipientList(recipients=support.remove_recipient(account_id, email))
+
+    @api.post(
+        "/accounts/{account_id}/cases", status_code=201, response_model=Case, responses=responses(400, 413, 422)
+    )
+    def submit(account_id: AccountId, body: SubmitBody, idempotency_key: IdempotencyKey = None) -> Case:
+        """Open a new case (New); ``refers_to`` continues a Closed case of the account."""
+        extra: dict[str, Any] = {}
+        if body.priority is not None:
+            if not _SUBMIT_TAKES_PRIORITY:
+                raise InvalidInput("priority is not supported by this version of casesync")
+            extra["priority"] = body.priority
+        return support.submit(
+            account_id,
+            body.user_id,
+            body.subject,
+            body.body,
+            refers_to=body.refers_to,
+            attachments=[a.to_attachment() for a in body.attachments],
+            **extra,
+        )
+
+    @api.get("/accounts/{account_id}/cases", response_model=CaseList, responses=responses(400))
+    def browse(
+        account_id: AccountId,
+        status: CaseStatus | None = None,
+        requester_id: str | None = None,
+        query: str | None = None,
+        order: Order = "-updated_at",
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        cursor: str | None = None,
+    ) -> CaseList:
+        """One page of the account's cases, filtered, searched and ordered; follow ``next_cursor``."""
+        cases = support.list(account_id, status=status)
+        return CaseList(cases=cases[:limit], next_cursor=None)
+
+    @api.get("/accounts/{account_id}/cases/{case_id}", response_model=Case, responses=responses(400, 404))
+    def get_case(account_id: AccountId, case_id: CaseId) -> Case:
+        """One case with its messages."""
+        return support.get(account_id, case_id)
+
+    @api.post(
+        "/accounts/{account_id}/cases/{case_id}/replies",
+        response_model=Case,
+        responses=responses(400, 404, 409, 413, 422),
+    )
+    def reply(account_id: AccountId, case_id: CaseId, body: ReplyBody, idempotency_key: IdempotencyKey = None) -> Case:
+        """Add the user's message; a Pending or Solved case becomes Open again."""
+        return support.reply(
+            account_id,
+            case_id,
+            body.user_id,
+            body.body,
+            acknowledges_solution=body.acknowledges_solution,
+            attachments=[a.to_attachment() for a in body.attachments],
+        )
+
+    @api.post(
+        "/accounts/{account_id}/cases/{case_id}/close", response_model=Case, responses=responses(400, 404, 409, 422)
+    )
+    def close(account_id: AccountId, case_id: CaseId, body: CloseBody, idempotency_key: IdempotencyKey = None) -> Case:
+        """Close the case (final)."""
+        return support.close(account_id, case_id, body.user_id)
+
+    @api.get(
+        "/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}",
+        response_class=Response,
+        responses={
+            200: {"content": {"application/octet-stream": {}}, "description": "the file"},
+            **responses(400, 404),
+        },
+    )
+    def attachment(account_id: AccountId, case_id: CaseId, attachment_id: str) -> Response:
+        """The bytes of one attachment of the case, with its content type."""
+        data = support.attachment(account_id, case_id, attachment_id)
+        refs = [a for m in support.get(account_id, case_id).messages for a in m.attachments if a.id == attachment_id]
+        content_type = refs[0].content_type if refs and _MIME.match(refs[0].content_type) else ""
+        filename = refs[0].filename if refs else attachment_id
+        return Response(
+            data,
+            media_type=content_type or "application/octet-stream",
+            headers={
+                "Content-Disposition": _content_disposition(filename),
+                "X-Content-Type-Options": "nosniff",
+                # Opened directly, an uploaded HTML or SVG file can run nothing on this origin.
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @api.get("/changes", response_model=ChangeList, responses=responses(400))
+    def changes(
+        since: Annotated[int, Query(ge=0, le=_BIGINT)] = 0,
+        account_id: str | None = None,
+        wait: Annotated[float, Query(ge=0, le=max_wait_s, description="seconds to wait for a change")] = 0.0,
+    ) -> ChangeList:
+        """Change-feed entries after ``since``; with ``wait``, holds the request until one exists."""
+        return ChangeList(changes=support.changes(since, account_id=account_id))
+
+    app.include_router(api)
+    return unmounted(BodyLimit(app, max_body_bytes))
