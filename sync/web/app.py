@@ -30,16 +30,17 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sync.errors import ConfigurationError
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.settings import Settings
-from sync.web.api.transport import api_off
+from sync.web.api.transport import PrefixDispatch, api_off
 from sync.web.status_page import CSP, render_status_page, to_json
 from sync.web.webhooks import WebhookReceiver, WebhookSink
 
@@ -72,8 +73,8 @@ def create_app(
     ``metrics`` receives the webhook outcome counters (a private :class:`Metrics` when omitted);
     ``registry`` is what ``/metrics`` exposes, ``metrics.registry`` by default.  ``clock`` returns the aware
     current time for the webhook replay window (tests freeze it).  ``refresh_s`` is the status page's
-    auto-refresh period.  ``api`` is the console HTTP API (:func:`sync.web.api.create_api`), mounted at
-    ``/api/v1``; without it that prefix answers 404.
+    auto-refresh period.  ``api`` is the console HTTP API (:func:`sync.web.api.create_api`), serving
+    everything under ``/api/v1``; without it that prefix answers 404.
     """
     metrics = metrics if metrics is not None else Metrics()
     exposed = registry if registry is not None else metrics.registry
@@ -132,8 +133,8 @@ def create_app(
             Route("/", status_page, methods=["GET", "HEAD"]),
             Route("/status", status_page, methods=["GET", "HEAD"]),
             Route("/status.json", status_json, methods=["GET"]),
-            Mount("/api/v1", app=api if api is not None else api_off),
-        ]
+        ],
+        middleware=[Middleware(PrefixDispatch, prefix="/api/v1", api=api if api is not None else api_off)],
     )
     app.state.metrics = metrics
     return app

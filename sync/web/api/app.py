@@ -40,7 +40,7 @@ from sync.web.api.models import (
     SubmitBody,
     UserBody,
 )
-from sync.web.api.transport import BodyLimit, unmounted
+from sync.web.api.transport import BodyLimit
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_WAIT_S", "PREFIX", "create_api"]
 
@@ -54,7 +54,8 @@ _BIGINT = 2**63 - 1  # the store's integer columns: larger numbers cannot name a
 _MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;[\x20-\x7e]*)?$")
 _SUBMIT_TAKES_PRIORITY = "priority" in inspect.signature(SupportCases.submit).parameters
 
-AccountId = Annotated[str, Path(description="the console's account id")]
+AccountId = Annotated[str, Path(description="the console's account id", examples=["acme"])]
+UserId = Annotated[str, Path(description="the console's user id", examples=["bob"])]
 CaseId = Annotated[int, Path(ge=1, le=_BIGINT, description="the console's case number")]
 IdempotencyKey = Annotated[
     str | None,
@@ -87,7 +88,7 @@ def create_api(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_wait_s: float = DEFAULT_MAX_WAIT_S,
 ) -> ASGIApp:
-    """The API as an ASGI app to mount at ``/api/v1`` (it sees full paths); ``token`` must not be empty."""
+    """The API as an ASGI app that expects full ``/api/v1/…`` paths; ``token`` must not be empty."""
     if not token:
         raise ValueError("the API token must not be empty")
     expected = token.encode()
@@ -117,7 +118,7 @@ def create_api(
         return support.upsert_account(account_id, body.name)
 
     @api.put("/accounts/{account_id}/users/{user_id}", response_model=User, responses=responses(400))
-    def upsert_user(account_id: AccountId, user_id: str, body: UserBody) -> User:
+    def upsert_user(account_id: AccountId, user_id: UserId, body: UserBody) -> User:
         """Create or update a user of the account (admins' addresses join the recipient list)."""
         return support.upsert_user(account_id, user_id, body.email, body.name, admin=body.admin)
 
@@ -234,4 +235,4 @@ def create_api(
         return ChangeList(changes=support.changes(since, account_id=account_id))
 
     app.include_router(api)
-    return unmounted(BodyLimit(app, max_body_bytes))
+    return BodyLimit(app, max_body_bytes)

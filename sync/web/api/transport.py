@@ -7,22 +7,28 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimit", "api_off", "unmounted"]
+__all__ = ["BodyLimit", "PrefixDispatch", "api_off"]
 
 
-def unmounted(app: ASGIApp) -> ASGIApp:
-    """Let ``app`` see full paths under a Starlette ``Mount``.
+class PrefixDispatch:
+    """ASGI middleware: requests under ``prefix`` go to ``api`` with their full path, the rest to ``app``.
 
-    The API's routes and its OpenAPI document spell the full ``/api/v1/…`` paths, so the app must not see
-    the mount prefix as its root path.
+    A middleware rather than a Starlette ``Mount``: the API's routes and its OpenAPI document spell the full
+    ``/api/v1/…`` paths, and every path under the prefix (even one with characters a mount's pattern does
+    not match, such as a percent-encoded newline) must get the API's JSON answers.
     """
 
-    async def wrapper(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            scope = dict(scope, root_path=scope.get("app_root_path", ""))
-        await app(scope, receive, send)
+    def __init__(self, app: ASGIApp, *, prefix: str, api: ASGIApp) -> None:
+        self.app = app
+        self.prefix = prefix.rstrip("/")
+        self.api = api
 
-    return wrapper
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] in ("http", "websocket") else ""
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            await self.api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
