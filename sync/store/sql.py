@@ -26,7 +26,9 @@ from sync.store.engine import WRITE_OPTION, make_engine
 from sync.store.heartbeat import LeaseHeartbeat
 from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
+from sync.store.sql_browse import BrowseMixin
 from sync.store.sql_entities import EntitiesMixin
+from sync.store.sql_idempotency import IdempotencyMixin
 from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
 from sync.store.sql_state import StateMixin
@@ -42,7 +44,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
+class SqlTx(BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 
