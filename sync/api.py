@@ -35,6 +35,7 @@ from mappings.references import ReferredCase, check_refers_to, refusal_message
 from sync import idempotency
 from sync.browse import CasePage, browse_page
 from sync.errors import CaseClosed, CaseNotFound, InvalidInput, UnknownUser
+from sync.feed_wait import MAX_WAIT_S, wait_for_changes
 from sync.settings import Settings, load_settings
 from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, account_key, case_key, open_store
 
@@ -353,13 +354,23 @@ class SupportCases:
                     return found[1]
         raise InvalidInput(f"attachment {attachment_id!r} not found in case {case_id}")
 
-    def changes(self, since: int = 0, *, account_id: str | None = None) -> builtins.list[CaseChange]:
-        """Change-feed entries after ``since`` (a ``seq``), oldest first; one account's only if given."""
+    def changes(
+        self, since: int = 0, *, account_id: str | None = None, limit: int | None = None, wait: float = 0.0
+    ) -> builtins.list[CaseChange]:
+        """Change-feed entries after ``since`` (a ``seq``), oldest first; one account's only if given.
+
+        ``limit``: at most this many entries.  ``wait`` > 0: when there is none yet, block up to ``wait``
+        seconds (at most 300) until one is appended — by this process or another one on the same store —
+        and return as soon as it is (see :mod:`sync.feed_wait`).
+        """
         check_int(since, "since", minimum=0)
         if account_id is not None:
             check_id(account_id, "account_id")
-        with self.store.read() as tx:
-            return tx.changes(since, account_id=account_id)
+        if limit is not None:
+            check_int(limit, "limit")
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WAIT_S:
+            raise InvalidInput(f"wait must be a number of seconds from 0 to {MAX_WAIT_S:g}")
+        return wait_for_changes(self.store, since, account_id=account_id, limit=limit, wait=float(wait))
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class TxBase(StoreTx):
         #: Case numbers taken by this transaction (SQLite burns them if it fails; see SqlStore).
         self.allocated_case_numbers: list[int] = []
         self._revision: int | None = None
+        #: Whether this transaction appended to the change feed (waiters are woken after it commits).
+        self.feed_appended = False
 
     def _touch_case(self, *case_ids: int) -> None:
         """Record that the console's view of these cases changed in this transaction.

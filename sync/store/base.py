@@ -17,6 +17,7 @@ from typing import Any
 
 from mappings.models import Actor, Author, Case, CaseChange, CaseStatus, ChangeKind
 from sync.store.console_types import BrowseQuery, BrowseSlice, IdempotencyRecord
+from sync.store.feed_signal import FeedSignal
 from sync.store.types import (
     AccountRecord,
     AttachmentRecord,
@@ -401,6 +402,7 @@ class Store(ABC):
 
     clock: Clock
     dialect: str  # "sqlite" or "postgresql"
+    feed_signal: FeedSignal  # wakes readers waiting for the change feed (see sync.feed_wait)
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[StoreTx]:

@@ -23,6 +23,7 @@ from sync.errors import ConfigurationError
 from sync.store import schema as s
 from sync.store.base import Clock, Store, StoreTx
 from sync.store.engine import WRITE_OPTION, make_engine
+from sync.store.feed_signal import FeedSignal
 from sync.store.heartbeat import LeaseHeartbeat
 from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
@@ -37,6 +38,11 @@ from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 __all__ = ["SqlStore", "SqlTx", "utc_now"]
 
 E = TypeVar("E", OutboxEntry, InboxEntry)
+
+
+def _libpq_url(engine: Engine) -> str:
+    """The engine's URL as psycopg itself takes it (for the feed listener's own connection)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def utc_now() -> datetime:
@@ -59,6 +65,11 @@ class SqlStore(Store):
         self._schema_lock = threading.Lock()
         self._heartbeat = LeaseHeartbeat(lambda: self._raw_transaction(write=True), self._now)
         self._advisory = PgAdvisoryLocks(self.engine) if self.dialect == "postgresql" else None
+        self.feed_signal = (
+            FeedSignal(poll_s=1.0, listen_url=_libpq_url(self.engine))
+            if self.dialect == "postgresql"
+            else FeedSignal(poll_s=0.05)
+        )
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -120,6 +131,8 @@ class SqlStore(Store):
             with self._raw_transaction(write=write) as conn:
                 tx = SqlTx(conn, self._now(), writable=write)
                 yield tx
+            if tx.feed_appended:
+                self.feed_signal.notify()  # committed: this process's waiters may read it now
         except BaseException:
             if tx is not None and tx.allocated_case_numbers and self.dialect != "postgresql":
                 self._burn_case_numbers(max(tx.allocated_case_numbers))
@@ -183,6 +196,7 @@ class SqlStore(Store):
             self._advisory.release(name, owner)
 
     def close(self) -> None:
+        self.feed_signal.close()
         self._heartbeat.stop()
         if self._advisory is not None:
             self._advisory.close()
