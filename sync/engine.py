@@ -20,6 +20,7 @@ from typing import Any
 
 from sync.errors import CaseSyncError, ConfigurationError
 from sync.gateway import GatewaySession, ZendeskGateway
+from sync.idempotency import KeyPruner
 from sync.inbound import InboundPoller, InboxWorker, TicketApplier, webhook_sink
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -104,6 +105,7 @@ class SyncEngine:
             applier=self.applier,
             metrics=self.metrics,
         )
+        self.key_pruner = KeyPruner(self.store, clock=clock, monotonic=monotonic)
         self._wake = threading.Event()
         store_hint = webhook_sink(self.store, clock=clock)
 
@@ -129,6 +131,7 @@ class SyncEngine:
         # A poll or an inbound change may have queued outbound work (a continuation, a repair).
         if report.inbound_applied and not stop():
             report = report.merge(self._step("outbox", lambda: self.outbox.run_once(stop=stop)))
+        report = report.merge(self._step("idempotency_keys", self.key_pruner.run_once))
         counts = self.store.counts()
         return report.model_copy(
             update={"pending": counts.outbox_pending, "dead_letters": counts.outbox_dead + counts.inbox_dead}

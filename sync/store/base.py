@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from mappings.models import Actor, Author, Case, CaseChange, CaseStatus, ChangeKind
+from sync.store.console_types import BrowseQuery, BrowseSlice, IdempotencyRecord
+from sync.store.feed_signal import FeedSignal
 from sync.store.types import (
     AccountRecord,
     AttachmentRecord,
@@ -365,6 +367,26 @@ class StoreTx(ABC):
     @abstractmethod
     def resolve_conflict(self, conflict_id: int) -> bool: ...
 
+    # -- the console backend: browsing and idempotency keys --------------------------------------------
+
+    @abstractmethod
+    def browse_cases(self, query: BrowseQuery) -> BrowseSlice:
+        """One page of an account's cases (see :mod:`sync.store.sql_browse` for order and stability)."""
+
+    @abstractmethod
+    def claim_idempotency_key(
+        self, account_id: str, key: str, operation: str, fingerprint: str
+    ) -> IdempotencyRecord | None:
+        """Claim ``key`` for this transaction's call (None), or return the record an earlier call stored."""
+
+    @abstractmethod
+    def save_idempotency_result(self, account_id: str, key: str, result: dict[str, Any]) -> None:
+        """Store what the call that claimed ``key`` returns (in its transaction)."""
+
+    @abstractmethod
+    def prune_idempotency_keys(self, older_than: datetime) -> int:
+        """Forget keys created before ``older_than``; returns how many."""
+
     # -- operators ---------------------------------------------------------------------------------
 
     @abstractmethod
@@ -380,6 +402,7 @@ class Store(ABC):
 
     clock: Clock
     dialect: str  # "sqlite" or "postgresql"
+    feed_signal: FeedSignal  # wakes readers waiting for the change feed (see sync.feed_wait)
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[StoreTx]:

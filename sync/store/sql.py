@@ -23,10 +23,13 @@ from sync.errors import ConfigurationError
 from sync.store import schema as s
 from sync.store.base import Clock, Store, StoreTx
 from sync.store.engine import WRITE_OPTION, make_engine
+from sync.store.feed_signal import FeedSignal
 from sync.store.heartbeat import LeaseHeartbeat
 from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
+from sync.store.sql_browse import BrowseMixin
 from sync.store.sql_entities import EntitiesMixin
+from sync.store.sql_idempotency import IdempotencyMixin
 from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
 from sync.store.sql_state import StateMixin
@@ -37,12 +40,17 @@ __all__ = ["SqlStore", "SqlTx", "utc_now"]
 E = TypeVar("E", OutboxEntry, InboxEntry)
 
 
+def _libpq_url(engine: Engine) -> str:
+    """The engine's URL as psycopg itself takes it (for the feed listener's own connection)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def utc_now() -> datetime:
     """The default clock."""
     return datetime.now(UTC)
 
 
-class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
+class SqlTx(BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 
@@ -57,6 +65,11 @@ class SqlStore(Store):
         self._schema_lock = threading.Lock()
         self._heartbeat = LeaseHeartbeat(lambda: self._raw_transaction(write=True), self._now)
         self._advisory = PgAdvisoryLocks(self.engine) if self.dialect == "postgresql" else None
+        self.feed_signal = (
+            FeedSignal(poll_s=1.0, listen_url=_libpq_url(self.engine))
+            if self.dialect == "postgresql"
+            else FeedSignal(poll_s=0.05)
+        )
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -118,6 +131,8 @@ class SqlStore(Store):
             with self._raw_transaction(write=write) as conn:
                 tx = SqlTx(conn, self._now(), writable=write)
                 yield tx
+            if tx.feed_appended:
+                self.feed_signal.notify()  # committed: this process's waiters may read it now
         except BaseException:
             if tx is not None and tx.allocated_case_numbers and self.dialect != "postgresql":
                 self._burn_case_numbers(max(tx.allocated_case_numbers))
@@ -181,6 +196,7 @@ class SqlStore(Store):
             self._advisory.release(name, owner)
 
     def close(self) -> None:
+        self.feed_signal.close()
         self._heartbeat.stop()
         if self._advisory is not None:
             self._advisory.close()
