@@ -26,11 +26,11 @@ from starlette.types import ASGIApp
 
 from mappings.models import Account, Case, CaseStatus, User
 from sync.api import SupportCases
+from sync.browse import CasePage
 from sync.errors import InvalidInput
 from sync.web.api.errors import install_error_handlers, responses
 from sync.web.api.models import (
     AccountBody,
-    CaseList,
     ChangeList,
     CloseBody,
     Order,
@@ -154,10 +154,11 @@ def create_api(
             body.body,
             refers_to=body.refers_to,
             attachments=[a.to_attachment() for a in body.attachments],
+            idempotency_key=idempotency_key,
             **extra,
         )
 
-    @api.get("/accounts/{account_id}/cases", response_model=CaseList, responses=responses(400))
+    @api.get("/accounts/{account_id}/cases", response_model=CasePage, responses=responses(400))
     def browse(
         account_id: AccountId,
         status: CaseStatus | None = None,
@@ -166,10 +167,17 @@ def create_api(
         order: Order = "-updated_at",
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
         cursor: str | None = None,
-    ) -> CaseList:
+    ) -> CasePage:
         """One page of the account's cases, filtered, searched and ordered; follow ``next_cursor``."""
-        cases = support.list(account_id, status=status)
-        return CaseList(cases=cases[:limit], next_cursor=None)
+        return support.browse(
+            account_id,
+            status=status,
+            requester_id=requester_id,
+            query=query,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
 
     @api.get("/accounts/{account_id}/cases/{case_id}", response_model=Case, responses=responses(400, 404))
     def get_case(account_id: AccountId, case_id: CaseId) -> Case:
@@ -190,6 +198,7 @@ def create_api(
             body.body,
             acknowledges_solution=body.acknowledges_solution,
             attachments=[a.to_attachment() for a in body.attachments],
+            idempotency_key=idempotency_key,
         )
 
     @api.post(
@@ -197,7 +206,7 @@ def create_api(
     )
     def close(account_id: AccountId, case_id: CaseId, body: CloseBody, idempotency_key: IdempotencyKey = None) -> Case:
         """Close the case (final)."""
-        return support.close(account_id, case_id, body.user_id)
+        return support.close(account_id, case_id, body.user_id, idempotency_key=idempotency_key)
 
     @api.get(
         "/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}",
@@ -229,10 +238,11 @@ def create_api(
     def changes(
         since: Annotated[int, Query(ge=0, le=_BIGINT)] = 0,
         account_id: str | None = None,
+        limit: Annotated[int | None, Query(ge=1, le=_BIGINT, description="at most this many entries")] = None,
         wait: Annotated[float, Query(ge=0, le=max_wait_s, description="seconds to wait for a change")] = 0.0,
     ) -> ChangeList:
         """Change-feed entries after ``since``; with ``wait``, holds the request until one exists."""
-        return ChangeList(changes=support.changes(since, account_id=account_id))
+        return ChangeList(changes=support.changes(since, account_id=account_id, limit=limit, wait=wait))
 
     app.include_router(api)
     return BodyLimit(app, max_body_bytes)

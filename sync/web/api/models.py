@@ -13,12 +13,11 @@ from typing import Literal
 
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
-from mappings.models import Attachment, Case, CaseChange
+from mappings.models import Attachment, CaseChange
 
 __all__ = [
     "AccountBody",
     "AttachmentBody",
-    "CaseList",
     "ChangeList",
     "CloseBody",
     "ErrorBody",
@@ -89,13 +88,6 @@ class ReplyBody(_Body):
 
 class CloseBody(_Body):
     user_id: str
-
-
-class CaseList(BaseModel):
-    """One page of an account's cases; ``next_cursor`` is None on the last page."""
-
-    cases: list[Case]
-    next_cursor: str | None = None
 
 
 class ChangeList(BaseModel):
