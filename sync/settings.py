@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=0, le=65535)
 
+    # console webhooks (both set: serve and sync --once POST the change feed to the console)
+    console_webhook_url: str | None = None
+    console_webhook_secret: SecretStr | None = None
+    console_webhook_timeout_s: float = Field(default=10.0, gt=0)
+
     # workers
     poll_interval_s: float = Field(default=30.0, ge=0)
     outbox_max_backoff_s: float = Field(default=300.0, gt=0)
@@ -71,6 +76,8 @@ class Settings(BaseSettings):
         "webhook_secret",
         "default_assignee_email",
         "public_url",
+        "console_webhook_url",
+        "console_webhook_secret",
         mode="before",
     )
     @classmethod
