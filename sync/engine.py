@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.console_webhooks.wiring import console_webhook_worker
 from sync.errors import CaseSyncError, ConfigurationError
 from sync.gateway import GatewaySession, ZendeskGateway
 from sync.idempotency import KeyPruner
@@ -106,6 +107,10 @@ class SyncEngine:
             metrics=self.metrics,
         )
         self.key_pruner = KeyPruner(self.store, clock=clock, monotonic=monotonic)
+        #: Console webhooks (None unless both CASESYNC_CONSOLE_WEBHOOK_URL and _SECRET are set).
+        self.console_webhooks = console_webhook_worker(
+            self.store, self.settings, clock=clock, rng=rng, metrics=self.metrics, worker_id=self.worker_id
+        )
         self._wake = threading.Event()
         store_hint = webhook_sink(self.store, clock=clock)
 
@@ -120,8 +125,14 @@ class SyncEngine:
     # -- one pass -----------------------------------------------------------------------------------
 
     def run_once(self) -> SyncReport:
-        """One pass: due outbox entries, the inbox, and one poll.  Never raises for Zendesk errors."""
-        return self._pass(poll=True)
+        """One pass: due outbox entries, the inbox, and one poll, then due console webhook deliveries.
+
+        Never raises for Zendesk or network errors.
+        """
+        report = self._pass(poll=True)
+        if self.console_webhooks is not None:
+            report = report.merge(self._step("console_webhooks", self.console_webhooks.run_once))
+        return report
 
     def _pass(self, *, poll: bool, stop: Callable[[], bool] = lambda: False) -> SyncReport:
         report = self._step("outbox", lambda: self.outbox.run_once(stop=stop))
@@ -159,6 +170,11 @@ class SyncEngine:
         stop = stop or threading.Event()
         next_poll = self.monotonic()
         log.info("engine_started", worker_id=self.worker_id)
+        pusher = None
+        if self.console_webhooks is not None:
+            # Its own thread: a slow or failing console never holds up the Zendesk sync.
+            pusher = threading.Thread(target=self._push_forever, args=(stop,), name="console-webhooks", daemon=True)
+            pusher.start()
         while not stop.is_set():
             self._wake.clear()  # hints stored from here on wake the rest below
             poll = self.monotonic() >= next_poll
@@ -168,7 +184,18 @@ class SyncEngine:
             if not (report.delivered or report.inbound_applied):
                 # Rest until a webhook hint arrives, or briefly (so ``stop`` and due retries are noticed).
                 self._wake.wait(IDLE_SLEEP_S)
+        if pusher is not None:
+            pusher.join(self.settings.console_webhook_timeout_s + 5)
         log.info("engine_stopped", worker_id=self.worker_id)
+
+    def _push_forever(self, stop: threading.Event) -> None:
+        """Deliver console webhooks until ``stop``: at once after a feed append, else every second."""
+        assert self.console_webhooks is not None
+        signal = self.store.feed_signal
+        while not stop.is_set():
+            generation = signal.generation
+            self._step("console_webhooks", self.console_webhooks.run_once)
+            signal.wait(generation, 1.0)
 
     # -- for operators ------------------------------------------------------------------------------
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None  # the console HTTP API's bearer token; unset: the API is off
 
+    # console webhooks (both set: serve and sync --once POST the change feed to the console)
+    console_webhook_url: str | None = None
+    console_webhook_secret: SecretStr | None = None
+    console_webhook_timeout_s: float = Field(default=10.0, gt=0)
+
     # workers
     poll_interval_s: float = Field(default=30.0, ge=0)
     outbox_max_backoff_s: float = Field(default=300.0, gt=0)
@@ -73,6 +78,8 @@ class Settings(BaseSettings):
         "default_assignee_email",
         "public_url",
         "api_token",
+        "console_webhook_url",
+        "console_webhook_secret",
         mode="before",
     )
     @classmethod

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title="casesync status", title_justify="left", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
-    attention = ("dead_letters", "conflicts", "reconcile_drift")
+    attention = ("dead_letters", "conflicts", "reconcile_drift", "console_webhook_failures")
     for key, label in STATUS_FIELDS.items():
         value = status.get(key)
         text = format_value(key, value)
