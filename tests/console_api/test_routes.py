@@ -204,3 +204,18 @@ def test_a_body_over_the_limit_is_413_and_writes_nothing(acme: Served) -> None:
     chunked = acme.http.post(f"{A}/cases", content=chunks, headers={"Content-Type": "application/json"})
     assert chunked.status_code == 413
     assert acme.support.store.counts().cases == 0
+
+
+def test_serve_turns_the_api_on_only_with_a_token(tmp_path: Any) -> None:
+    from sync.commands.serve import console_api
+    from sync.settings import Settings
+    from sync.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'serve.db'}")
+    try:
+        assert console_api(Settings(_env_file=None), store) is None
+        assert console_api(Settings(_env_file=None, api_token="   "), store) is None  # blank is unset
+        api = console_api(Settings(_env_file=None, api_token=TOKEN), store)
+        assert api is not None
+    finally:
+        store.close()
