@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import base64
+import warnings
 from typing import Any
 
 import httpx
 import pytest
+
+from sync.commands.serve import console_api
+from sync.settings import Settings
+from sync.store import open_store
+from sync.web import create_app
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its TestClient; httpx (the declared dev dependency) still works.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from .conftest import TOKEN, Served, serve, snapshot
 
@@ -207,15 +218,18 @@ def test_a_body_over_the_limit_is_413_and_writes_nothing(acme: Served) -> None:
 
 
 def test_serve_turns_the_api_on_only_with_a_token(tmp_path: Any) -> None:
-    from sync.commands.serve import console_api
-    from sync.settings import Settings
-    from sync.store import open_store
-
     store = open_store(f"sqlite:///{tmp_path / 'serve.db'}")
     try:
         assert console_api(Settings(_env_file=None), store) is None
         assert console_api(Settings(_env_file=None, api_token="   "), store) is None  # blank is unset
         api = console_api(Settings(_env_file=None, api_token=TOKEN), store)
-        assert api is not None
+        app = create_app(settings=Settings(_env_file=None), sink=lambda _hint: True, status_provider=dict,
+                         ready=lambda: (True, ""), api=api)
+        with TestClient(app) as client:
+            created = client.put("/api/v1/accounts/acme", json={"name": "Acme"},
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+            assert created.json() == {"id": "acme", "name": "Acme"}
+        with store.read() as tx:  # the API wrote to the store serve gave it
+            assert tx.get_account("acme") is not None
     finally:
         store.close()
