@@ -46,6 +46,12 @@ def shot(page: Any, name: str) -> None:
     print(f"screenshot: {path}")
 
 
+def api_case(demo: WebDemo, case_id: int) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {demo.token}"}
+    response = httpx.get(f"{demo.base_url}/api/v1/accounts/acme/cases/{case_id}", headers=headers, timeout=10)
+    return dict(response.json())
+
+
 @pytest.mark.timeout(180)
 def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
     with WebDemo() as demo:
@@ -78,7 +84,8 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
             agent.wait_for_timeout(500)
             agent.click("#refresh")
         agent.click(row)
-        agent.fill("#comment-form [name=body]", "Thanks Bob. Which browser do you use?")
+        agent.fill("#comment-form [name=body]", "<p>Thanks Bob. Which <strong>browser</strong> do you use?</p>")
+        agent.check("#comment-form [name=html]")
         agent.select_option("#comment-form [name=status]", "pending")
         agent.click("#comment-form button[type=submit]")
         agent.wait_for_selector("#ticket-status:has-text('pending')")
@@ -87,6 +94,11 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         # 3. The Support page shows the staff reply by itself (long poll of the change feed).
         console.wait_for_selector("#messages li.staff:has-text('Which browser')", timeout=60_000)
         console.wait_for_selector("#case-status:has-text('Pending')")
+        staff = [m for m in api_case(demo, case_id)["messages"] if m["author"] == "staff"][-1]
+        if staff.get("html"):  # staff's sanitized rich text is rendered as HTML, not as escaped text
+            assert console.text_content("#messages li.staff .rich strong") == "browser"
+        else:  # a casesync without Message.html: the plain body
+            assert "<strong>" not in console.text_content("#messages li.staff")  # type: ignore[operator]
         shot(console, "3-staff-reply")
 
         # 4. Bob replies (Open again), then closes the case.
@@ -117,9 +129,7 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         console.close()  # its long poll ends with it
 
         # Zendesk's side: the ticket was closed by the user's close.
-        headers = {"Authorization": f"Bearer {demo.token}"}
-        ticket_id = httpx.get(f"{demo.base_url}/api/v1/accounts/acme/cases/{case_id}", headers=headers,
-                              timeout=10).json()["ticket_id"]
+        ticket_id = api_case(demo, case_id)["ticket_id"]
         for _ in range(40):
             status = httpx.get(f"{demo.base_url}/demo/zendesk/api/v2/tickets/{ticket_id}.json",
                                timeout=10).json()["ticket"]["status"]
