@@ -34,6 +34,7 @@ from mappings.recipients import MAX_CCS, ensure_within_limit, is_valid_email, sa
 from mappings.references import ReferredCase, check_refers_to, refusal_message
 from sync import idempotency
 from sync.browse import CasePage, browse_page
+from sync.erasure import ErasureReport, erase_user
 from sync.errors import CaseClosed, CaseNotFound, InvalidInput, UnknownUser
 from sync.feed_wait import MAX_WAIT_S, wait_for_changes
 from sync.settings import Settings, load_settings
@@ -371,6 +372,18 @@ class SupportCases:
         if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WAIT_S:
             raise InvalidInput(f"wait must be a number of seconds from 0 to {MAX_WAIT_S:g}")
         return wait_for_changes(self.store, since, account_id=account_id, limit=limit, wait=float(wait))
+
+    def erase_user(self, account_id: str, user_id: str) -> ErasureReport:
+        """Erase a user's personal data from casesync and from Zendesk (right to erasure).
+
+        Afterwards the store holds none of their email, name, message text or attachments; their messages
+        read ``[erased]``; the cases they requested are closed and kept for the account's other members;
+        their Zendesk user is deleted, then permanently deleted, through the outbox (see :mod:`sync.erasure`).
+        ``UnknownUser`` when the account has no such user.
+        """
+        check_id(account_id, "account_id")
+        check_id(user_id, "user_id")
+        return erase_user(self.store, account_id, user_id)
 
     # -- helpers -----------------------------------------------------------------------------------
 

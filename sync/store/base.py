@@ -387,6 +387,10 @@ class StoreTx(ABC):
     def prune_idempotency_keys(self, older_than: datetime) -> int:
         """Forget keys created before ``older_than``; returns how many."""
 
+    @abstractmethod
+    def erase_user_data(self, account_id: str, user_id: str) -> dict[str, Any]:
+        """Erase one console user's personal data (see :mod:`sync.store.sql_erasure`); what was removed."""
+
     # -- operators ---------------------------------------------------------------------------------
 
     @abstractmethod
@@ -463,6 +467,10 @@ class Store(ABC):
         finally:
             if held:
                 self.unlock(POLLER_LOCK, owner)
+
+    def compact(self) -> list[str]:
+        """Make removed data physically unreadable after an erasure; returns what was done (default: nothing)."""
+        return []
 
     @abstractmethod
     def schema_status(self) -> SchemaStatus: ...

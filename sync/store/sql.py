@@ -11,6 +11,7 @@ such as the poller's is held (SQLite: a named lease; PostgreSQL: a session-level
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
 from sync.store.sql_browse import BrowseMixin
 from sync.store.sql_entities import EntitiesMixin
+from sync.store.sql_erasure import ErasureMixin
 from sync.store.sql_idempotency import IdempotencyMixin
 from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
@@ -38,6 +40,10 @@ from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 __all__ = ["SqlStore", "SqlTx", "utc_now"]
 
 E = TypeVar("E", OutboxEntry, InboxEntry)
+
+#: The tables an erasure rewrites (vacuumed afterwards on PostgreSQL).
+_ERASURE_TABLES = ("messages", "attachments", "cases", "users", "recipients", "feed", "conflicts", "inbox",
+                   "outbox", "kv", "ticket_state", "idempotency_keys")
 
 
 def _libpq_url(engine: Engine) -> str:
@@ -50,7 +56,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlTx(BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
+class SqlTx(ErasureMixin, BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 
@@ -194,6 +200,33 @@ class SqlStore(Store):
             super().unlock(name, owner)
         else:
             self._advisory.release(name, owner)
+
+    def compact(self) -> list[str]:
+        """After an erasure: SQLite moves the WAL into the file and truncates it; PostgreSQL vacuums."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in _ERASURE_TABLES:
+                    conn.exec_driver_sql(f"VACUUM {table}")
+            return ["vacuum"]
+        # The DB-API connection itself: it runs in autocommit mode (see sync.store.engine), as a checkpoint
+        # must run outside any transaction.
+        # VACUUM rebuilds the file without free space (older databases may hold text freed before
+        # secure_delete was on); the checkpoint then moves the WAL into the file and truncates it.
+        done: list[str] = []
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            try:
+                cur.execute("VACUUM")
+                done.append("vacuum")
+            except sqlite3.OperationalError:  # another connection is in a transaction
+                done.append("vacuum_busy")
+            busy = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            done.append("wal_checkpoint" if busy is not None and busy[0] == 0 else "wal_checkpoint_busy")
+        finally:
+            raw.close()
+        return done
 
     def close(self) -> None:
         self.feed_signal.close()
