@@ -233,3 +233,21 @@ def test_serve_turns_the_api_on_only_with_a_token(tmp_path: Any) -> None:
             assert tx.get_account("acme") is not None
     finally:
         store.close()
+
+
+def test_erasing_a_user_over_http(acme: Served) -> None:
+    case = submit(acme, attachments=[{"filename": "me.txt", "content_type": "text/plain", "data": b64(b"Bob's")}])
+    erased = acme.http.delete(f"{A}/users/bob")
+    assert erased.status_code == 200, erased.text
+    report = erased.json()
+    assert (report["account_id"], report["user_id"]) == ("acme", "bob")
+    assert report["messages_erased"] == 1 and report["attachments_removed"] == 1
+    assert report["cases_closed"] == [case["id"]]
+    after = acme.http.get(f"{A}/cases/{case['id']}").json()
+    assert after["status"] == "Closed" and "loops" not in after["messages"][0]["body"]
+
+    again = acme.http.delete(f"{A}/users/bob")
+    assert (again.status_code, again.json()["error"]) == (422, "UnknownUser")
+    other = acme.http.delete(f"{A}/users/carol")  # globex's user is not acme's
+    assert (other.status_code, other.json()["error"]) == (422, "UnknownUser")
+    assert acme.support.recipients("globex") == ["carol@globex.test"]

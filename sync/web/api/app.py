@@ -27,6 +27,7 @@ from starlette.types import ASGIApp
 from mappings.models import Account, Case, CaseStatus, User
 from sync.api import SupportCases
 from sync.browse import CasePage
+from sync.erasure import ErasureReport
 from sync.errors import InvalidInput
 from sync.web.api.errors import install_error_handlers, responses
 from sync.web.api.models import (
@@ -121,6 +122,16 @@ def create_api(
     def upsert_user(account_id: AccountId, user_id: UserId, body: UserBody) -> User:
         """Create or update a user of the account (admins' addresses join the recipient list)."""
         return support.upsert_user(account_id, user_id, body.email, body.name, admin=body.admin)
+
+    @api.delete(
+        "/accounts/{account_id}/users/{user_id}", response_model=ErasureReport, responses=responses(400, 422)
+    )
+    def erase_user(account_id: AccountId, user_id: UserId) -> ErasureReport:
+        """Erase the user's personal data from casesync and, through the outbox, from Zendesk (right to erasure).
+
+        Their cases stay, closed, for the account's other members; the report says what was removed where.
+        """
+        return support.erase_user(account_id, user_id)
 
     @api.get("/accounts/{account_id}/recipients", response_model=RecipientList, responses=responses(400))
     def recipients(account_id: AccountId) -> RecipientList:
