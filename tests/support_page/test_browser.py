@@ -8,7 +8,9 @@ to ``artifacts/support-page/`` (the path is printed).
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,10 @@ from sync.demo_web import WebDemo
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 
 CHROMIUM = "/usr/bin/chromium"
+#: A 1x1 PNG, for the staff's inline image.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "support-page"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
@@ -86,6 +92,8 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         agent.click(row)
         agent.fill("#comment-form [name=body]", "<p>Thanks Bob. Which <strong>browser</strong> do you use?</p>")
         agent.check("#comment-form [name=html]")
+        agent.set_input_files("#comment-form [name=image]", files=[
+            {"name": "where.png", "mimeType": "image/png", "buffer": PNG}])
         agent.select_option("#comment-form [name=status]", "pending")
         agent.click("#comment-form button[type=submit]")
         agent.wait_for_selector("#ticket-status:has-text('pending')")
@@ -97,8 +105,13 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         staff = [m for m in api_case(demo, case_id)["messages"] if m["author"] == "staff"][-1]
         if staff.get("html"):  # staff's sanitized rich text is rendered as HTML, not as escaped text
             assert console.text_content("#messages li.staff .rich strong") == "browser"
-        else:  # a casesync without Message.html: the plain body
+            # The inline image is fetched through the attachments endpoint and shown from a blob: URL.
+            image = console.locator("#messages li.staff .rich img")
+            playwright_api.expect(image).to_have_attribute("src", re.compile(r"^blob:"))
+            assert console.evaluate("img => img.naturalWidth", image.element_handle()) == 1
+        else:  # a casesync without Message.html: the plain body, the image as an attachment
             assert "<strong>" not in console.text_content("#messages li.staff")  # type: ignore[operator]
+            assert "where.png" in console.text_content("#messages li.staff .files")  # type: ignore[operator]
         shot(console, "3-staff-reply")
 
         # 4. Bob replies (Open again), then closes the case.

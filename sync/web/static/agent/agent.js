@@ -75,16 +75,44 @@
     notice("");
   }
 
+  // An upload (POST /api/v2/uploads?filename=, the raw file as body) gives a token for the comment and the
+  // file's content_url; an HTML comment that shows that URL in an <img> makes it an inline image.
+  async function upload(file) {
+    const response = await fetch(`/demo/zendesk/api/v2/uploads.json?filename=${encodeURIComponent(file.name)}`, {
+      method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file,
+    });
+    if (!response.ok) throw new Error(`the upload failed (HTTP ${response.status})`);
+    return (await response.json()).upload;
+  }
+
+  function imageTag(url, name) {
+    const img = document.createElement("img");
+    img.setAttribute("src", url);
+    img.setAttribute("alt", name);
+    return `<p>${img.outerHTML}</p>`;
+  }
+
+  async function comment(form) {
+    const html = form.html.checked;
+    const entry = { public: form.visibility.value === "public" };
+    let text = form.body.value;
+    const file = form.image.files[0];
+    if (file) {
+      const uploaded = await upload(file);
+      entry.uploads = [uploaded.token];
+      if (html) text += imageTag(uploaded.attachment.content_url, file.name);
+    }
+    entry[html ? "html_body" : "body"] = text;
+    const update = { comment: entry };
+    if (form.status.value) update.status = form.status.value;
+    if (!ticket.assignee_id && me) update.assignee_id = me.id;  // Zendesk solves only assigned tickets
+    await zendesk("PUT", `tickets/${ticket.id}.json`, { ticket: update });
+  }
+
   $("#comment-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.target;
-    const text = form.body.value;
-    const comment = { public: form.visibility.value === "public" };
-    comment[form.html.checked ? "html_body" : "body"] = text;
-    const update = { comment };
-    if (form.status.value) update.status = form.status.value;
-    if (!ticket.assignee_id && me) update.assignee_id = me.id;  // Zendesk solves only assigned tickets
-    zendesk("PUT", `tickets/${ticket.id}.json`, { ticket: update })
+    comment(form)
       .then(() => { form.reset(); return openTicket(ticket.id); })
       .then(() => notice("Saved; casesync brings it to the console within a few seconds."))
       .catch(fail);
