@@ -50,8 +50,9 @@ def serve(support: SupportCases | None, **api_options: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serving(db: Path) -> Iterator[Served]:
-    store = open_store(f"sqlite:///{db}")
+def serving(db: Path | str) -> Iterator[Served]:
+    """A server over a store at ``db``: a SQLite file path, or a database URL."""
+    store = open_store(db if isinstance(db, str) else f"sqlite:///{db}")
     support = SupportCases(store=store)
     try:
         with serve(support, max_body_bytes=64 * 1024, max_wait_s=5.0) as url, httpx.Client(
@@ -67,6 +68,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
     """A fresh store behind a fresh server."""
     with serving(tmp_path / "casesync.db") as served:
         yield served
+
+
+@pytest.fixture
+def acme_on_each(store_url: str) -> Iterator[Served]:
+    """``acme`` on each store backend (SQLite, and PostgreSQL when there is one)."""
+    with serving(store_url) as served:
+        yield populated(served)
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from .test_routes import A, submit
     ("/cases/{case}/replies", {"user_id": "bob", "body": "Once only"}),
     ("/cases/{case}/close", {"user_id": "bob"}),
 ])
-def test_the_same_idempotency_key_replays_the_first_answer_and_writes_nothing(acme: Served, path: str,
+def test_the_same_idempotency_key_replays_the_first_answer_and_writes_nothing(acme_on_each: Served, path: str,
                                                                               body: dict[str, str]) -> None:
+    acme = acme_on_each
     case = submit(acme)
     url = A + path.format(case=case["id"])
     first = acme.http.post(url, json=body, headers={"Idempotency-Key": "k-1"})
@@ -40,7 +41,8 @@ def test_without_a_key_a_retry_is_a_second_case(acme: Served) -> None:
     assert len(acme.http.get(f"{A}/cases").json()["cases"]) == 2
 
 
-def test_browse_filters_searches_and_pages(acme: Served) -> None:
+def test_browse_filters_searches_and_pages(acme_on_each: Served) -> None:
+    acme = acme_on_each
     first = submit(acme, subject="Printer on fire", body="Smoke everywhere")
     submit(acme, user="alice", subject="Invoice missing", body="March invoice")
     third = submit(acme, subject="Login loop", body="The printer page loops")

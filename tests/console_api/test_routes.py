@@ -50,7 +50,8 @@ def test_accounts_users_and_recipients(acme: Served) -> None:
     assert acme.support.recipients("acme") == ["alice@acme.test"]
 
 
-def test_a_case_from_submit_to_close(acme: Served) -> None:
+def test_a_case_from_submit_to_close(acme_on_each: Served) -> None:
+    acme = acme_on_each
     http = acme.http
     case = submit(acme, attachments=[{"filename": "trace.har", "content_type": "application/json",
                                       "data": b64(b'{"log": {}}')}])
@@ -189,7 +190,8 @@ def test_a_closed_case_is_409_and_stays_closed(acme: Served) -> None:
     assert snapshot(acme.support) == before
 
 
-def test_another_accounts_case_reads_as_missing(acme: Served) -> None:
+def test_another_accounts_case_reads_as_missing(acme_on_each: Served) -> None:
+    acme = acme_on_each
     theirs = submit(acme, account="globex", user="carol",
                     attachments=[{"filename": "a.txt", "content_type": "text/plain", "data": b64(b"secret")}])
     att = theirs["messages"][0]["attachments"][0]["id"]

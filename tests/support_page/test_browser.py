@@ -8,9 +8,10 @@ to ``artifacts/support-page/`` (the path is printed).
 
 from __future__ import annotations
 
-import base64
 import os
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,19 @@ from sync.demo_web import WebDemo
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 
 CHROMIUM = "/usr/bin/chromium"
-#: A 1x1 PNG, for the staff's inline image.
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-)
+
+
+def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour (8-bit RGB), for staff's inline image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PNG = solid_png(120, 48, (58, 111, 216))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "support-page"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
@@ -108,7 +118,7 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
             # The inline image is fetched through the attachments endpoint and shown from a blob: URL.
             image = console.locator("#messages li.staff .rich img")
             playwright_api.expect(image).to_have_attribute("src", re.compile(r"^blob:"))
-            assert console.evaluate("img => img.naturalWidth", image.element_handle()) == 1
+            assert console.evaluate("img => img.naturalWidth", image.element_handle()) == 120
         else:  # a casesync without Message.html: the plain body, the image as an attachment
             assert "<strong>" not in console.text_content("#messages li.staff")  # type: ignore[operator]
             assert "where.png" in console.text_content("#messages li.staff .files")  # type: ignore[operator]
