@@ -33,6 +33,9 @@ _MODULES: list[tuple[str, list[str], list[str], str]] = [
      ["-m", "benchmarks.inbound", "latency", "--replies", "30"], "p95 < 1 s"),
     ("poll cycle vs cases in store", ["-m", "benchmarks.poll_scale"],
      ["-m", "benchmarks.poll_scale", "--sizes", "1000,3000", "--changed", "20"], "flat in the number of cases"),
+    ("console API under 16 threads", ["-m", "benchmarks.console_api"],
+     ["-m", "benchmarks.console_api", "--sizes", "1000,10000", "--ops", "5"],
+     "write p95 <= 3x floor; browse at 100k <= 1.5x at 1k"),
 ]
 _SCRIPTS: list[tuple[str, str, list[str], str]] = [
     ("sandbox throughput", "sandbox_throughput.py", ["--seconds", "2"], "-"),
@@ -56,6 +59,15 @@ def _figure(result: dict[str, Any]) -> str:
                 f" ({result['arrived']}/{result['replies']})")
     if kind == "poll_scale":
         return "; ".join(f"{r['cases']}: {r['seconds']:.2f}s {r['peak_mib']:.1f}MiB" for r in result["rows"])
+    if kind == "console_api":
+        rows = "; ".join(
+            f"{r['backend']} {r['cases']}: floor {r['floor']['p95_ms']:.0f}, submit {r['submit']['p95_ms']:.0f}"
+            f" ({r['submit_p95_to_floor']:.1f}x), reply {r['reply']['p95_ms']:.0f} ({r['reply_p95_to_floor']:.1f}x),"
+            f" browse {r['browse']['p95_ms']:.0f} ms p95"
+            for r in result["rows"]
+        )
+        ratios = ", ".join(f"{k}={v}" for k, v in result.items() if k.endswith("_to_smallest"))
+        return f"{rows}; browse largest/smallest {ratios}"
     return json.dumps(result)
 
 

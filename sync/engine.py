@@ -194,7 +194,10 @@ class SyncEngine:
         signal = self.store.feed_signal
         while not stop.is_set():
             generation = signal.generation
-            self._step("console_webhooks", self.console_webhooks.run_once)
+            try:
+                self._step("console_webhooks", self.console_webhooks.run_once)
+            except Exception as exc:  # e.g. the database briefly unreachable: the thread must live on
+                log.warning("console_webhooks_pass_failed", error=f"{type(exc).__name__}: {exc}")
             signal.wait(generation, 1.0)
 
     # -- for operators ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, Table, func, literal, text
+from sqlalchemy import Connection, Insert, Row, Table, func, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.models import CaseStatus
@@ -56,19 +56,6 @@ class TxBase(StoreTx):
         """
         if not case_ids:
             return
-        if self._revision is None:
-            if self.is_pg:
-                self._revision = int(self.conn.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
-            else:
-                c = s.counters.c
-                ins = sqlite.insert(s.counters).values(name="case_revision", value=1)
-                self._revision = int(
-                    self.conn.execute(
-                        ins.on_conflict_do_update(index_elements=["name"], set_={"value": c.value + 1}).returning(
-                            c.value
-                        )
-                    ).scalar_one()
-                )
         cases = s.cases.c
         now = literal(self.now, s.UtcDateTime)
         self.conn.execute(
@@ -76,9 +63,23 @@ class TxBase(StoreTx):
             .where(cases.id.in_(case_ids))
             .values(
                 updated_at=(func.greatest if self.is_pg else func.max)(cases.updated_at, now, type_=s.UtcDateTime),
-                revision=self._revision,
+                revision=self._revision_value(),
             )
         )
+
+    def _revision_value(self) -> Any:
+        """This transaction's revision (see :meth:`_touch_case`), as a value or SQL expression to write."""
+        if self.is_pg:
+            return literal_column("pg_current_xact_id()::text::bigint")  # evaluated by the write: no round trip
+        if self._revision is None:
+            c = s.counters.c
+            ins = sqlite.insert(s.counters).values(name="case_revision", value=1)
+            self._revision = int(
+                self.conn.execute(
+                    ins.on_conflict_do_update(index_elements=["name"], set_={"value": c.value + 1}).returning(c.value)
+                ).scalar_one()
+            )
+        return self._revision
 
     def _insert(self, table: Table) -> Any:
         """A dialect insert, so ``on_conflict_do_nothing/update`` is available on both backends."""

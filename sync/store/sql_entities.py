@@ -88,10 +88,10 @@ class EntitiesMixin(TxBase):
                 cc=[],
                 created_at=self.now,
                 updated_at=self.now,
+                revision=self._revision_value(),  # what _touch_case would write, in the insert itself
             )
         )
         index_new_case(self.conn, case_id, subject)
-        self._touch_case(case_id)
         record = self.get_case(case_id)
         assert record is not None
         return record

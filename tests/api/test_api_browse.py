@@ -252,3 +252,44 @@ def test_a_cursor_only_continues_the_listing_it_was_made_for(world: SupportCases
 def test_list_still_returns_every_case_by_number(world: SupportCases) -> None:
     ids = _submit(world, 3)
     assert [c.id for c in world.list("acme")] == ids
+
+
+# -- cost: pages are index range scans -----------------------------------------------------------------
+
+
+def _browse_statements(support: SupportCases, **kwargs: Any) -> list[tuple[str, Any]]:
+    """The SQL a browse call runs against ``cases`` with a LIMIT (its page query), with parameters."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "FROM cases" in statement and "LIMIT" in statement:
+            seen.append((statement, params))
+
+    engine = support.store.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        support.browse("acme", **kwargs)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return seen
+
+
+@pytest.mark.parametrize("order", ["-updated_at", "created_at"])
+def test_a_page_is_a_range_scan_of_the_accounts_index_without_a_sort(
+    world: SupportCases, clock: Any, order: str
+) -> None:
+    _submit(world, 4, clock=clock)
+    cursor = world.browse("acme", order=order, limit=2).next_cursor
+    index = "ix_cases_account_updated" if order.endswith("updated_at") else "ix_cases_account_created"
+    for kwargs in ({"order": order, "limit": 2}, {"order": order, "limit": 2, "cursor": cursor}):
+        [(sql, params)] = _browse_statements(world, **kwargs)
+        with world.store.engine.connect() as conn:  # type: ignore[attr-defined]
+            if world.store.dialect == "postgresql":
+                conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: ask which index serves it
+                plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
+                assert index in plan and "Sort" not in plan, plan
+            else:
+                plan = " ".join(str(r[3]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+                assert f"USING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
