@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from sync.web.api.transport import PrefixDispatch
 
@@ -46,7 +46,7 @@ _FORWARDED_METHODS = ["GET", "PUT", "POST"]
 class _Pages(StaticFiles):
     """Static files with the pages' security headers."""
 
-    async def get_response(self, path: str, scope: dict) -> Response:  # type: ignore[type-arg, override]
+    async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["Content-Security-Policy"] = PAGE_CSP
         response.headers["X-Content-Type-Options"] = "nosniff"

@@ -3,8 +3,9 @@
 Each route validates the request's shape, calls one library method and returns what it returned; the
 library's typed errors become the statuses of §8 (:mod:`sync.web.api.errors`).  Nothing here re-implements
 a rule of the library.  Routes are plain functions: FastAPI runs them in its worker threads, so the
-library's blocking store calls never stall the event loop.  The OpenAPI 3 document
-(``GET /api/v1/openapi.json``) is generated from the same pydantic models the library returns.
+library's blocking store calls never stall the event loop; long polls wait in a pool of their own.
+The OpenAPI 3 document (``GET /api/v1/openapi.json``) is generated from the same pydantic models the
+library returns.
 
 Authentication: ``Authorization: Bearer <CASESYNC_API_TOKEN>`` on every route but the OpenAPI document,
 compared in constant time.  The token is the console backend's: it may act for every account.
@@ -18,6 +19,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
@@ -43,13 +46,15 @@ from sync.web.api.models import (
 )
 from sync.web.api.transport import BodyLimit
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_WAIT_S", "PREFIX", "create_api"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_POLLERS", "DEFAULT_MAX_WAIT_S", "PREFIX", "create_api"]
 
 PREFIX = "/api/v1"
 #: Room for one attachment of the library's maximum size, base64-encoded, and the rest of the body.
 DEFAULT_MAX_BODY_BYTES = 72 * 1024 * 1024
 #: The longest ``GET /api/v1/changes?wait=`` may hold a request (and one of FastAPI's worker threads).
 DEFAULT_MAX_WAIT_S = 30.0
+#: How many ``GET /api/v1/changes?wait=`` may wait at once (each holds a thread while it waits).
+DEFAULT_MAX_POLLERS = 16
 
 _BIGINT = 2**63 - 1  # the store's integer columns: larger numbers cannot name anything
 _MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;[\x20-\x7e]*)?$")
@@ -88,11 +93,15 @@ def create_api(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_wait_s: float = DEFAULT_MAX_WAIT_S,
+    max_pollers: int = DEFAULT_MAX_POLLERS,
 ) -> ASGIApp:
     """The API as an ASGI app that expects full ``/api/v1/…`` paths; ``token`` must not be empty."""
     if not token:
         raise ValueError("the API token must not be empty")
     expected = token.encode()
+    # Long polls wait in threads of their own, so that waiting consoles never take the threads that every
+    # other route runs in; past ``max_pollers`` waiting at once, a poll queues for a thread.
+    pollers = anyio.CapacityLimiter(max_pollers)
     bearer = HTTPBearer(auto_error=False, description="CASESYNC_API_TOKEN")
 
     def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
@@ -246,14 +255,18 @@ def create_api(
         )
 
     @api.get("/changes", response_model=ChangeList, responses=responses(400))
-    def changes(
+    async def changes(
         since: Annotated[int, Query(ge=0, le=_BIGINT)] = 0,
         account_id: str | None = None,
         limit: Annotated[int | None, Query(ge=1, le=_BIGINT, description="at most this many entries")] = None,
         wait: Annotated[float, Query(ge=0, le=max_wait_s, description="seconds to wait for a change")] = 0.0,
     ) -> ChangeList:
         """Change-feed entries after ``since``; with ``wait``, holds the request until one exists."""
-        return ChangeList(changes=support.changes(since, account_id=account_id, limit=limit, wait=wait))
+        found = await anyio.to_thread.run_sync(
+            lambda: support.changes(since, account_id=account_id, limit=limit, wait=wait),
+            limiter=pollers if wait > 0 else None,
+        )
+        return ChangeList(changes=found)
 
     app.include_router(api)
     return BodyLimit(app, max_body_bytes)
