@@ -1,8 +1,9 @@
 """The reference Support page in headless Chromium: a case from submit to close, both sides in a browser.
 
 Bob submits a case with an attachment on the Support page; Sam answers it in the agent view (a public
-reply, Pending); the Support page shows the staff reply by itself (it long-polls the change feed); Bob
-replies, closes the case and continues it in a new one; browsing finds both.  Screenshots of each step go
+reply in rich text with an inline image, Pending); the Support page shows it by itself (it long-polls the
+change feed); Bob replies, acknowledges the solution, closes the case and continues it in a new one;
+browsing finds both.  Screenshots of each step go
 to ``artifacts/support-page/`` (the path is printed).
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ from sync.demo_web import WebDemo
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -66,6 +69,23 @@ def api_case(demo: WebDemo, case_id: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {demo.token}"}
     response = httpx.get(f"{demo.base_url}/api/v1/accounts/acme/cases/{case_id}", headers=headers, timeout=10)
     return dict(response.json())
+
+
+def zendesk_ticket(demo: WebDemo, ticket_id: int) -> dict[str, Any]:
+    """The ticket as the agent view reads it (the sandbox's Zendesk API)."""
+    response = httpx.get(f"{demo.base_url}/demo/zendesk/api/v2/tickets/{ticket_id}.json", timeout=10)
+    return dict(response.json()["ticket"])
+
+
+def wait_for(read: Callable[[], T], done: Callable[[T], bool], attempts: int = 60) -> T:
+    """``read()`` until ``done`` holds for it (the engine syncs every second), at most ``attempts`` times."""
+    value = read()
+    for _ in range(attempts):
+        if done(value):
+            break
+        threading.Event().wait(0.5)
+        value = read()
+    return value
 
 
 @pytest.mark.timeout(180)
@@ -129,6 +149,13 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         console.click("#reply-form button[type=submit]")
         console.wait_for_selector("#messages li.user:has-text('Firefox 131.')")
         assert console.text_content("#case-status") == "Open"
+        console.fill("#reply-form [name=body]", "Works now, thanks!")
+        console.check("#reply-form [name=ack]")
+        console.click("#reply-form button[type=submit]")
+        console.wait_for_selector("#messages li.user:has-text('Works now, thanks!')")
+        ticket_id = api_case(demo, case_id)["ticket_id"]
+        tags = wait_for(lambda: zendesk_ticket(demo, ticket_id)["tags"], lambda t: "console_ack_solved" in t)
+        assert "console_ack_solved" in tags  # the acknowledgement reached Zendesk
         console.click("#close-case")
         console.wait_for_selector("#case-status:has-text('Closed')")
         assert console.is_visible("#continue-case") and not console.is_visible("#reply-form")
@@ -152,11 +179,5 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         console.close()  # its long poll ends with it
 
         # Zendesk's side: the ticket was closed by the user's close.
-        ticket_id = api_case(demo, case_id)["ticket_id"]
-        for _ in range(40):
-            status = httpx.get(f"{demo.base_url}/demo/zendesk/api/v2/tickets/{ticket_id}.json",
-                               timeout=10).json()["ticket"]["status"]
-            if status == "closed":
-                break
-            agent.wait_for_timeout(500)
+        status = wait_for(lambda: zendesk_ticket(demo, ticket_id)["status"], lambda s: s == "closed")
         assert status == "closed"
