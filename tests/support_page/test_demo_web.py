@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import httpx
+import pytest
 
 from sync.demo_web import WebDemo, run_demo_web
 from sync.web.demo_site import STATIC_DIR
@@ -51,3 +56,24 @@ def test_run_demo_web_prints_the_urls_and_stops_when_told() -> None:
     text = "\n".join(lines)
     assert "/demo/support/#token=" in text and "&account=acme&user=bob" in text
     assert "/demo/agent/" in text and "/api/v1/openapi.json" in text
+
+
+@pytest.mark.timeout(120)
+def test_casesync_demo_web_serves_until_ctrl_c(tmp_path: Path) -> None:
+    casesync = Path(sys.executable).with_name("casesync")
+    proc = subprocess.Popen([str(casesync), "demo", "--web"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        support = next(line for line in lines if "Support page (as" in line).split()[-1]
+        assert support.startswith("http://127.0.0.1:")
+        base = support.split("/demo/")[0]
+        assert httpx.get(f"{base}/demo/support/", timeout=10).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(tmp_path.iterdir()) == []  # the store lived in a temporary directory
