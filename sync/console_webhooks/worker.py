@@ -82,6 +82,10 @@ class ConsoleWebhookWorker:
 
     def run_once(self) -> SyncReport:
         """Deliver what is due; the report counts failed deliveries in ``errors`` (never raises for HTTP)."""
+        with self.store.read() as tx:  # nothing due: no lock taken (run_forever asks every second)
+            delivered, state = read_state(tx)
+            if not state.due(self.clock()) or not tx.changes(delivered, limit=1):
+                return SyncReport()
         if not self.store.try_lock(LOCK_NAME, self.worker_id, self.lock_ttl_s):
             return SyncReport()  # another process delivers: order needs one deliverer
         try:

@@ -101,3 +101,25 @@ def test_a_user_never_synced_is_erased_without_a_zendesk_call(world: Console) ->
 def test_another_accounts_user_is_unknown(world: Console) -> None:
     with pytest.raises(UnknownUser):
         world.api.erase_user("beta", "bob")
+
+
+def test_the_zendesk_deletion_is_retried_until_it_is_done(world: Console, zd: Sandbox) -> None:
+    world.submit("acme", "carol", "Hello", "a case so carol is known to Zendesk")
+    with world.store.read() as tx:
+        carol = tx.get_user("acme", "carol")
+    assert carol is not None and carol.zendesk_user_id is not None
+    report = world.api.erase_user("acme", "carol")
+    failing = {"path": "/api/v2/deleted_users/", "method": "DELETE", "error_503": 1.0}
+    zd.configure_faults({"seed": 1, "rules": [failing]})
+    world.deliver()
+    with world.store.read() as tx:
+        entry = tx.outbox_entry(report.outbox_entry_id or 0)
+    assert entry is not None and entry.status == "pending" and entry.attempts >= 1  # retried, not dead
+    zd.configure_faults({"rules": []})
+    world.clock.advance(3600)  # past any backoff
+    world.deliver()
+    with world.store.read() as tx:
+        entry = tx.outbox_entry(report.outbox_entry_id or 0)
+    assert entry is not None and entry.status == "done"
+    [gone] = [u for u in world.staff.get("deleted_users")["deleted_users"] if u["id"] == carol.zendesk_user_id]
+    assert gone["name"] == "Permanently Deleted User"
