@@ -173,6 +173,14 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
         expect(console.locator("#cases tbody tr")).to_have_count(2)
         console.select_option("#status", "Closed")
         expect(console.locator("#cases tbody tr")).to_have_count(1)
+        console.check("#mine")  # Bob's own cases: still this one
+        expect(console.locator("#cases tbody tr")).to_have_count(1)
+        console.fill("#user", "alice")
+        console.click("#filters button[type=submit]")  # Alice requested none of them
+        expect(console.locator("#cases tbody tr")).to_have_count(0)
+        assert console.is_visible("#empty")
+        console.uncheck("#mine")
+        expect(console.locator("#cases tbody tr")).to_have_count(1)
         assert console.get_attribute("#cases tbody tr", "data-case-id") == str(case_id)
         shot(console, "5-browse")
         assert errors == []

@@ -111,6 +111,7 @@
     const query = new URLSearchParams({ order: $("#order").value, limit: "20" });
     if ($("#status").value) query.set("status", $("#status").value);
     if ($("#query").value.trim()) query.set("query", $("#query").value.trim());
+    if ($("#mine").checked && userInput.value.trim()) query.set("requester_id", userInput.value.trim());
     if (append && cursor) query.set("cursor", cursor);
     const page = await getJson(`${account()}/cases?${query}`);
     const body = $("#cases tbody");
@@ -275,7 +276,7 @@
     back.addEventListener("click", () => { show("browse"); loadCases().catch(reportError); });
   }
   $("#filters").addEventListener("submit", (event) => { event.preventDefault(); loadCases().catch(reportError); });
-  for (const id of ["#status", "#order"]) $(id).addEventListener("change", () => loadCases().catch(reportError));
+  for (const id of ["#status", "#order", "#mine"]) $(id).addEventListener("change", () => loadCases().catch(reportError));
   $("#more").addEventListener("click", () => loadCases(true).catch(reportError));
   accountInput.addEventListener("change", () => {
     sessionStorage.setItem("casesync.account", accountInput.value.trim());
