@@ -101,7 +101,7 @@ class WebDemo:
             status_provider=engine.status,
             ready=lambda: (True, ""),
             metrics=engine.metrics,
-            api=create_api(support, self.token),
+            api=create_api(support, self.token, stopping=self.stop),
         )
         site = create_demo_site(
             app, zendesk_url=zd.url, agent_auth=(f"{agent_email}/token", agent_token),

@@ -138,14 +138,17 @@ def _schedule_reconcile(engine: SyncEngine, settings: Settings, stop: threading.
     return loop
 
 
-def console_api(settings: Settings, store: Store) -> Any | None:
-    """The console HTTP API over ``store`` when ``CASESYNC_API_TOKEN`` is set, else None (the API is off)."""
+def console_api(settings: Settings, store: Store, stop: threading.Event | None = None) -> Any | None:
+    """The console HTTP API over ``store`` when ``CASESYNC_API_TOKEN`` is set, else None (the API is off).
+
+    ``stop``: the process's stop event; long polls answer promptly once it is set.
+    """
     if settings.api_token is None:
         return None
     from sync.api import SupportCases
     from sync.web.api import create_api
 
-    return create_api(SupportCases(settings, store=store), settings.api_token.get_secret_value())
+    return create_api(SupportCases(settings, store=store), settings.api_token.get_secret_value(), stopping=stop)
 
 
 def run(_args: argparse.Namespace) -> int:
@@ -182,7 +185,7 @@ def run(_args: argparse.Namespace) -> int:
         status_provider=engine.status,
         ready=ready,
         metrics=engine.metrics,
-        api=console_api(settings, store),
+        api=console_api(settings, store, stop),
     )
     log.info("serve.starting", worker_id=engine.worker_id, host=settings.http_host, port=settings.http_port)
     threads.start("engine", lambda: engine.run_forever(stop))

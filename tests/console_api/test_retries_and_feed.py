@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from mappings.models import ChangeKind
+from sync.api import SupportCases
+from sync.store import open_store
 
-from .conftest import Served, snapshot
+from .conftest import TOKEN, Served, serve, snapshot
 from .test_routes import A, submit
 
 
@@ -92,3 +96,23 @@ def test_a_long_poll_returns_once_a_change_is_there(acme: Served) -> None:
 def test_a_long_poll_is_bounded(acme: Served) -> None:
     response = acme.http.get("/api/v1/changes", params={"wait": 3600})
     assert (response.status_code, response.json()["error"]) == (400, "InvalidInput")
+
+
+@pytest.mark.timeout(60)
+def test_a_stopping_server_ends_its_long_polls(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'casesync.db'}")
+    stopping = threading.Event()
+    answers: list[Any] = []
+    try:
+        with serve(SupportCases(store=store), stopping=stopping, max_wait_s=30.0) as url:
+            def poll() -> None:
+                answers.append(httpx.get(f"{url}/api/v1/changes", params={"wait": 30},
+                                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=40).json())
+
+            poller = threading.Thread(target=poll)
+            poller.start()
+            stopping.set()
+            poller.join(timeout=15)  # far less than the 30 s the poll asked for
+            assert not poller.is_alive() and answers == [{"changes": []}]
+    finally:
+        store.close()

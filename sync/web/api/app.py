@@ -15,6 +15,7 @@ compared in constant time.  The token is the console backend's: it may act for e
 import hmac
 import inspect
 import re
+import threading
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -27,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from mappings.models import Account, Case, CaseStatus, User
+from mappings.models import Account, Case, CaseChange, CaseStatus, User
 from sync.api import SupportCases
 from sync.browse import CasePage
 from sync.erasure import ErasureReport
@@ -55,6 +56,7 @@ DEFAULT_MAX_BODY_BYTES = 72 * 1024 * 1024
 DEFAULT_MAX_WAIT_S = 30.0
 #: How many ``GET /api/v1/changes?wait=`` may wait at once (each holds a thread while it waits).
 DEFAULT_MAX_POLLERS = 16
+_POLL_SLICE_S = 1.0
 
 _BIGINT = 2**63 - 1  # the store's integer columns: larger numbers cannot name anything
 _MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;[\x20-\x7e]*)?$")
@@ -94,8 +96,12 @@ def create_api(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_wait_s: float = DEFAULT_MAX_WAIT_S,
     max_pollers: int = DEFAULT_MAX_POLLERS,
+    stopping: threading.Event | None = None,
 ) -> ASGIApp:
-    """The API as an ASGI app that expects full ``/api/v1/…`` paths; ``token`` must not be empty."""
+    """The API as an ASGI app that expects full ``/api/v1/…`` paths; ``token`` must not be empty.
+
+    ``stopping``: once set (the server is shutting down), waiting long polls answer within a second.
+    """
     if not token:
         raise ValueError("the API token must not be empty")
     expected = token.encode()
@@ -262,10 +268,18 @@ def create_api(
         wait: Annotated[float, Query(ge=0, le=max_wait_s, description="seconds to wait for a change")] = 0.0,
     ) -> ChangeList:
         """Change-feed entries after ``since``; with ``wait``, holds the request until one exists."""
-        found = await anyio.to_thread.run_sync(
-            lambda: support.changes(since, account_id=account_id, limit=limit, wait=wait),
-            limiter=pollers if wait > 0 else None,
-        )
+        def poll() -> list[CaseChange]:
+            # The wait goes in slices, so that a server that is stopping ends its long polls within one
+            # slice instead of holding its shutdown until they time out.
+            remaining = wait
+            while True:
+                step = min(remaining, _POLL_SLICE_S)
+                found = support.changes(since, account_id=account_id, limit=limit, wait=step)
+                remaining -= step
+                if found or remaining <= 0 or (stopping is not None and stopping.is_set()):
+                    return found
+
+        found = await anyio.to_thread.run_sync(poll, limiter=pollers if wait > 0 else None)
         return ChangeList(changes=found)
 
     app.include_router(api)
