@@ -68,7 +68,8 @@
       const label = comment.public ? "public" : "internal note";
       list.append(element("li", { className: comment.public ? "public" : "internal" },
         element("p", { className: "by", textContent: `${await nameOf(comment.author_id)} · ${label} · ${new Date(comment.created_at).toLocaleString()}` }),
-        document.createTextNode(comment.body || "")));
+        document.createTextNode(comment.body || ""),
+        element("p", { className: "by", textContent: (comment.attachments || []).map((a) => `📎 ${a.file_name}`).join("  ") })));
     }
     $("#tickets-section").hidden = true;
     $("#ticket").hidden = false;
