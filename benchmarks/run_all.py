@@ -38,6 +38,9 @@ _MODULES: list[tuple[str, list[str], list[str], str]] = [
      ">= 0.95 of the limit, 429s <= 1%, order kept"),
     ("webhook receiver under load", ["-m", "benchmarks.webhook_load"],
      ["-m", "benchmarks.webhook_load", "--seconds", "3", "--deliveries", "500"], "0 lost, 0 forged accepted"),
+    ("console API under 16 threads", ["-m", "benchmarks.console_api"],
+     ["-m", "benchmarks.console_api", "--sizes", "1000,10000", "--ops", "5"],
+     "write p95 <= 3x floor; browse at 100k <= 1.5x at 1k"),
 ]
 _SCRIPTS: list[tuple[str, str, list[str], str]] = [
     ("sandbox throughput", "sandbox_throughput.py", ["--seconds", "2"], "-"),
@@ -68,6 +71,15 @@ def _figure(result: dict[str, Any]) -> str:
         return (f"{result['deliveries_per_s']:.0f} deliveries/s vs bare Starlette {result['bare_per_s']:.0f}/s"
                 f" = {result['ratio_to_bare']:.2f}x; lost {result['lost']},"
                 f" forged accepted {result['forged_accepted']}")
+    if kind == "console_api":
+        rows = "; ".join(
+            f"{r['backend']} {r['cases']}: floor {r['floor']['p95_ms']:.0f}, submit {r['submit']['p95_ms']:.0f}"
+            f" ({r['submit_p95_to_floor']:.1f}x), reply {r['reply']['p95_ms']:.0f} ({r['reply_p95_to_floor']:.1f}x),"
+            f" browse {r['browse']['p95_ms']:.0f} ms p95"
+            for r in result["rows"]
+        )
+        ratios = ", ".join(f"{k}={v}" for k, v in result.items() if k.endswith("_to_smallest"))
+        return f"{rows}; browse largest/smallest {ratios}"
     return json.dumps(result)
 
 

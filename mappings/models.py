@@ -123,6 +123,9 @@ class Case(_Value):
     ticket_id: int | None = None
     cc: list[str] = Field(default_factory=list)
     closed_by: Actor | None = None
+    #: When the case was submitted (or imported), and the last change to it the console sees, on either side.
+    created_at: datetime
+    updated_at: datetime
 
 
 class CaseChange(_Value):

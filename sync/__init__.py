@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mappings.models import Attachment, CaseStatus
     from sync.api import SupportCases
+    from sync.browse import CasePage
     from sync.engine import SyncEngine
     from sync.settings import Settings
 
-__all__ = ["Attachment", "CaseStatus", "Settings", "SupportCases", "SyncEngine"]
+__all__ = ["Attachment", "CasePage", "CaseStatus", "Settings", "SupportCases", "SyncEngine"]
 
 _WHERE = {
     "Attachment": "mappings.models",
+    "CasePage": "sync.browse",
     "CaseStatus": "mappings.models",
     "Settings": "sync.settings",
     "SupportCases": "sync.api",

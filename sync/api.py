@@ -32,7 +32,11 @@ from mappings.lifecycle import Transition, apply_user_close, apply_user_reply
 from mappings.models import Account, Attachment, Case, CaseChange, CaseStatus, User
 from mappings.recipients import MAX_CCS, ensure_within_limit, is_valid_email, same_email
 from mappings.references import ReferredCase, check_refers_to, refusal_message
+from sync import idempotency
+from sync.browse import CasePage, browse_page
+from sync.erasure import ErasureReport, erase_user
 from sync.errors import CaseClosed, CaseNotFound, InvalidInput, UnknownUser
+from sync.feed_wait import MAX_WAIT_S, wait_for_changes
 from sync.settings import Settings, load_settings
 from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, account_key, case_key, open_store, user_key
 
@@ -166,8 +170,13 @@ class SupportCases:
         *,
         refers_to: int | None = None,
         attachments: Sequence[Attachment] = (),
+        idempotency_key: str | None = None,
     ) -> Case:
-        """Open a new case (status New) whose first message is ``body``; ``refers_to`` continues a Closed case."""
+        """Open a new case (status New) whose first message is ``body``; ``refers_to`` continues a Closed case.
+
+        ``idempotency_key``: a retry with the same key and arguments returns the first call's case and writes
+        nothing (see :mod:`sync.idempotency`); the same key with other arguments raises ``InvalidInput``.
+        """
         check_id(account_id, "account_id")
         check_id(user_id, "user_id")
         subject = check_text(subject, "subject", _SUBJECT_MAX)
@@ -175,7 +184,13 @@ class SupportCases:
         if refers_to is not None:
             check_int(refers_to, "refers_to")
         files = check_attachments(attachments)
+        key = _key(idempotency_key)
+        digest = idempotency.fingerprint(
+            "submit", files, user_id=user_id, subject=subject, body=body, refers_to=refers_to
+        )
         with self.store.transaction() as tx:
+            if (first := idempotency.claim(tx, account_id, key, "submit", digest)) is not None:
+                return first
             user = tx.get_user(account_id, user_id)
             if user is None:
                 raise UnknownUser(account_id, user_id)
@@ -200,7 +215,7 @@ class SupportCases:
                 account_id=account_id,
                 case_id=number,
             )
-            return self._case_out(tx, number)
+            return idempotency.remember(tx, account_id, key, self._case_out(tx, number))
 
     def reply(
         self,
@@ -211,8 +226,9 @@ class SupportCases:
         *,
         acknowledges_solution: bool = False,
         attachments: Sequence[Attachment] = (),
+        idempotency_key: str | None = None,
     ) -> Case:
-        """Add the user's message; a Pending or Solved case becomes Open again."""
+        """Add the user's message; a Pending or Solved case becomes Open again (``idempotency_key``: as submit)."""
         check_id(account_id, "account_id")
         check_int(case_id, "case_id")
         check_id(user_id, "user_id")
@@ -220,7 +236,13 @@ class SupportCases:
         if not isinstance(acknowledges_solution, bool):
             raise InvalidInput("acknowledges_solution must be True or False")
         files = check_attachments(attachments)
+        key = _key(idempotency_key)
+        digest = idempotency.fingerprint(
+            "reply", files, case_id=case_id, user_id=user_id, body=body, acknowledges_solution=acknowledges_solution
+        )
         with self.store.transaction() as tx:
+            if (first := idempotency.claim(tx, account_id, key, "reply", digest)) is not None:
+                return first
             case = self._own_case(tx, account_id, case_id, lock=True)
             user = tx.get_user(account_id, user_id)
             if user is None:
@@ -246,14 +268,18 @@ class SupportCases:
                 account_id=account_id,
                 case_id=case_id,
             )
-            return self._case_out(tx, case_id)
+            return idempotency.remember(tx, account_id, key, self._case_out(tx, case_id))
 
-    def close(self, account_id: str, case_id: int, user_id: str) -> Case:
-        """Close the case (final); the user may close at any time."""
+    def close(self, account_id: str, case_id: int, user_id: str, *, idempotency_key: str | None = None) -> Case:
+        """Close the case (final); the user may close at any time (``idempotency_key``: as submit)."""
         check_id(account_id, "account_id")
         check_int(case_id, "case_id")
         check_id(user_id, "user_id")
+        key = _key(idempotency_key)
+        digest = idempotency.fingerprint("close", case_id=case_id, user_id=user_id)
         with self.store.transaction() as tx:
+            if (first := idempotency.claim(tx, account_id, key, "close", digest)) is not None:
+                return first
             case = self._own_case(tx, account_id, case_id, lock=True)
             if tx.get_user(account_id, user_id) is None:
                 raise UnknownUser(account_id, user_id)
@@ -266,7 +292,7 @@ class SupportCases:
                 account_id=account_id,
                 case_id=case_id,
             )
-            return self._case_out(tx, case_id)
+            return idempotency.remember(tx, account_id, key, self._case_out(tx, case_id))
 
     def get(self, account_id: str, case_id: int) -> Case:
         """One case of the account, with its messages."""
@@ -287,6 +313,37 @@ class SupportCases:
         with self.store.read() as tx:
             return tx.cases(account_id, status=status)
 
+    def browse(
+        self,
+        account_id: str,
+        *,
+        status: CaseStatus | None = None,
+        requester_id: str | None = None,
+        query: str | None = None,
+        order: str = "-updated_at",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> CasePage:
+        """A page of the account's cases; pass ``next_cursor`` back for the next one (docs/design.md §8).
+
+        ``query`` keeps the cases whose subject or visible messages contain every word of it; ``order`` is
+        ``created_at``, ``-created_at``, ``updated_at`` or ``-updated_at`` (newest first); ``limit`` 1 to 100.
+        Pages are stable: a case changed while paging appears at most once (see :mod:`sync.store.sql_browse`).
+        """
+        check_id(account_id, "account_id")
+        if requester_id is not None:
+            check_id(requester_id, "requester_id")
+        return browse_page(
+            self.store,
+            account_id,
+            status=status,
+            requester_id=requester_id,
+            query=query,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
+
     def attachment(self, account_id: str, case_id: int, attachment_id: str) -> bytes:
         """The content of one attachment of a case."""
         check_id(account_id, "account_id")
@@ -301,13 +358,35 @@ class SupportCases:
                     return found[1]
         raise InvalidInput(f"attachment {attachment_id!r} not found in case {case_id}")
 
-    def changes(self, since: int = 0, *, account_id: str | None = None) -> builtins.list[CaseChange]:
-        """Change-feed entries after ``since`` (a ``seq``), oldest first; one account's only if given."""
+    def changes(
+        self, since: int = 0, *, account_id: str | None = None, limit: int | None = None, wait: float = 0.0
+    ) -> builtins.list[CaseChange]:
+        """Change-feed entries after ``since`` (a ``seq``), oldest first; one account's only if given.
+
+        ``limit``: at most this many entries.  ``wait`` > 0: when there is none yet, block up to ``wait``
+        seconds (at most 300) until one is appended — by this process or another one on the same store —
+        and return as soon as it is (see :mod:`sync.feed_wait`).
+        """
         check_int(since, "since", minimum=0)
         if account_id is not None:
             check_id(account_id, "account_id")
-        with self.store.read() as tx:
-            return tx.changes(since, account_id=account_id)
+        if limit is not None:
+            check_int(limit, "limit")
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WAIT_S:
+            raise InvalidInput(f"wait must be a number of seconds from 0 to {MAX_WAIT_S:g}")
+        return wait_for_changes(self.store, since, account_id=account_id, limit=limit, wait=float(wait))
+
+    def erase_user(self, account_id: str, user_id: str) -> ErasureReport:
+        """Erase a user's personal data from casesync and from Zendesk (right to erasure).
+
+        Afterwards the store holds none of their email, name, message text or attachments; their messages
+        read ``[erased]``; the cases they requested are closed and kept for the account's other members;
+        their Zendesk user is deleted, then permanently deleted, through the outbox (see :mod:`sync.erasure`).
+        ``UnknownUser`` when the account has no such user.
+        """
+        check_id(account_id, "account_id")
+        check_id(user_id, "user_id")
+        return erase_user(self.store, account_id, user_id)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -367,6 +446,10 @@ def _transition(rule: Any, case: CaseRecord) -> Transition:
             raise CaseClosed(case.id) from None
         raise InvalidInput(str(exc)) from None
     return result
+
+
+def _key(value: object) -> str | None:
+    return None if value is None else check_id(value, "idempotency_key")
 
 
 def _storable(value: str, field: str) -> None:

@@ -23,9 +23,11 @@ from typing import Any
 
 from sync.clock import utc_now
 from sync.connection import ConnectionGuard
+from sync.console_webhooks.wiring import console_webhook_worker
 from sync.errors import CaseSyncError, ConfigurationError
 from sync.gateway import GatewaySession, ZendeskGateway
 from sync.hints import WebhookHint
+from sync.idempotency import KeyPruner
 from sync.inbound import InboundPoller, InboxWorker, TicketApplier, webhook_sink
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -126,6 +128,11 @@ class SyncEngine:
             applier=self.applier,
             metrics=self.metrics,
         )
+        self.key_pruner = KeyPruner(self.store, clock=clock, monotonic=monotonic)
+        #: Console webhooks (None unless both CASESYNC_CONSOLE_WEBHOOK_URL and _SECRET are set).
+        self.console_webhooks = console_webhook_worker(
+            self.store, self.settings, clock=clock, rng=rng, metrics=self.metrics, worker_id=self.worker_id
+        )
         self._wake = threading.Event()
         store_hint = webhook_sink(self.store, clock=clock)
 
@@ -140,8 +147,14 @@ class SyncEngine:
     # -- one pass -----------------------------------------------------------------------------------
 
     def run_once(self) -> SyncReport:
-        """One pass: due outbox entries, the inbox, and one poll.  Never raises for Zendesk errors."""
-        return self._pass(poll=True)
+        """One pass: due outbox entries, the inbox, and one poll, then due console webhook deliveries.
+
+        Never raises for Zendesk or network errors.
+        """
+        report = self._pass(poll=True)
+        if self.console_webhooks is not None:
+            report = report.merge(self._step("console_webhooks", self.console_webhooks.run_once))
+        return report
 
     def _pass(self, *, poll: bool, stop: Callable[[], bool] = lambda: False) -> SyncReport:
         if not self.connection.may_send():
@@ -149,6 +162,7 @@ class SyncEngine:
             report = SyncReport(errors=[pause.describe()] if pause is not None else [])
         else:
             report = self._sync(poll=poll, stop=stop)
+        report = report.merge(self._step("idempotency_keys", self.key_pruner.run_once))
         counts = self.store.counts()
         return report.model_copy(
             update={"pending": counts.outbox_pending, "dead_letters": counts.outbox_dead + counts.inbox_dead}
@@ -188,6 +202,11 @@ class SyncEngine:
         next_poll = self.monotonic()
         outage = OutageBackoff()
         log.info("engine_started", worker_id=self.worker_id)
+        pusher = None
+        if self.console_webhooks is not None:
+            # Its own thread: a slow or failing console never holds up the Zendesk sync.
+            pusher = threading.Thread(target=self._push_forever, args=(stop,), name="console-webhooks", daemon=True)
+            pusher.start()
         while not stop.is_set():
             self._wake.clear()  # hints stored from here on wake the rest below
             poll = self.monotonic() >= next_poll
@@ -209,7 +228,21 @@ class SyncEngine:
             if not (report.delivered or report.inbound_applied):
                 # Rest until a webhook hint arrives, or briefly (so ``stop`` and due retries are noticed).
                 self._wake.wait(IDLE_SLEEP_S)
+        if pusher is not None:
+            pusher.join(self.settings.console_webhook_timeout_s + 5)
         log.info("engine_stopped", worker_id=self.worker_id)
+
+    def _push_forever(self, stop: threading.Event) -> None:
+        """Deliver console webhooks until ``stop``: at once after a feed append, else every second."""
+        assert self.console_webhooks is not None
+        signal = self.store.feed_signal
+        while not stop.is_set():
+            generation = signal.generation
+            try:
+                self._step("console_webhooks", self.console_webhooks.run_once)
+            except Exception as exc:  # e.g. the database briefly unreachable: the thread must live on
+                log.warning("console_webhooks_pass_failed", error=f"{type(exc).__name__}: {exc}")
+            signal.wait(generation, 1.0)
 
     # -- for operators ------------------------------------------------------------------------------
 

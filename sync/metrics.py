@@ -19,6 +19,8 @@ Exposed series (``/metrics``)::
     casesync_outbox_delivered_total{kind}                counter    console changes delivered to Zendesk
     casesync_inbound_applied_total{kind}                 counter    Zendesk changes applied to the console
     casesync_last_poll_success_timestamp_seconds         gauge      Unix time of the last successful poll
+    casesync_console_webhook_deliveries_total{outcome}   counter    console webhook POSTs: delivered / failed
+    casesync_console_webhook_changes_total               counter    feed entries the console acknowledged
     casesync_connection_paused{cause}                    gauge      1 while the Zendesk connection is paused
     casesync_build_info{version,python}                  gauge      always 1; the running build in labels
 
@@ -152,6 +154,14 @@ class Metrics:
             self._webhooks.labels(outcome=outcome)
         for cause in PAUSE_CAUSES:
             self._paused.labels(cause=cause).set(0)
+        self._console_webhooks = Counter(
+            "casesync_console_webhook_deliveries", "Console webhook POSTs by outcome.", ["outcome"], registry=r
+        )
+        self._console_webhook_changes = Counter(
+            "casesync_console_webhook_changes", "Feed entries the console webhook acknowledged.", registry=r
+        )
+        for outcome in ("delivered", "failed"):
+            self._console_webhooks.labels(outcome=outcome)
 
     def observe_request(self, endpoint: str, status: int | str | None, seconds: float) -> None:
         """Count one Zendesk request.  ``endpoint`` may be a raw path or URL (it is templated here);
@@ -199,6 +209,14 @@ class Metrics:
         """Count Zendesk changes applied to the console (``kind`` as in the change feed)."""
         if n > 0:
             self._applied.labels(kind=kind).inc(n)
+
+    def count_console_webhook(self, outcome: str, changes: int = 0) -> None:
+        """Count one console webhook POST (``delivered`` or ``failed``) and the feed entries it carried."""
+        if outcome not in ("delivered", "failed"):
+            raise ValueError(f"unknown console webhook outcome {outcome!r}")
+        self._console_webhooks.labels(outcome=outcome).inc()
+        if changes > 0:
+            self._console_webhook_changes.inc(changes)
 
     def mark_poll_success(self, at: float | None = None) -> None:
         """Record a successful poll at Unix time ``at`` (now by default)."""

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     #: Unlocks replay and discard on the status page (login form); without it the page is read-only.
     operator_token: SecretStr | None = None
 
+    api_token: SecretStr | None = None  # the console HTTP API's bearer token; unset: the API is off
+
+    # console webhooks (both set: serve and sync --once POST the change feed to the console)
+    console_webhook_url: str | None = None
+    console_webhook_secret: SecretStr | None = None
+    console_webhook_timeout_s: float = Field(default=10.0, gt=0)
+
     # workers
     poll_interval_s: float = Field(default=30.0, ge=0)
     outbox_max_backoff_s: float = Field(default=300.0, gt=0)
@@ -79,6 +86,9 @@ class Settings(BaseSettings):
         "default_assignee_email",
         "public_url",
         "operator_token",
+        "api_token",
+        "console_webhook_url",
+        "console_webhook_secret",
         mode="before",
     )
     @classmethod

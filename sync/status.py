@@ -13,6 +13,7 @@ from typing import Any
 from mappings.cursor import decode_after_cursor
 from mappings.errors import InvalidCursor
 from sync.connection import PAUSE_KEY, Pause
+from sync.console_webhooks.state import delivery_status
 from sync.store import Store, StoreTx
 
 __all__ = ["EVENTS_CURSOR", "RECONCILE_KEY", "STATUS_FIELDS", "TICKETS_CURSOR", "WEBHOOK_SOURCE", "collect_status"]
@@ -51,6 +52,12 @@ STATUS_FIELDS: dict[str, str] = {
     "reconcile_drift": "Drift found by the last reconcile",
     "reconcile_repaired": "Repaired by the last reconcile",
     "reconcile_drift_left": "Drift left after the last reconcile",
+    "console_webhook_delivered_seq": "Console webhooks: last seq delivered",
+    "console_webhook_backlog": "Console webhooks: feed entries not yet delivered",
+    "console_webhook_failures": "Console webhooks: consecutive failed deliveries",
+    "console_webhook_last_error": "Console webhooks: last error",
+    "console_webhook_last_success_at": "Console webhooks: last successful delivery",
+    "console_webhook_next_attempt_at": "Console webhooks: next attempt",
     "cases": "Cases",
     "linked_cases": "Cases linked to a ticket",
     "generated_at": "Generated at",
@@ -151,6 +158,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         reconcile_at, drift, repaired = _reconcile(tx.kv_get(RECONCILE_KEY))
         polled_at, webhooks, last_webhook, oldest_unapplied = _poll_and_webhooks(tx)
         pause = Pause.from_json(tx.kv_get(PAUSE_KEY))
+        console_webhooks = delivery_status(tx)
     position = _cursor_position(tickets_cursor, events_cursor)
     status: dict[str, Any] = {
         "connection": "paused" if pause is not None else "running",
@@ -177,6 +185,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         "reconcile_drift": drift,
         "reconcile_repaired": repaired,
         "reconcile_drift_left": max(drift - (repaired or 0), 0) if drift is not None else None,
+        **console_webhooks,
         "cases": counts.cases,
         "linked_cases": counts.linked_cases,
         "generated_at": _iso(now),

@@ -20,6 +20,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "store; print both sides' timeline; exit non-zero if any expectation fails.",
     )
     demo.add_argument("--quiet", "-q", action="store_true", help="print only the outcome")
+    demo.add_argument(
+        "--web", action="store_true",
+        help="instead, serve the console's Support page and an agent view on 127.0.0.1 until Ctrl-C",
+    )
+    demo.add_argument("--port", type=_port, default=0, help="with --web: the TCP port (default: a free one)")
     demo.set_defaults(handler=run_demo_command)
 
     sandbox = sub.add_parser(
@@ -43,7 +48,18 @@ def _port(text: str) -> int:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    """Delegate to :func:`sync.demo.run_demo`; its exit code is the command's."""
+    """Delegate to :func:`sync.demo.run_demo` (``--web``: :func:`sync.demo_web.run_demo_web`)."""
+    if args.web:
+        import threading
+
+        from sync.commands._common import install_stop_signals
+        from sync.demo_web import run_demo_web
+        from sync.logging import configure_logging
+
+        configure_logging("console", "WARNING")  # the URLs are the output; the engine's lines would bury them
+        stop = threading.Event()
+        install_stop_signals(stop)
+        return run_demo_web(port=args.port, stop=stop)
     from sync.demo import run_demo
 
     return run_demo(verbose=not args.quiet)

@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Protocol
 from sync.commands import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from sync.consistency import DriftReport, Reconciler
     from sync.engine import SyncEngine
     from sync.gateway import ZendeskGateway
     from sync.settings import Settings
     from sync.store import Store
 
-__all__ = ["RECONCILE_LEASE", "ScheduledReconcile", "load_reconciler", "register", "run"]
+__all__ = ["RECONCILE_LEASE", "ScheduledReconcile", "console_api", "load_reconciler", "register", "run"]
 
 #: The store's named lease that lets one replica per interval run the scheduled reconcile.
 RECONCILE_LEASE = "reconcile-schedule"
@@ -137,6 +139,19 @@ def _schedule_reconcile(
     return loop
 
 
+def console_api(settings: Settings, store: Store, stop: threading.Event | None = None) -> ASGIApp | None:
+    """The console HTTP API over ``store`` when ``CASESYNC_API_TOKEN`` is set, else None (the API is off).
+
+    ``stop``: the process's stop event; long polls answer promptly once it is set.
+    """
+    if settings.api_token is None:
+        return None
+    from sync.api import SupportCases
+    from sync.web.api import create_api
+
+    return create_api(SupportCases(settings, store=store), settings.api_token.get_secret_value(), stopping=stop)
+
+
 def run(_args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT; 0 after a clean stop, 2 on configuration errors, 1 if a part failed."""
     from sync.commands._common import err, start_sync_process
@@ -184,6 +199,7 @@ def run(_args: argparse.Namespace) -> int:
         ready=ready,
         metrics=engine.metrics,
         workplace=Workplace(store, clock=engine.clock),
+        api=console_api(settings, store, stop),
     )
     log.info("serve.starting", worker_id=engine.worker_id, host=settings.http_host, port=settings.http_port)
     threads.start("engine", lambda: engine.run_forever(stop))

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2))
         return EXIT_OK
 
-    attention = ("dead_letters", "conflicts", "reconcile_drift")
+    attention = ("dead_letters", "conflicts", "reconcile_drift", "console_webhook_failures")
     rows: list[list[str]] = []
     for key, label in STATUS_FIELDS.items():
         value = status.get(key)

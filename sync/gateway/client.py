@@ -174,6 +174,21 @@ class ZendeskGateway(TicketsMixin):
 
         self._call(change, method="PUT", replay_safe=True)
 
+    def delete_user(self, user_id: int) -> None:
+        """``DELETE /api/v2/users/{id}``: Zendesk's (soft) deletion; ``RecordNotFound`` once it is deleted.
+
+        Sending it twice is harmless: the second answer is 404.
+        """
+        self._call(lambda: self._raw("DELETE", f"users/{user_id}.json"), method="DELETE", replay_safe=True)
+
+    def permanently_delete_user(self, user_id: int) -> None:
+        """``DELETE /api/v2/deleted_users/{id}``: the permanent deletion of a deleted user (GDPR).
+
+        Zendesk requires the user to be deleted first; ``RecordNotFound`` when it is not (or no longer) in
+        the deleted users.  Limited to 700 users every 10 minutes (429 with ``Retry-After``).
+        """
+        self._call(lambda: self._raw("DELETE", f"deleted_users/{user_id}.json"), method="DELETE", replay_safe=True)
+
     # -- exports -------------------------------------------------------------------------------------
 
     def export_tickets(

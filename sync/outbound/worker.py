@@ -32,6 +32,7 @@ from sync.metrics import Metrics
 from sync.outbound.accounts import REPAIR_CCS, AccountDelivery
 from sync.outbound.cases import CaseDelivery
 from sync.outbound.directory import Directory
+from sync.outbound.erasure import ErasureDelivery
 from sync.outbound.outcomes import Deferred, Finish
 from sync.report import SyncReport
 from sync.settings import Settings
@@ -103,6 +104,7 @@ class OutboxWorker:
             OutboxKind.REPLY: cases.reply,
             OutboxKind.CLOSE: cases.close,
             REPAIR_CCS: accounts.repair_ccs,
+            OutboxKind.ERASE_USER: ErasureDelivery(gateway).erase_user,
         }
 
     def run_once(self, *, stop: Callable[[], bool] = lambda: False) -> SyncReport:

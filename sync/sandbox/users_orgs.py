@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import render
+from . import deleted_users, render
 from .auth import require_staff
 from .errors import ApiError, forbidden, not_found, record_invalid
 from .routing import Ctx, Resp, Router, paginate
@@ -132,10 +132,12 @@ def update(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
 
 
 def delete(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
-    """``DELETE /api/v2/users/{id}``: the user becomes inactive."""
+    """``DELETE /api/v2/users/{id}``: the user is (soft) deleted, see :mod:`.deleted_users`."""
     require_staff(ctx)
     u = _user(st, p["id"])
-    u["active"] = False
+    if u.get("deleted_at") is not None:
+        raise not_found()  # deleted already: no longer among the account's users
+    deleted_users.soft_delete(st, u)
     return Resp(200, {"user": render.user(u, ctx.base)})
 
 

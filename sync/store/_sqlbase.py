@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, Table
+from sqlalchemy import Connection, Insert, Row, Table, func, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.models import CaseStatus
@@ -41,6 +41,45 @@ class TxBase(StoreTx):
         self.is_pg = conn.dialect.name == "postgresql"
         #: Case numbers taken by this transaction (SQLite burns them if it fails; see SqlStore).
         self.allocated_case_numbers: list[int] = []
+        self._revision: int | None = None
+        #: Whether this transaction appended to the change feed (waiters are woken after it commits).
+        self.feed_appended = False
+
+    def _touch_case(self, *case_ids: int) -> None:
+        """Record that the console's view of these cases changed in this transaction.
+
+        The one place that moves ``updated_at`` (never backwards) and ``revision``: every write of
+        something ``Case`` shows (a message, status, CCs, links, references...) calls it.  ``revision``
+        orders writes for browse's snapshot bound (see :mod:`sync.store.sql_browse`): on SQLite, whose
+        writers take turns, a counter; on PostgreSQL, the writing transaction's id, which a reader tests
+        against the snapshot of its first page.
+        """
+        if not case_ids:
+            return
+        cases = s.cases.c
+        now = literal(self.now, s.UtcDateTime)
+        self.conn.execute(
+            s.cases.update()
+            .where(cases.id.in_(case_ids))
+            .values(
+                updated_at=(func.greatest if self.is_pg else func.max)(cases.updated_at, now, type_=s.UtcDateTime),
+                revision=self._revision_value(),
+            )
+        )
+
+    def _revision_value(self) -> Any:
+        """This transaction's revision (see :meth:`_touch_case`), as a value or SQL expression to write."""
+        if self.is_pg:
+            return literal_column("pg_current_xact_id()::text::bigint")  # evaluated by the write: no round trip
+        if self._revision is None:
+            c = s.counters.c
+            ins = sqlite.insert(s.counters).values(name="case_revision", value=1)
+            self._revision = int(
+                self.conn.execute(
+                    ins.on_conflict_do_update(index_elements=["name"], set_={"value": c.value + 1}).returning(c.value)
+                ).scalar_one()
+            )
+        return self._revision
 
     def _insert(self, table: Table) -> Any:
         """A dialect insert, so ``on_conflict_do_nothing/update`` is available on both backends."""

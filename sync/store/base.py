@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from mappings.models import Actor, Author, Case, CaseChange, CaseStatus, ChangeKind
+from sync.store.console_types import BrowseQuery, BrowseSlice, IdempotencyRecord
+from sync.store.feed_signal import FeedSignal
 from sync.store.types import (
     AccountRecord,
     AttachmentRecord,
@@ -365,6 +367,30 @@ class StoreTx(ABC):
     @abstractmethod
     def resolve_conflict(self, conflict_id: int) -> bool: ...
 
+    # -- the console backend: browsing and idempotency keys --------------------------------------------
+
+    @abstractmethod
+    def browse_cases(self, query: BrowseQuery) -> BrowseSlice:
+        """One page of an account's cases (see :mod:`sync.store.sql_browse` for order and stability)."""
+
+    @abstractmethod
+    def claim_idempotency_key(
+        self, account_id: str, key: str, operation: str, fingerprint: str
+    ) -> IdempotencyRecord | None:
+        """Claim ``key`` for this transaction's call (None), or return the record an earlier call stored."""
+
+    @abstractmethod
+    def save_idempotency_result(self, account_id: str, key: str, result: dict[str, Any]) -> None:
+        """Store what the call that claimed ``key`` returns (in its transaction)."""
+
+    @abstractmethod
+    def prune_idempotency_keys(self, older_than: datetime) -> int:
+        """Forget keys created before ``older_than``; returns how many."""
+
+    @abstractmethod
+    def erase_user_data(self, account_id: str, user_id: str) -> dict[str, Any]:
+        """Erase one console user's personal data (see :mod:`sync.store.sql_erasure`); what was removed."""
+
     # -- operators ---------------------------------------------------------------------------------
 
     @abstractmethod
@@ -380,6 +406,7 @@ class Store(ABC):
 
     clock: Clock
     dialect: str  # "sqlite" or "postgresql"
+    feed_signal: FeedSignal  # wakes readers waiting for the change feed (see sync.feed_wait)
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[StoreTx]:
@@ -440,6 +467,10 @@ class Store(ABC):
         finally:
             if held:
                 self.unlock(POLLER_LOCK, owner)
+
+    def compact(self) -> list[str]:
+        """Make removed data physically unreadable after an erasure; returns what was done (default: nothing)."""
+        return []
 
     @abstractmethod
     def schema_status(self) -> SchemaStatus: ...

@@ -82,6 +82,9 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, and vice versa
+        # Freed space is overwritten with zeros, so deleted or rewritten text (erasures, redactions) does not
+        # linger in the file's free pages and cells.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         # FULL: a call returns only when its transaction survives a power cut, as the API promises.

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, inspect, select, text
 
 from sync.errors import ConfigurationError
 from sync.store import schema as s
+from sync.store.search_index import create_search_structures
 from sync.store.types import SchemaStatus
 
 __all__ = ["MIGRATIONS", "Migration", "read_status", "upgrade"]
@@ -34,8 +35,20 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+def _console_browse(conn: Connection) -> None:
+    """Version 2: case revisions and browse indexes, the word-search index, idempotency keys."""
+    conn.execute(text("ALTER TABLE cases ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
+    for index in s.cases.indexes:
+        if index.name in ("ix_cases_account_updated", "ix_cases_account_created"):
+            index.create(conn, checkfirst=True)
+    s.idempotency_keys.create(conn, checkfirst=True)
+    create_search_structures(conn)
+
+
 #: Steps after version 1 (the initial schema).  Versions must be consecutive and end at SCHEMA_VERSION.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [
+    Migration(2, "case revisions, browse and search indexes, idempotency keys", _console_browse),
+]
 
 
 def read_status(conn: Connection, expected: int | None = None) -> SchemaStatus:
@@ -62,6 +75,7 @@ def upgrade(conn: Connection, now: datetime) -> list[int]:
         raise ConfigurationError(status.message)
     if status.state == "empty":
         s.metadata.create_all(conn)
+        create_search_structures(conn)
         if conn.dialect.name != "postgresql":
             conn.execute(s.counters.insert().values(name="case_number", value=0))
         conn.execute(s.schema_version.insert().values(id=1, version=s.SCHEMA_VERSION, applied_at=now))

@@ -39,6 +39,7 @@ __all__ = [
     "counters",
     "cursors",
     "feed",
+    "idempotency_keys",
     "inbox",
     "kv",
     "leases",
@@ -54,7 +55,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -161,6 +162,11 @@ cases = Table(
     Column("cc", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Which write last changed the case, for browse's snapshot bound (see sync.store.sql_browse):
+    # a store-wide counter on SQLite, the writing transaction's id on PostgreSQL.
+    Column("revision", BigInteger, nullable=False, server_default="0"),
+    Index("ix_cases_account_updated", "account_id", "updated_at", "id"),
+    Index("ix_cases_account_created", "account_id", "created_at", "id"),
 )
 
 messages = Table(
@@ -313,4 +319,16 @@ feed = Table(
     Column("detail", Text, nullable=False),
     Index("ix_feed_account_seq", "account_id", "seq"),
     sqlite_autoincrement=True,  # a seq is never handed out twice, so a reader's ``since`` stays valid
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("operation", String(32), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the call's arguments
+    Column("result", JSON),  # what the first call returned; written in the same transaction
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_created", "created_at"),
 )

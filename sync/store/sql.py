@@ -11,6 +11,7 @@ such as the poller's is held (SQLite: a named lease; PostgreSQL: a session-level
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,10 +25,14 @@ from sync.errors import ConfigurationError
 from sync.store import schema as s
 from sync.store.base import Clock, Store, StoreTx
 from sync.store.engine import WRITE_OPTION, make_engine
+from sync.store.feed_signal import FeedSignal
 from sync.store.heartbeat import LeaseHeartbeat
 from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
+from sync.store.sql_browse import BrowseMixin
 from sync.store.sql_entities import EntitiesMixin
+from sync.store.sql_erasure import ErasureMixin
+from sync.store.sql_idempotency import IdempotencyMixin
 from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
 from sync.store.sql_state import StateMixin
@@ -37,8 +42,17 @@ __all__ = ["SqlStore", "SqlTx"]
 
 E = TypeVar("E", OutboxEntry, InboxEntry)
 
+#: The tables an erasure rewrites (vacuumed afterwards on PostgreSQL).
+_ERASURE_TABLES = ("messages", "attachments", "cases", "users", "recipients", "feed", "conflicts", "inbox",
+                   "outbox", "kv", "ticket_state", "idempotency_keys")
 
-class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
+
+def _libpq_url(engine: Engine) -> str:
+    """The engine's URL as psycopg itself takes it (for the feed listener's own connection)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class SqlTx(ErasureMixin, BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 
@@ -53,6 +67,11 @@ class SqlStore(Store):
         self._schema_lock = threading.Lock()
         self._heartbeat = LeaseHeartbeat(lambda: self._raw_transaction(write=True), self._now)
         self._advisory = PgAdvisoryLocks(self.engine) if self.dialect == "postgresql" else None
+        self.feed_signal = (
+            FeedSignal(poll_s=1.0, listen_url=_libpq_url(self.engine))
+            if self.dialect == "postgresql"
+            else FeedSignal(poll_s=0.05)
+        )
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -114,6 +133,8 @@ class SqlStore(Store):
             with self._raw_transaction(write=write) as conn:
                 tx = SqlTx(conn, self._now(), writable=write)
                 yield tx
+            if tx.feed_appended:
+                self.feed_signal.notify()  # committed: this process's waiters may read it now
         except BaseException:
             if tx is not None and tx.allocated_case_numbers and self.dialect != "postgresql":
                 self._burn_case_numbers(max(tx.allocated_case_numbers))
@@ -176,7 +197,35 @@ class SqlStore(Store):
         else:
             self._advisory.release(name, owner)
 
+    def compact(self) -> list[str]:
+        """After an erasure: SQLite moves the WAL into the file and truncates it; PostgreSQL vacuums."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in _ERASURE_TABLES:
+                    conn.exec_driver_sql(f"VACUUM {table}")
+            return ["vacuum"]
+        # The DB-API connection itself: it runs in autocommit mode (see sync.store.engine), as a checkpoint
+        # must run outside any transaction.
+        # VACUUM rebuilds the file without free space (older databases may hold text freed before
+        # secure_delete was on); the checkpoint then moves the WAL into the file and truncates it.
+        done: list[str] = []
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            try:
+                cur.execute("VACUUM")
+                done.append("vacuum")
+            except sqlite3.OperationalError:  # another connection is in a transaction
+                done.append("vacuum_busy")
+            busy = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            done.append("wal_checkpoint" if busy is not None and busy[0] == 0 else "wal_checkpoint_busy")
+        finally:
+            raw.close()
+        return done
+
     def close(self) -> None:
+        self.feed_signal.close()
         self._heartbeat.stop()
         if self._advisory is not None:
             self._advisory.close()

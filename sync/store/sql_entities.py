@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select, text
 from mappings.models import Actor, AttachmentRef, Author, Case, CaseStatus, Message
 from sync.store import schema as s
 from sync.store._sqlbase import ATTACHMENT_META, TxBase
+from sync.store.search_index import append_to_document, index_new_case, reindex_case
 from sync.store.types import (
     AttachmentRecord,
     CaseRecord,
@@ -87,8 +88,10 @@ class EntitiesMixin(TxBase):
                 cc=[],
                 created_at=self.now,
                 updated_at=self.now,
+                revision=self._revision_value(),  # what _touch_case would write, in the insert itself
             )
         )
+        index_new_case(self.conn, case_id, subject)
         record = self.get_case(case_id)
         assert record is not None
         return record
@@ -140,6 +143,8 @@ class EntitiesMixin(TxBase):
                 ticket_id=r.ticket_id,
                 cc=r.cc,
                 closed_by=r.closed_by,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
                 messages=[
                     Message(
                         id=m.id,
@@ -172,22 +177,29 @@ class EntitiesMixin(TxBase):
                 status=status.value,
                 closed_by=closed_by if closed else None,
                 closed_reason=reason if closed else None,
-                updated_at=self.now,
             )
         )
+        self._touch_case(case_id)
 
     def set_case_cc(self, case_id: int, cc: list[str]) -> None:
         self._check_writable()
-        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(cc=list(cc), updated_at=self.now))
+        current = self.conn.execute(select(s.cases.c.cc).where(s.cases.c.id == case_id)).scalar()
+        if list(current or []) == list(cc):
+            return  # an unchanged list is no change the console sees
+        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(cc=list(cc)))
+        self._touch_case(case_id)
 
     def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
         self._check_writable()
-        values: dict[str, Any] = {"updated_at": self.now}
+        values: dict[str, Any] = {}
         if refers_to is not None:
             values["refers_to"] = refers_to
         if merged_into is not None:
             values["merged_into"] = merged_into
+        if not values:
+            return
         self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**values))
+        self._touch_case(case_id)
 
     # -- messages and attachments ------------------------------------------------------------------
 
@@ -227,6 +239,8 @@ class EntitiesMixin(TxBase):
             )
             .returning(s.messages.c.id)
         ).scalar_one()
+        append_to_document(self.conn, case_id, body)
+        self._touch_case(case_id)
         record = self.message(message_id)
         assert record is not None
         return record
@@ -267,14 +281,23 @@ class EntitiesMixin(TxBase):
 
     def withdraw_message(self, message_id: int) -> None:
         self._check_writable()
+        case_id = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).scalar()
         self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(withdrawn=True))
+        if case_id is not None:
+            reindex_case(self.conn, case_id)
+            self._touch_case(case_id)
 
     def move_message(self, message_id: int, case_id: int) -> None:
         self._check_writable()
+        before = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).scalar()
         self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(case_id=case_id))
         self.conn.execute(
             s.attachments.update().where(s.attachments.c.message_id == message_id).values(case_id=case_id)
         )
+        for touched in {case_id, before} - {None}:
+            assert touched is not None
+            reindex_case(self.conn, touched)
+            self._touch_case(touched)
 
     def add_attachment(
         self,
@@ -340,6 +363,7 @@ class EntitiesMixin(TxBase):
                 f" ticket linked to case {other}"
             )
         self.conn.execute(s.ticket_links.insert().values(case_id=case_id, ticket_id=ticket_id, linked_at=self.now))
+        self._touch_case(case_id)  # Case.ticket_id changed
 
     def ticket_of(self, case_id: int) -> int | None:
         return self.conn.execute(_TICKET_OF, {"case_id": case_id}).scalar()

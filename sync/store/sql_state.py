@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mappings.models import CaseChange, ChangeKind
 from sync.store import schema as s
 from sync.store._sqlbase import TxBase
+from sync.store.feed_signal import PG_CHANNEL
 from sync.store.types import ConflictRecord, DeadLetter, StoreCounts
 
 __all__ = ["StateMixin"]
@@ -81,6 +82,9 @@ class StateMixin(TxBase):
         self._check_writable()
         if self.is_pg:
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_FEED_LOCK})
+            if not self.feed_appended:  # delivered at commit, to every process waiting (sync.feed_wait)
+                self.conn.execute(text(f"SELECT pg_notify('{PG_CHANNEL}', '')"))
+        self.feed_appended = True
         return int(
             self.conn.execute(
                 s.feed.insert()

@@ -57,6 +57,8 @@ class OutboxKind(StrEnum):
     #: Restore the console's addresses on named tickets from what Zendesk holds (the reconciler, a ticket
     #: created while the list changed, a follow-up created in Zendesk).
     REPAIR_CCS = "repair_ccs"
+    #: Delete, then permanently delete, an erased console user's Zendesk user (``zendesk_user_id``).
+    ERASE_USER = "erase_user"
 
 
 def case_key(case_id: int) -> str:

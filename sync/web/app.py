@@ -14,6 +14,7 @@ Routes::
     GET  /status.json         the same as JSON
     POST /operator/...        sign-in and dead-letter actions, with a workplace and CASESYNC_OPERATOR_TOKEN
                               (:mod:`sync.web.operator`)
+    /api/v1/…                 the console backend's HTTP API (``api``; 404 when it is off)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -41,6 +43,7 @@ from sync.errors import ConfigurationError
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.settings import Settings
+from sync.web.api.transport import PrefixDispatch, api_off
 from sync.web.operator import OperatorSessions, operator_routes
 from sync.web.status_page import CSP, render_status_page, to_json
 from sync.web.webhooks import WebhookReceiver, WebhookSink
@@ -70,6 +73,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     refresh_s: int = 10,
     workplace: Workplace | None = None,
+    api: ASGIApp | None = None,
 ) -> Starlette:
     """Build the ASGI app.
 
@@ -78,6 +82,8 @@ def create_app(
     current time for the webhook replay window (tests freeze it).  ``refresh_s`` is the status page's
     auto-refresh period.  ``workplace`` adds the operator's sections to the status page, and with
     ``settings.operator_token`` the sign-in and the replay and discard actions.
+    ``api`` is the console HTTP API (:func:`sync.web.api.create_api`), serving
+    everything under ``/api/v1``; without it that prefix answers 404.
     """
     metrics = metrics if metrics is not None else Metrics()
     exposed = registry if registry is not None else metrics.registry
@@ -155,7 +161,8 @@ def create_app(
             Route("/status", status_page, methods=["GET", "HEAD"]),
             Route("/status.json", status_json, methods=["GET"]),
             *(operator_routes(sessions, workplace) if sessions is not None and workplace is not None else []),
-        ]
+        ],
+        middleware=[Middleware(PrefixDispatch, prefix="/api/v1", api=api if api is not None else api_off)],
     )
     app.state.metrics = metrics
     return app

@@ -566,3 +566,16 @@ def test_upload_and_download(gw: ZendeskGateway, rsps: responses.RequestsMock) -
     assert rsps.calls[0].request.headers["Content-Type"] == "text/plain"
     assert rsps.calls[0].request.body == b"abc"
     assert gw.download("https://acme.zendesk.com/attachments/token/x/?name=log.txt") == b"abc"
+
+
+def test_deleting_a_user_then_permanently_deleting_it(gw: ZendeskGateway, rsps: responses.RequestsMock) -> None:
+    rsps.delete(BASE + "users/7.json", json={"user": {"id": 7, "active": False}})
+    rsps.delete(BASE + "deleted_users/7.json", json={"deleted_user": {"id": 7}})
+    gw.delete_user(7)
+    gw.permanently_delete_user(7)
+    assert [(c.request.method, c.request.url) for c in rsps.calls] == [
+        ("DELETE", BASE + "users/7.json"), ("DELETE", BASE + "deleted_users/7.json"),
+    ]
+    rsps.delete(BASE + "deleted_users/8.json", status=404, json={"error": "RecordNotFound"})
+    with pytest.raises(RecordNotFound):
+        gw.permanently_delete_user(8)

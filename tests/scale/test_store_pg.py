@@ -121,15 +121,16 @@ def test_an_outdated_schema_is_reported_and_upgraded_by_migrate(empty_pg: str, m
         ran.append(2)
         conn.execute(text("CREATE TABLE IF NOT EXISTS upgrade_probe (id integer PRIMARY KEY)"))
 
-    monkeypatch.setattr(s, "SCHEMA_VERSION", 2)
-    MIGRATIONS.append(Migration(2, "add upgrade_probe", step))
+    nxt = s.SCHEMA_VERSION + 1
+    monkeypatch.setattr(s, "SCHEMA_VERSION", nxt)
+    MIGRATIONS.append(Migration(nxt, "add upgrade_probe", step))
     stores = [open_store(empty_pg) for _ in range(3)]
     try:
-        assert stores[0].migrate() == [2]  # an empty database: created at version 2 at once
+        assert stores[0].migrate() == [nxt]  # an empty database: created at the newest version at once
         with stores[0].engine.begin() as conn:  # type: ignore[attr-defined]
-            conn.execute(s.schema_version.update().values(version=1))
+            conn.execute(s.schema_version.update().values(version=nxt - 1))
         status = stores[1].schema_status()
-        assert (status.state, status.current, status.expected) == ("outdated", 1, 2)
+        assert (status.state, status.current, status.expected) == ("outdated", nxt - 1, nxt)
         assert "casesync migrate" in status.message
         with pytest.raises(ConfigurationError, match="casesync migrate"):
             stores[1].counts()  # PostgreSQL never upgrades behind the operators' back
@@ -140,7 +141,7 @@ def test_an_outdated_schema_is_reported_and_upgraded_by_migrate(empty_pg: str, m
             t.start()
         for t in threads:
             t.join(30)
-        assert sorted(results) == [[], [2]] and ran == [2]
+        assert sorted(results) == [[], [nxt]] and ran == [2]
         assert stores[1].schema_status().state == "current"
         assert stores[2].counts().cases == 0
     finally:

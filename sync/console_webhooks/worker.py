@@ -1,0 +1,153 @@
+"""The worker that delivers the change feed to the console's webhook endpoint.
+
+One :meth:`ConsoleWebhookWorker.run_once` sends, in ``seq`` order, batches of the entries after the
+delivery cursor, each as one signed POST, and moves the cursor after each 2xx answer.  Any other answer
+or a network error ends the pass: the failure is recorded and the next attempt waits the backoff of
+:meth:`sync.retry.RetryPolicy.backoff` (capped by ``outbox_max_backoff_s``); until then ``run_once``
+returns at once.  An exclusive role in the store (``console_webhooks``) keeps two processes from
+delivering at the same time, so batches leave in order.  ``run_once`` never raises for HTTP errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import requests
+
+from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from sync.console_webhooks.state import DeliveryState, read_state, write_state
+from sync.logging import get_logger
+from sync.metrics import Metrics
+from sync.report import SyncReport
+from sync.retry import RetryPolicy
+from sync.store import Store
+
+__all__ = ["LOCK_NAME", "ConsoleWebhookWorker", "HttpPoster"]
+
+log = get_logger(__name__)
+
+#: The store's exclusive role of the delivering process.
+LOCK_NAME = "console_webhooks"
+
+
+class HttpPoster(Protocol):
+    """What the worker needs of an HTTP client (a ``requests.Session`` is one)."""
+
+    def post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: float) -> Any: ...
+
+
+class ConsoleWebhookWorker:
+    """Delivers the change feed to ``url``, signed with ``secret``.
+
+    ``session``, ``clock`` and ``policy`` (whose random source decides the jitter) are injected; the
+    metrics count deliveries by outcome and the backlog.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        url: str,
+        secret: str,
+        session: HttpPoster | None = None,
+        clock: Callable[[], datetime],
+        policy: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
+        max_backoff_s: float = 300.0,
+        batch_size: int = 100,
+        max_batches: int = 10,
+        timeout_s: float = 10.0,
+        worker_id: str | None = None,
+        lock_ttl_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.url = url
+        self._secret = secret
+        self.session: HttpPoster = session if session is not None else requests.Session()
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.metrics = metrics
+        self.max_backoff_s = max_backoff_s
+        self.batch_size = batch_size
+        self.max_batches = max_batches
+        self.timeout_s = timeout_s
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lock_ttl_s = lock_ttl_s
+
+    def run_once(self) -> SyncReport:
+        """Deliver what is due; the report counts failed deliveries in ``errors`` (never raises for HTTP)."""
+        with self.store.read() as tx:  # nothing due: no lock taken (run_forever asks every second)
+            delivered, state = read_state(tx)
+            if not state.due(self.clock()) or not tx.changes(delivered, limit=1):
+                return SyncReport()
+        if not self.store.try_lock(LOCK_NAME, self.worker_id, self.lock_ttl_s):
+            return SyncReport()  # another process delivers: order needs one deliverer
+        try:
+            return self._deliver()
+        finally:
+            self.store.unlock(LOCK_NAME, self.worker_id)
+
+    def _deliver(self) -> SyncReport:
+        with self.store.read() as tx:
+            delivered, state = read_state(tx)
+        if not state.due(self.clock()):
+            return SyncReport()
+        for _ in range(self.max_batches):
+            with self.store.read() as tx:
+                batch = tx.changes(delivered, limit=self.batch_size)
+            if not batch:
+                break
+            body = json.dumps({"changes": [c.model_dump(mode="json") for c in batch]}, separators=(",", ":")).encode()
+            error = self._post(body)
+            now = self.clock()
+            if error is not None:
+                failures = state.failures + 1
+                delay = self.policy.backoff(failures, cap_s=self.max_backoff_s)
+                state = DeliveryState(
+                    failures=failures,
+                    next_attempt_at=(now + timedelta(seconds=delay)).isoformat(),
+                    last_error=error,
+                    last_failure_at=now.isoformat(),
+                    last_success_at=state.last_success_at,
+                    delivered_total=state.delivered_total,
+                )
+                with self.store.transaction() as tx:
+                    write_state(tx, state)
+                self._count("failed")
+                log.warning("console_webhook_failed", error=error, failures=failures, retry_in_s=round(delay, 1))
+                return SyncReport(errors=[f"console_webhooks: {error}"])
+            delivered = batch[-1].seq
+            state = DeliveryState(
+                last_success_at=now.isoformat(), delivered_total=state.delivered_total + len(batch)
+            )
+            with self.store.transaction() as tx:
+                write_state(tx, state, delivered_seq=delivered)
+            self._count("delivered", len(batch))
+        return SyncReport()
+
+    def _post(self, body: bytes) -> str | None:
+        """POST one batch; None when the console accepted it, else a one-line reason."""
+        timestamp = self.clock().isoformat(timespec="seconds")
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+            TIMESTAMP_HEADER: timestamp,
+        }
+        try:
+            answer = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no answer'}"
+        status = int(getattr(answer, "status_code", 0))
+        if 200 <= status < 300:
+            return None
+        return f"HTTP {status} from the console webhook endpoint"
+
+    def _count(self, outcome: str, changes: int = 0) -> None:
+        if self.metrics is not None:
+            self.metrics.count_console_webhook(outcome, changes)

@@ -1,0 +1,7 @@
+"""Fixtures of the erasure tests: the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+from support.zendesk import sandbox, zd
+
+__all__ = ["sandbox", "zd"]
