@@ -35,6 +35,7 @@ from mappings.inbound import (
 )
 from mappings.models import CaseStatus, ChangeKind
 from mappings.references import find_ticket_references
+from mappings.rich_text import imported_attachment_id
 from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
@@ -271,6 +272,8 @@ class TicketApplier:
         quoted: set[int] = set()
         for comment in comments:
             quoted.update(find_ticket_references(comment.body))
+            if comment.html_body:
+                quoted.update(find_ticket_references(comment.html_body))
         target = find_merge_target(ticket, comments, merge_target)
         if target is not None:
             quoted.add(target)
@@ -407,6 +410,7 @@ class TicketApplier:
             origin="zendesk",
             zendesk_comment_id=action.comment_id,
             created_at=action.created_at,
+            html=action.html,
         )
         for attachment in action.attachments:
             data = downloads.get(attachment.id)
@@ -414,7 +418,14 @@ class TicketApplier:
                 # The plan changed between the two decisions: let the caller retry with fresh downloads.
                 raise RetriableError(f"attachment {attachment.id} of comment {action.comment_id} not downloaded")
             tx.add_attachment(
-                message.id, attachment.file_name, attachment.content_type, data, zendesk_attachment_id=attachment.id
+                message.id,
+                attachment.file_name,
+                attachment.content_type,
+                data,
+                zendesk_attachment_id=attachment.id,
+                inline=attachment.inline,
+                # The message's HTML names its inline images by this id already.
+                attachment_id=imported_attachment_id(attachment.id) if attachment.inline else None,
             )
         tx.append_change(account_id, case_id, action.feed_kind, f"message {message.id} from {action.author_name}")
 

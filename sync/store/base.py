@@ -166,6 +166,7 @@ class StoreTx(ABC):
         zendesk_comment_id: int | None = None,
         acknowledges_solution: bool = False,
         created_at: datetime | None = None,
+        html: str | None = None,
     ) -> MessageRecord:
         """Append a message.  A ``zendesk_comment_id`` that is already stored returns that message."""
 
@@ -199,7 +200,11 @@ class StoreTx(ABC):
         data: bytes,
         *,
         zendesk_attachment_id: int | None = None,
-    ) -> AttachmentRecord: ...
+        inline: bool = False,
+        attachment_id: str | None = None,
+    ) -> AttachmentRecord:
+        """Store an attachment of a message; ``attachment_id`` (default: a new random id) for one imported from
+        Zendesk whose id its message's HTML already names (``mappings.rich_text.imported_attachment_id``)."""
 
     @abstractmethod
     def attachment_content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes] | None: ...

@@ -34,8 +34,14 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+def _rich_text(conn: Connection) -> None:
+    """Version 2: a message's sanitized HTML, and which attachments are inline images (docs/design.md §8)."""
+    conn.execute(text("ALTER TABLE messages ADD COLUMN html TEXT"))
+    conn.execute(text("ALTER TABLE attachments ADD COLUMN inline BOOLEAN NOT NULL DEFAULT false"))
+
+
 #: Steps after version 1 (the initial schema).  Versions must be consecutive and end at SCHEMA_VERSION.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [Migration(2, "messages.html and attachments.inline", _rich_text)]
 
 
 def read_status(conn: Connection, expected: int | None = None) -> SchemaStatus:

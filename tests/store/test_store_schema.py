@@ -38,8 +38,8 @@ def _add_version_2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         Table("upgrade_probe", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
         ran.append("v2")
 
-    monkeypatch.setattr(s, "SCHEMA_VERSION", 2)
-    MIGRATIONS.append(Migration(2, "add upgrade_probe", step))
+    monkeypatch.setattr(s, "SCHEMA_VERSION", s.SCHEMA_VERSION + 1)
+    MIGRATIONS.append(Migration(s.SCHEMA_VERSION, "add upgrade_probe", step))
     return ran
 
 
@@ -59,7 +59,7 @@ def test_older_schema_is_upgraded_in_place_on_sqlite_and_waits_for_migrate_on_po
                 with pytest.raises(ConfigurationError, match="casesync migrate"):
                     store.counts()
                 assert ran == []
-                assert store.migrate() == [2]
+                assert store.migrate() == [s.SCHEMA_VERSION]
             else:
                 store.counts()  # SQLite upgrades itself
             assert ran == ["v2"]
