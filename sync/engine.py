@@ -21,6 +21,7 @@ from typing import Any
 from sync.errors import CaseSyncError, ConfigurationError
 from sync.gateway import GatewaySession, ZendeskGateway
 from sync.inbound import InboundPoller, InboxWorker, TicketApplier, webhook_sink
+from sync.inbound.suspended import SuspendedWatcher
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.outbound import OutboxWorker
@@ -104,6 +105,8 @@ class SyncEngine:
             applier=self.applier,
             metrics=self.metrics,
         )
+        #: Console users' emails Zendesk suspended, surfaced on their cases (read at most once a minute).
+        self.suspended = SuspendedWatcher(self.store, gateway, clock=clock)
         self._wake = threading.Event()
         store_hint = webhook_sink(self.store, clock=clock)
 
@@ -126,6 +129,7 @@ class SyncEngine:
         report = report.merge(self._step("inbox", self.inbox.run_once))
         if poll and not stop():
             report = report.merge(self._step("poll", self.poller.run_once))
+            report = report.merge(self._step("suspended", self.suspended.run_once))
         # A poll or an inbound change may have queued outbound work (a continuation, a repair).
         if report.inbound_applied and not stop():
             report = report.merge(self._step("outbox", lambda: self.outbox.run_once(stop=stop)))

@@ -14,7 +14,15 @@ from mappings.cursor import decode_after_cursor
 from mappings.errors import InvalidCursor
 from sync.store import Store, StoreTx
 
-__all__ = ["EVENTS_CURSOR", "RECONCILE_KEY", "STATUS_FIELDS", "TICKETS_CURSOR", "WEBHOOK_SOURCE", "collect_status"]
+__all__ = [
+    "EVENTS_CURSOR",
+    "RECONCILE_KEY",
+    "STATUS_FIELDS",
+    "SUSPENDED_KEY",
+    "TICKETS_CURSOR",
+    "WEBHOOK_SOURCE",
+    "collect_status",
+]
 
 # The inbound poller's cursor names and the inbox source of webhook hints (sync.inbound); repeated here so
 # that reading the status never imports the Zendesk client (a test checks they match).
@@ -23,6 +31,9 @@ EVENTS_CURSOR = "zendesk.ticket_events"
 WEBHOOK_SOURCE = "webhook"
 #: kv key the reconciler writes after each run: ``{"at": ISO, "drift": int, "repaired": int}``.
 RECONCILE_KEY = "reconcile:last"
+
+#: kv key of the console users' emails Zendesk holds suspended (written by ``sync.inbound.suspended``).
+SUSPENDED_KEY = "inbound.suspended"
 
 #: The figures, in display order, with the label ``casesync status`` prints for each.
 STATUS_FIELDS: dict[str, str] = {
@@ -43,6 +54,7 @@ STATUS_FIELDS: dict[str, str] = {
     "reconcile_last_at": "Last reconcile",
     "reconcile_drift": "Drift found by the last reconcile",
     "reconcile_repaired": "Repaired by the last reconcile",
+    "suspended_emails": "Console users' emails suspended in Zendesk",
     "cases": "Cases",
     "linked_cases": "Cases linked to a ticket",
     "generated_at": "Generated at",
@@ -126,6 +138,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         events_cursor = tx.get_cursor(EVENTS_CURSOR)
         reconcile_at, drift, repaired = _reconcile(tx.kv_get(RECONCILE_KEY))
         polled_at, webhooks, last_webhook = _poll_and_webhooks(tx)
+        held = tx.kv_get(SUSPENDED_KEY)
     position = _cursor_position(tickets_cursor, events_cursor)
     status: dict[str, Any] = {
         "queue_depth": counts.outbox_pending,
@@ -145,6 +158,8 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         "reconcile_last_at": reconcile_at,
         "reconcile_drift": drift,
         "reconcile_repaired": repaired,
+        # Held back by Zendesk until staff recover or delete them (sync.inbound.suspended).
+        "suspended_emails": len(held) if isinstance(held, dict) else 0,
         "cases": counts.cases,
         "linked_cases": counts.linked_cases,
         "generated_at": _iso(now),

@@ -24,6 +24,7 @@ ALLOWED = {
     "dataclasses",
     "datetime",
     "decimal",
+    "difflib",
     "enum",
     "functools",
     "hashlib",

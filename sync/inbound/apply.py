@@ -39,6 +39,7 @@ from mappings.rich_text import imported_attachment_id
 from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
+from sync.inbound.redactions import apply_redactions
 from sync.metrics import Metrics
 from sync.settings import Settings
 from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
@@ -368,6 +369,16 @@ class TicketApplier:
             tx.put_ticket_state(TicketState(ticket_id=ticket.id, case_id=None, extra=extra))
         if comments and plan.outcome is not TicketOutcome.IGNORE_STALE:
             tx.mark_comments_seen(ticket.id, {c.id for c in comments})
+        if case_id is not None and comments:
+            # Whatever else the snapshot is: removing what staff redacted never moves anything across accounts.
+            apply_redactions(
+                tx,
+                case_id,
+                ticket.id,
+                comments,
+                ticket_cases=self._ticket_cases(tx, account_id, ticket, comments, None),
+                zendesk_host=self.zendesk_host,
+            )
 
     @staticmethod
     def _create_follow_up(tx: StoreTx, action: CreateFollowUpCase) -> int:

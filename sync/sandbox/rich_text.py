@@ -76,4 +76,3 @@ def mark_inline_images(html: str | None, attachments: list[dict[str, Any]], base
     for a in attachments:
         if f"/attachments/token/{a['url_token']}/" in shown:
             a["inline"] = True
-

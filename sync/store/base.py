@@ -188,6 +188,20 @@ class StoreTx(ABC):
         """Hide a message from the console (its comment was made private in Zendesk)."""
 
     @abstractmethod
+    def redact_message(self, message_id: int, body: str, html: str | None) -> None:
+        """Overwrite a message's text with its redacted form (the original is not kept anywhere)."""
+
+    @abstractmethod
+    def remove_attachment(self, attachment_id: str) -> None:
+        """Delete an attachment and its bytes (staff redacted it in Zendesk)."""
+
+    @abstractmethod
+    def scrub_text(self, secrets: list[str], *, ticket_id: int, case_id: int) -> int:
+        """Replace each of ``secrets`` with ``▇`` characters in what the store keeps about the ticket and the case
+        besides its messages: inbox payloads, kv values of the ticket, feed and conflict details.  Returns the
+        number of rows rewritten."""
+
+    @abstractmethod
     def move_message(self, message_id: int, case_id: int) -> None:
         """Move a message (and its attachments) to another case of the same account."""
 

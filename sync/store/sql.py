@@ -29,6 +29,7 @@ from sync.store.migrations import read_status, upgrade
 from sync.store.sql_entities import EntitiesMixin
 from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
+from sync.store.sql_redaction import RedactionMixin
 from sync.store.sql_state import StateMixin
 from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 
@@ -42,7 +43,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
+class SqlTx(PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin, RedactionMixin):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 
