@@ -376,7 +376,7 @@ class TicketApplier:
                 case_id,
                 ticket.id,
                 comments,
-                ticket_cases=self._ticket_cases(tx, account_id, ticket, comments, None),
+                ticket_cases=lambda: self._ticket_cases(tx, account_id, ticket, comments, None),
                 zendesk_host=self.zendesk_host,
             )
 

@@ -9,10 +9,10 @@ ticket and all its comments) and for every drift ``reconcile`` finds (``sync.con
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from mappings.models import ChangeKind
-from mappings.redaction import StoredCopy, decide_redaction
+from mappings.redaction import StoredCopy, decide_redaction, marks, redacted_attachment_ids
 from mappings.references import translate_references
 from mappings.rich_text import message_html
 from mappings.zendesk import ZComment
@@ -21,22 +21,32 @@ from sync.store import StoreTx
 __all__ = ["apply_redactions"]
 
 
+def _shows_redaction(comment: ZComment) -> bool:
+    """Whether the comment holds anything redacted: a redaction only ever adds ``▇`` or ``redacted.txt``."""
+    return bool(redacted_attachment_ids(comment)) or marks(comment.body) + marks(comment.html_body) > 0
+
+
 def apply_redactions(
     tx: StoreTx,
     case_id: int,
     ticket_id: int,
     comments: Sequence[ZComment],
     *,
-    ticket_cases: Mapping[int, int],
+    ticket_cases: Callable[[], Mapping[int, int]],
     zendesk_host: str | None,
 ) -> int:
     """Redact every message of ``case_id`` whose comment Zendesk now holds redacted; returns how many.
 
+    ``ticket_cases`` gives the account's ticket → case numbers for the tickets the comments quote (called only
+    when a comment shows a redaction), so the fresh text compares with the stored copy like for like.
+
     Each redacted message is overwritten (text and HTML as Zendesk now has them, redacted attachments deleted),
     the redacted strings are scrubbed from the rest of the store, and the feed gets one ``redacted_message``.
     """
+    if not any(_shows_redaction(c) for c in comments):
+        return 0  # the usual case, at no cost: nothing of this ticket was ever redacted
     record = tx.get_case(case_id)
-    if record is None or not comments:
+    if record is None:
         return 0
     # The console's own messages too: staff redact what a user pasted by mistake (a password, a card number).
     copies = {
@@ -45,18 +55,17 @@ def apply_redactions(
         if m.zendesk_comment_id is not None
     }
     done = 0
+    cases = ticket_cases()  # only looked up when something may have been redacted
     for comment in comments:
         message = copies.get(comment.id)
         if message is None:
             continue
         staff = message.author == "staff"
-        fresh_body = (
-            translate_references(comment.body, ticket_cases, zendesk_host=zendesk_host) if staff else comment.body
-        )
+        fresh_body = translate_references(comment.body, cases, zendesk_host=zendesk_host) if staff else comment.body
         # The console shows no HTML for a user's own message: only its text is compared.
         own = message.origin == "console"
-        cases = ticket_cases if staff else None
-        fresh_html = None if own else message_html(comment, ticket_cases=cases, zendesk_host=zendesk_host)
+        quoted = cases if staff else None
+        fresh_html = None if own else message_html(comment, ticket_cases=quoted, zendesk_host=zendesk_host)
         stored = StoredCopy(
             message_id=message.id,
             comment_id=comment.id,
