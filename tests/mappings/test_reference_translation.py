@@ -187,3 +187,20 @@ def test_the_refusal_of_an_unknown_and_a_foreign_case_read_the_same() -> None:
     assert foreign is not None
     assert refusal_message(foreign, 5) == unknown == "refers_to=5: case 5 not found"
     assert "not Closed" in refusal_message(ReferenceRefusal.NOT_CLOSED, 5)
+
+
+_no_ticket_word = st.lists(
+    st.one_of(
+        st.sampled_from(["step #", "error code #", "#", "PR #", "issue ", "case #", "page ", "v", "No. ", " ", ", ",
+                         ".", "(", ")", "«", "»", "¿", "?", "!", "、", "。", "\n", "`", "https://x.example/"]),
+        st.integers(min_value=1, max_value=60).map(str),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_no_ticket_word)
+def test_without_a_ticket_word_or_url_nothing_is_ever_rewritten(text: str) -> None:
+    every_ticket = {n: 1000 + n for n in range(1, 61)}
+    assert translate_references(text, every_ticket) == text
