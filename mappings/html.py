@@ -77,6 +77,15 @@ def is_zendesk_host(host: str, zendesk_host: str | None = None) -> bool:
     return any(name == d or name.endswith("." + d) for d in _ZENDESK_DOMAINS)
 
 
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}(?::\d+)?")
+
+
+def _names_zendesk(text: str, zendesk_host: str | None) -> bool:
+    if zendesk_host and zendesk_host.lower() in text.lower():
+        return True
+    return any(is_zendesk_host(m.group(0), zendesk_host) for m in _HOSTNAME.finditer(text))
+
+
 def attachment_token(url: str) -> str | None:
     """The token of a Zendesk attachment URL (``…/attachments/token/<token>/?name=…``), else ``None``."""
     match = _TOKEN.search(url)
@@ -111,6 +120,8 @@ def sanitize_comment_html(
             if parts.scheme.lower() == "mailto" and is_zendesk_host(parts.path.rsplit("@", 1)[-1], zendesk_host):
                 return None
             return value
+        if _names_zendesk(value, zendesk_host):
+            return None  # a title or alt text quoting the help desk's address
         return value
 
     cleaned = nh3.clean(
