@@ -192,6 +192,22 @@ class Agent:
         self.failures += 1
         return None
 
+    def upload(self, filename: str, data: bytes) -> Any:
+        """``POST /api/v2/uploads`` → the ``upload`` object (token and attachment), or None when refused."""
+        for attempt in range(4):
+            try:
+                response = self.http.post(f"{self.base}/api/v2/uploads", params={"filename": filename}, data=data,
+                                          headers={"Content-Type": "application/octet-stream"}, timeout=30)
+            except requests.RequestException:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            if response.status_code < 300:
+                return response.json().get("upload")
+            if response.status_code not in (429, 500, 502, 503):
+                break
+        self.failures += 1
+        return None
+
     def email_reply(self, ticket_id: int, sender: str, body: str) -> Any:
         """An end user answering by email (the sandbox's email channel; never faulted)."""
         response = self.http.post(

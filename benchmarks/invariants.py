@@ -12,6 +12,7 @@ too); without them it falls back to the comment ids the store recorded.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -136,12 +137,16 @@ def check(
     emails: Iterable[dict[str, Any]] = (),
     hand_added: Callable[[str], bool] = lambda _address: False,
     owner_of_address: Callable[[str], str | None] = lambda _address: None,
+    redacted: Iterable[tuple[int, str]] = (),
 ) -> Report:
     """Every §4 violation between ``store`` and Zendesk's ``state``.
 
     ``hand_added`` says which CC addresses staff added by hand (kept on tickets, invariant 6);
     ``owner_of_address`` names the account an address belongs to, for the notification log check
-    (invariant 8); ``emails`` is the sandbox's notification log.
+    (invariant 8); ``emails`` is the sandbox's notification log; ``redacted`` the (ticket, string) pairs staff
+    redacted in Zendesk, none of which may be left anywhere in the store (docs/design.md §8), nor may any
+    message's HTML hold markup the sanitizer refuses.  A ticket deleted since cannot be read again: its
+    redactions are not judged.
     """
     zd = _Zendesk.of(state)
     report = Report()
@@ -206,7 +211,46 @@ def check(
     _check_public_comments(report, zd, case_ticket, case_account, conflicted, store_comment_ids, console_comment_ids)
     _check_followups(report, zd, case_ticket, case_account, account_users, conflicted)
     _check_emails(report, zd, emails, case_ticket, case_account, conflicted, owner_of_address)
+    for _record, messages, _recipients, _emails in cases:
+        for m in messages:
+            _check_html(report, m)
+    live = [secret for ticket, secret in redacted if str(zd.tickets.get(ticket, {}).get("status")) != "deleted"]
+    _check_redacted(report, store, live)
     return report
+
+
+# Markup that sanitized HTML never holds: code, styles, frames, forms, handlers, script URLs, Zendesk's hosts.
+_UNSAFE_HTML = re.compile(
+    r"<\s*/?\s*(script|style|iframe|frame|object|embed|form|input|button|svg|math|meta|link|base)\b"
+    r"|<[^>]*\s(on[a-z]+|style|class|id)\s*=[^>]*>|<[^>]*(javascript:|vbscript:|data:|zendesk\.com)[^>]*>"
+    r"|<img\b(?![^>]*src=\"attachment:)[^>]*>",
+    re.IGNORECASE,
+)
+
+
+def _check_html(report: Report, m: Any) -> None:
+    report.checked["html"] += 1 if m.html else 0
+    if m.html and (found := _UNSAFE_HTML.search(m.html)):
+        report.add("unsanitized_html", 3, f"message {m.id} holds {found.group(0)[:80]!r}")
+    if m.origin == "console" and m.html is not None:
+        report.add("unsanitized_html", 3, f"console message {m.id} has HTML")
+
+
+def _check_redacted(report: Report, store: Store, secrets: list[str]) -> None:
+    """No string staff redacted is left in any table (messages, attachments, inbox, kv, feed…)."""
+    if not secrets:
+        return
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        text_ = "\n".join(
+            bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else json.dumps(v, default=str)
+            for table in schema.metadata.sorted_tables
+            for row in conn.execute(select(table))
+            for v in row
+        )
+    report.checked["redactions"] += len(secrets)
+    for secret in secrets:
+        if secret in text_:
+            report.add("redacted_left", 3, f"the redacted string {secret!r} is still in the store")
 
 
 def _check_tickets(report: Report, zd: _Zendesk, case_ticket: dict[int, int], dead_cases: set[int]) -> None:

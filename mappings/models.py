@@ -61,6 +61,10 @@ class ChangeKind(StrEnum):
     WITHDRAWN_MESSAGE = "withdrawn_message"
     CONFLICT = "conflict"
     DELIVERY_FAILED = "delivery_failed"
+    #: Staff redacted a string or an attachment of an imported message: the console's copy now reads the same.
+    REDACTED_MESSAGE = "redacted_message"
+    #: Zendesk suspended a console user's email instead of adding it to the ticket (docs/design.md §8).
+    SUSPENDED_MESSAGE = "suspended_message"
 
 
 class Account(_Value):
@@ -96,6 +100,8 @@ class AttachmentRef(_Value):
     content_type: str
     size: int
     sha256: str
+    #: An inline image of the message's HTML (``<img src="attachment:<id>">``), not a listed attachment.
+    inline: bool = False
 
 
 class Message(_Value):
@@ -107,6 +113,9 @@ class Message(_Value):
     body: str
     created_at: datetime
     attachments: list[AttachmentRef] = Field(default_factory=list)
+    #: A message imported from Zendesk: its comment's ``html_body``, sanitized (``mappings.html``); ``None`` for
+    #: a console user's own message.
+    html: str | None = None
 
 
 class Case(_Value):

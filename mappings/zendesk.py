@@ -55,6 +55,9 @@ class ZAttachment(_Snapshot):
     content_type: str = "application/octet-stream"
     size: int = 0
     content_url: str = ""
+    mapped_content_url: str = ""
+    #: An image referenced from the comment's ``html_body`` (listed with ``include_inline_images=true`` only).
+    inline: bool = False
 
 
 class ZComment(_Snapshot):
@@ -63,6 +66,7 @@ class ZComment(_Snapshot):
     id: int
     author_id: int
     body: str = ""
+    html_body: str | None = None
     public: bool = True
     created_at: datetime
     attachments: list[ZAttachment] = Field(default_factory=list)

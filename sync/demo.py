@@ -9,6 +9,7 @@ is checked; the exit code is 1 if any failed.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,23 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from mappings.models import Attachment, Case, CaseStatus
+from mappings.models import Attachment, Case, CaseStatus, ChangeKind
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
 from sync.sandbox import Sandbox
 from sync.settings import Settings
+from sync.web.webhooks import WebhookHint
 
 __all__ = ["run_demo"]
 
 ACCOUNT = "acme"
+PASSWORD = "Tr0ub4dor&3"
+# A tiny valid PNG: the screenshot staff paste into their reply.
+SCREENSHOT = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005"
+    "0001ff89993d1d0000000049454e44ae426082"
+)
 
 
 @dataclass
@@ -70,6 +78,20 @@ class _Agent:
 
     def comments(self, ticket_id: int) -> list[dict[str, Any]]:
         return list(self._call("GET", f"tickets/{ticket_id}/comments")["comments"])
+
+    def upload(self, filename: str, data: bytes) -> dict[str, Any]:
+        response = self.http.post(
+            f"{self.base}/uploads",
+            params={"filename": filename},
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return dict(response.json()["upload"])
+
+    def redact(self, ticket_id: int, comment_id: int, text: str) -> None:
+        self._call("PUT", f"tickets/{ticket_id}/comments/{comment_id}/redact", {"text": text})
 
     def email_of(self, user_id: int) -> str:
         return str(self._call("GET", f"users/{user_id}")["user"]["email"])
@@ -153,11 +175,13 @@ def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Check
     )
 
     har = Attachment(filename="login.har", content_type="application/json", data=b'{"log": {"entries": []}}')
-    support.reply(ACCOUNT, case.id, "bob", "Firefox 131. HAR attached.", attachments=[har])
+    support.reply(ACCOUNT, case.id, "bob", f"Firefox 131. HAR attached. My password is {PASSWORD}", attachments=[har])
     sync()
     case = show("3. Bob replies (Open)", case.id)
     checks.expect(case.status is CaseStatus.OPEN, "the user's reply makes the case Open")
     checks.expect(agent.ticket(ticket_id)["status"] == "open", "the ticket is open")
+
+    _rich_reply_and_redaction(agent, engine, support, checks, case.id, ticket_id, sync, show)
 
     agent.reply(ticket_id, "We fixed the redirect loop. Could you confirm it works now?", status="pending")
     sync()
@@ -185,6 +209,65 @@ def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Check
     checks.expect(again.ticket_id in agent.ticket(ticket_id)["followup_ids"], "the closed ticket lists the follow-up")
 
     _emails(checks, zd, ticket_id)
+
+
+def _rich_reply_and_redaction(
+    agent: _Agent,
+    engine: SyncEngine,
+    support: SupportCases,
+    checks: _Checks,
+    case_id: int,
+    ticket_id: int,
+    sync: Callable[[], None],
+    show: Callable[[str, int], Case],
+) -> None:
+    """Staff answer in the rich editor with a pasted screenshot, then redact the password Bob pasted."""
+    upload = agent.upload("screenshot.png", SCREENSHOT)
+    url = upload["attachment"]["content_url"]
+    agent.update(
+        ticket_id,
+        comment={
+            "html_body": (
+                "<p>Thanks! Please try this:</p><ol><li>Clear the cookies of <code>portal.acme.test</code></li>"
+                f'<li>Sign in again, as in the screenshot:</li></ol><img src="{url}" alt="sign-in page">'
+                "<script>alert('not shown')</script>"
+            ),
+            "uploads": [upload["token"]],
+        },
+    )
+    sync()
+    case = show("3a. Staff answer in rich text with a screenshot", case_id)
+    staff = case.messages[-1]
+    shots = [a for a in staff.attachments if a.inline]
+    checks.expect(
+        staff.html is not None and "<ol>" in staff.html and "<script" not in staff.html,
+        "the reply keeps its list and loses its script",
+    )
+    checks.expect(
+        len(shots) == 1 and f'src="attachment:{shots[0].id}"' in (staff.html or ""),
+        "the screenshot is an inline attachment the HTML points at",
+    )
+    checks.expect(
+        bool(shots) and support.attachment(ACCOUNT, case_id, shots[0].id) == SCREENSHOT,
+        "the screenshot downloads through support.attachment()",
+    )
+    out = checks.console
+    out.print(f"   [dim]Message.html: {_short(staff.html or '', 110)}[/dim]")
+
+    pasted = next(c for c in agent.comments(ticket_id) if PASSWORD in str(c["body"]))
+    agent.redact(ticket_id, int(pasted["id"]), PASSWORD)
+    # What Zendesk's ticket.comment_redacted webhook delivers to `casesync serve`: a hint to re-read the ticket.
+    engine.webhook_sink(
+        WebhookHint(ticket_id=ticket_id, event_id="demo-redaction", event_type="ticket.comment_redacted")
+    )
+    sync()
+    case = show("3b. Staff redact the password Bob pasted", case_id)
+    bodies = " ".join(m.body for m in case.messages)
+    checks.expect(
+        PASSWORD not in bodies and "▇" * len(PASSWORD) in bodies, "the console's copy is redacted as Zendesk has it"
+    )
+    kinds = [c.kind for c in support.changes(account_id=ACCOUNT)]
+    checks.expect(kinds.count(ChangeKind.REDACTED_MESSAGE) == 1, "the feed says a message was redacted")
 
 
 def _emails(checks: _Checks, zd: Sandbox, ticket_id: int) -> None:

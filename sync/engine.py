@@ -29,6 +29,7 @@ from sync.gateway import GatewaySession, ZendeskGateway
 from sync.hints import WebhookHint
 from sync.idempotency import KeyPruner
 from sync.inbound import InboundPoller, InboxWorker, TicketApplier, webhook_sink
+from sync.inbound.suspended import SuspendedWatcher
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.outbound import OutboxWorker
@@ -133,6 +134,8 @@ class SyncEngine:
         self.console_webhooks = console_webhook_worker(
             self.store, self.settings, clock=clock, rng=rng, metrics=self.metrics, worker_id=self.worker_id
         )
+        #: Console users' emails Zendesk suspended, surfaced on their cases (read at most once a minute).
+        self.suspended = SuspendedWatcher(self.store, gateway, clock=clock)
         self._wake = threading.Event()
         store_hint = webhook_sink(self.store, clock=clock)
 
@@ -174,6 +177,7 @@ class SyncEngine:
             report = report.merge(self._step("inbox", self.inbox.run_once))
         if poll and not stop() and self.connection.paused is None:
             report = report.merge(self._step("poll", self.poller.run_once))
+            report = report.merge(self._step("suspended", self.suspended.run_once))
         # A poll or an inbound change may have queued outbound work (a continuation, a repair).
         if report.inbound_applied and not stop() and self.connection.paused is None:
             report = report.merge(self._step("outbox", lambda: self.outbox.run_once(stop=stop)))

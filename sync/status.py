@@ -16,7 +16,15 @@ from sync.connection import PAUSE_KEY, Pause
 from sync.console_webhooks.state import delivery_status
 from sync.store import Store, StoreTx
 
-__all__ = ["EVENTS_CURSOR", "RECONCILE_KEY", "STATUS_FIELDS", "TICKETS_CURSOR", "WEBHOOK_SOURCE", "collect_status"]
+__all__ = [
+    "EVENTS_CURSOR",
+    "RECONCILE_KEY",
+    "STATUS_FIELDS",
+    "SUSPENDED_KEY",
+    "TICKETS_CURSOR",
+    "WEBHOOK_SOURCE",
+    "collect_status",
+]
 
 # The inbound poller's cursor names and the inbox source of webhook hints (sync.inbound); repeated here so
 # that reading the status never imports the Zendesk client (a test checks they match).
@@ -25,6 +33,9 @@ EVENTS_CURSOR = "zendesk.ticket_events"
 WEBHOOK_SOURCE = "webhook"
 #: kv key the reconciler writes after each run: ``{"at": ISO, "drift": int, "repaired": int}``.
 RECONCILE_KEY = "reconcile:last"
+
+#: kv key of the console users' emails Zendesk holds suspended (written by ``sync.inbound.suspended``).
+SUSPENDED_KEY = "inbound.suspended"
 
 #: The figures, in display order, with the label ``casesync status`` prints for each.
 STATUS_FIELDS: dict[str, str] = {
@@ -58,6 +69,7 @@ STATUS_FIELDS: dict[str, str] = {
     "console_webhook_last_error": "Console webhooks: last error",
     "console_webhook_last_success_at": "Console webhooks: last successful delivery",
     "console_webhook_next_attempt_at": "Console webhooks: next attempt",
+    "suspended_emails": "Console users' emails suspended in Zendesk",
     "cases": "Cases",
     "linked_cases": "Cases linked to a ticket",
     "generated_at": "Generated at",
@@ -159,6 +171,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         polled_at, webhooks, last_webhook, oldest_unapplied = _poll_and_webhooks(tx)
         pause = Pause.from_json(tx.kv_get(PAUSE_KEY))
         console_webhooks = delivery_status(tx)
+        held = tx.kv_get(SUSPENDED_KEY)
     position = _cursor_position(tickets_cursor, events_cursor)
     status: dict[str, Any] = {
         "connection": "paused" if pause is not None else "running",
@@ -186,6 +199,8 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         "reconcile_repaired": repaired,
         "reconcile_drift_left": max(drift - (repaired or 0), 0) if drift is not None else None,
         **console_webhooks,
+        # Held back by Zendesk until staff recover or delete them (sync.inbound.suspended).
+        "suspended_emails": len(held) if isinstance(held, dict) else 0,
         "cases": counts.cases,
         "linked_cases": counts.linked_cases,
         "generated_at": _iso(now),

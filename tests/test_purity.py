@@ -28,6 +28,7 @@ ALLOWED = {
     "dataclasses",
     "datetime",
     "decimal",
+    "difflib",
     "enum",
     "functools",
     "hashlib",
@@ -42,6 +43,8 @@ ALLOWED = {
     "urllib.parse",
     "uuid",
     "pydantic",
+    # A pure HTML sanitizer (no I/O): mappings.html sanitizes comment HTML with it.
+    "nh3",
 }
 FORBIDDEN_LOADED = ["zenpy", "requests", "urllib3", "http.client", "sqlite3", "psycopg", "sqlalchemy"]
 

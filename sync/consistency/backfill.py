@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -40,6 +41,7 @@ from mappings.inbound import (
 )
 from mappings.models import CaseStatus
 from mappings.references import find_ticket_references, translate_references
+from mappings.rich_text import imported_attachment_id, message_html
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.errors import RateLimited
@@ -130,6 +132,8 @@ class Backfiller:
         self.sleep = sleep
         self.per_page = per_page
         self.names = StaffNames(style=StaffNameStyle(settings.staff_name), team_name=settings.staff_team_name)
+        # The help desk's host: links to it never reach a message's HTML (mappings.html).
+        self.zendesk_host = urlsplit(settings.zendesk_url or gateway.base_url).netloc or None
         self._orgs: dict[int, str | None] = {}
         self._users: dict[int, ZUser] = {}
         self._open: dict[str, list[int]] = {}  # account → open tickets imported since the last page
@@ -257,17 +261,24 @@ class Backfiller:
             author = self._users.get(comment.author_id)
             staff = author is not None and author.role in STAFF_ROLES
             body = comment.body
+            cases: dict[int, int] = {}
             if staff:
-                quoted = {t: self._case_in(tx, account_id, t) for t in find_ticket_references(body)}
-                body = translate_references(body, {t: c for t, c in quoted.items() if c is not None})
+                quoted = {t: self._case_in(tx, account_id, t)
+                          for t in find_ticket_references(f"{body}\n{comment.html_body or ''}")}
+                cases = {t: c for t, c in quoted.items() if c is not None}
+                body = translate_references(body, cases)
             name = staff_display_name(author, self.names) if staff else (
                 user_display_name(author) if author else "user")
+            html = message_html(comment, ticket_cases=cases, zendesk_host=self.zendesk_host)
             message = tx.add_message(case_id, "staff" if staff else "user", name, body, origin="zendesk",
-                                     zendesk_comment_id=comment.id, created_at=comment.created_at)
+                                     zendesk_comment_id=comment.id, created_at=comment.created_at, html=html)
             for attachment in comment.attachments:
                 if attachment.id in files:
+                    # The message's HTML names its inline images by this id already.
+                    named = imported_attachment_id(attachment.id) if attachment.inline else None
                     tx.add_attachment(message.id, attachment.file_name, attachment.content_type,
-                                      files[attachment.id], zendesk_attachment_id=attachment.id)
+                                      files[attachment.id], zendesk_attachment_id=attachment.id,
+                                      inline=attachment.inline, attachment_id=named)
 
     def _resolve_refs(self, refs: dict[str, int]) -> None:
         # A follow-up can come before its source in the export (the source changes when it gets a follow-up).

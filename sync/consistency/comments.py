@@ -8,15 +8,17 @@ Zendesk): a 429 is waited out with ``sleep`` a few times before the check is giv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from mappings.inbound import MARKER_KEY
+from mappings.redaction import REDACTED_FILENAME, marks
 from sync.errors import RetriableError
 from sync.gateway import EventPage, ZendeskGateway
 from sync.retry import BudgetWait
+from sync.store import MessageRecord
 
-__all__ = ["CommentCensus", "ExportBudgetExhausted", "comment_census"]
+__all__ = ["CommentCensus", "ExportBudgetExhausted", "comment_census", "redaction_drift"]
 
 _MAX_WAITS = 6
 _MAX_PAGES = 100_000
@@ -37,6 +39,10 @@ class CommentCensus:
     public: dict[int, set[int]] = field(default_factory=dict)
     private: dict[int, set[int]] = field(default_factory=dict)
     requests: int = 0
+    #: Comment id → how many redacted characters (``▇``) its body and HTML hold now, and the Zendesk ids of its
+    #: attachments now redacted (``redacted.txt``): compared with the console's copy to find redactions.
+    redaction_marks: dict[int, int] = field(default_factory=dict)
+    redacted_files: dict[int, set[int]] = field(default_factory=dict)
 
 
 def comment_census(
@@ -61,6 +67,10 @@ def comment_census(
                 continue
             target = census.public if event.public else census.private
             target.setdefault(event.ticket_id, set()).add(event.comment_id)
+            census.redaction_marks[event.comment_id] = marks(event.body) + marks(event.html_body)
+            gone = {a.id for a in event.attachments if a.file_name == REDACTED_FILENAME}
+            if gone:
+                census.redacted_files[event.comment_id] = gone
         if page.end_of_stream or page.end_time is None:
             break
         # A page holds every event of its last second, so a page ending in the second it started in is
@@ -77,3 +87,22 @@ def _fetch(gateway: ZendeskGateway, start: int, sleep: Callable[[float], None]) 
         return BudgetWait(_MAX_WAITS, sleep).call(lambda: gateway.export_ticket_events(start))
     except RetriableError as exc:
         raise ExportBudgetExhausted(f"the ticket-event export stayed unavailable: {exc}") from exc
+
+
+def redaction_drift(messages: Iterable[MessageRecord], census: CommentCensus) -> str | None:
+    """What the census shows redacted that the console's copies still show (``None``: nothing).
+
+    Cheap: only counts are compared (``▇`` characters, redacted files); the inbox then re-reads the ticket's
+    comments and applies the redaction itself (``sync.inbound.redactions``).
+    """
+    texts = files = 0
+    for m in messages:
+        if m.zendesk_comment_id is None:
+            continue
+        if census.redaction_marks.get(m.zendesk_comment_id, 0) > marks(m.body) + marks(m.html):
+            texts += 1
+        gone = census.redacted_files.get(m.zendesk_comment_id, set())
+        files += sum(1 for a in m.attachments if a.zendesk_attachment_id in gone)
+    if not texts and not files:
+        return None
+    return f"{texts} message(s) and {files} attachment(s) redacted in Zendesk still shown"

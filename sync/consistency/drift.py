@@ -28,6 +28,7 @@ class DriftKind(StrEnum):
     FOLLOW_UP = "follow_up"  # a follow-up ticket without its case, or a case missing its refers_to
     MERGED = "merged"  # a ticket merged away whose case does not name the target
     VANISHED = "vanished"  # the ticket was deleted (or no longer exists) but its case is not Closed
+    REDACTED = "redacted"  # staff redacted a comment or attachment that the console still shows
 
 
 @dataclass(frozen=True)

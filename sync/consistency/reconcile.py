@@ -28,7 +28,7 @@ from mappings.recipients import CcDecision, plan_ccs
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZTicket
 from sync.clock import utc_now
-from sync.consistency.comments import ExportBudgetExhausted, comment_census
+from sync.consistency.comments import ExportBudgetExhausted, comment_census, redaction_drift
 from sync.consistency.drift import Drift, DriftKind, DriftReport, Skipped
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
@@ -109,7 +109,8 @@ class Reconciler:
                 if skipped is not None:
                     report.skipped.append(skipped)
                 report.drifts.extend(self._check(record, ticket_id, ticket))
-                if ticket is not None and record.status is not CaseStatus.CLOSED and ticket.created_at is not None:
+                if ticket is not None and ticket.created_at is not None:
+                    # Closed cases too: staff may redact a closed ticket's comments (only redactions are checked).
                     comment_cases[ticket_id] = case_id
                     earliest = ticket.created_at if earliest is None else min(earliest, ticket.created_at)
         if self.check_comments and comment_cases and earliest is not None:
@@ -265,6 +266,11 @@ class Reconciler:
                 if case_key(case_id) in self._pending:
                     continue
                 messages = tx.case_messages(case_id, include_withdrawn=True)
+                redacted = redaction_drift(messages, census)
+                if redacted:
+                    out.append(Drift(DriftKind.REDACTED, record.account_id, case_id, ticket_id, redacted, "inbox"))
+                if record.status is CaseStatus.CLOSED:
+                    continue
                 shown = {m.zendesk_comment_id for m in messages if m.zendesk_comment_id and not m.withdrawn}
                 known = {m.zendesk_comment_id for m in messages if m.zendesk_comment_id}
                 missing = census.public.get(ticket_id, set()) - known

@@ -32,6 +32,9 @@ WEBHOOK_SUBSCRIPTIONS = tuple(
         "created",
         "comment_added",
         "comment_made_private",
+        # Redactions change no ticket field: only these events (or reconcile) tell (docs/design.md §8).
+        "comment_redacted",
+        "attachment_redacted_from_comment",
         "status_changed",
         "merged",
         "soft_deleted",

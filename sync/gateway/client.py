@@ -27,6 +27,7 @@ from sync.gateway.convert import (
 )
 from sync.gateway.models import EventPage, TicketField, TicketPage, Webhook
 from sync.gateway.session import parse_http_date
+from sync.gateway.suspended import SuspendedMixin
 from sync.gateway.tickets import TicketsMixin
 
 __all__ = ["ZendeskGateway"]
@@ -36,7 +37,7 @@ _ALREADY = ("already", "duplicatevalue", "taken")
 T = TypeVar("T")
 
 
-class ZendeskGateway(TicketsMixin):
+class ZendeskGateway(TicketsMixin, SuspendedMixin):
     """Typed access to the part of Zendesk casesync uses.  Thread-safe: one zenpy client per thread.
 
     ``ZendeskGateway(settings)`` or ``ZendeskGateway(url=…, email=…, token=…)`` /

@@ -143,6 +143,7 @@ def comment_events_from(events: Any) -> list[CommentEvent]:
                 "author_id": child.get("author_id"),
                 "public": child.get("public"),
                 "body": child.get("body"),
+                "html_body": child.get("html_body"),
                 "created_at": child.get("created_at") or event.get("created_at"),
                 "attachments": _attachments(child.get("attachments")),
                 "custom": _custom(child.get("metadata")) or parent_custom,

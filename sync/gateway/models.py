@@ -37,6 +37,7 @@ class CommentEvent(_Value):
     author_id: int
     public: bool
     body: str = ""
+    html_body: str | None = None
     created_at: datetime
     attachments: list[ZAttachment] = Field(default_factory=list)
     #: ``metadata.custom`` of the update that carried the comment, when the export includes it.

@@ -184,8 +184,15 @@ class TicketsMixin(GatewayCore):
         return [str(t) for t in body.get("tags") or ()]
 
     def list_comments(self, ticket_id: int) -> list[ZComment]:
-        """Every comment of the ticket, oldest first (cursor pagination); ``custom`` = ``metadata.custom``."""
-        return self._call(lambda: [comment_from(c.to_dict()) for c in self._zenpy().tickets.comments(ticket=ticket_id)])
+        """Every comment of the ticket, oldest first (cursor pagination); ``custom`` = ``metadata.custom``.
+
+        Inline images are listed too (``include_inline_images=true``): without it Zendesk leaves them out."""
+        return self._call(
+            lambda: [
+                comment_from(c.to_dict())
+                for c in self._zenpy().tickets.comments(ticket=ticket_id, include_inline_images=True)
+            ]
+        )
 
     def upload(self, filename: str, content_type: str, data: bytes) -> str:
         """Upload a file; returns the token to list in a comment's ``uploads`` (valid 60 minutes)."""

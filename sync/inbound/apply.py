@@ -35,10 +35,12 @@ from mappings.inbound import (
 )
 from mappings.models import CaseStatus, ChangeKind
 from mappings.references import find_ticket_references
+from mappings.rich_text import imported_attachment_id
 from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.clock import utc_now
 from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
+from sync.inbound.redactions import apply_redactions
 from sync.metrics import Metrics
 from sync.settings import Settings
 from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
@@ -268,6 +270,8 @@ class TicketApplier:
         quoted: set[int] = set()
         for comment in comments:
             quoted.update(find_ticket_references(comment.body))
+            if comment.html_body:
+                quoted.update(find_ticket_references(comment.html_body))
         target = find_merge_target(ticket, comments, merge_target)
         if target is not None:
             quoted.add(target)
@@ -362,6 +366,16 @@ class TicketApplier:
             tx.put_ticket_state(TicketState(ticket_id=ticket.id, case_id=None, extra=extra))
         if comments and plan.outcome is not TicketOutcome.IGNORE_STALE:
             tx.mark_comments_seen(ticket.id, {c.id for c in comments})
+        if case_id is not None and comments:
+            # Whatever else the snapshot is: removing what staff redacted never moves anything across accounts.
+            apply_redactions(
+                tx,
+                case_id,
+                ticket.id,
+                comments,
+                ticket_cases=lambda: self._ticket_cases(tx, account_id, ticket, comments, None),
+                zendesk_host=self.zendesk_host,
+            )
 
     @staticmethod
     def _create_follow_up(tx: StoreTx, action: CreateFollowUpCase) -> int:
@@ -404,6 +418,7 @@ class TicketApplier:
             origin="zendesk",
             zendesk_comment_id=action.comment_id,
             created_at=action.created_at,
+            html=action.html,
         )
         for attachment in action.attachments:
             data = downloads.get(attachment.id)
@@ -411,7 +426,14 @@ class TicketApplier:
                 # The plan changed between the two decisions: let the caller retry with fresh downloads.
                 raise RetriableError(f"attachment {attachment.id} of comment {action.comment_id} not downloaded")
             tx.add_attachment(
-                message.id, attachment.file_name, attachment.content_type, data, zendesk_attachment_id=attachment.id
+                message.id,
+                attachment.file_name,
+                attachment.content_type,
+                data,
+                zendesk_attachment_id=attachment.id,
+                inline=attachment.inline,
+                # The message's HTML names its inline images by this id already.
+                attachment_id=imported_attachment_id(attachment.id) if attachment.inline else None,
             )
         tx.append_change(account_id, case_id, action.feed_kind, f"message {message.id} from {action.author_name}")
 

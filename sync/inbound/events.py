@@ -49,6 +49,7 @@ def to_comment(event: CommentEvent) -> ZComment:
         id=event.comment_id,
         author_id=event.author_id,
         body=event.body,
+        html_body=event.html_body,
         public=event.public,
         created_at=event.created_at,
         attachments=list(event.attachments),

@@ -12,6 +12,7 @@ from .clock import iso
 from .errors import ApiError, bad_request, not_found
 from .routing import Ctx, Resp, Router
 from .state import State
+from .suspended import render_suspended, suspend_email
 from .tickets import apply_update, auto_close, create_ticket, find_or_create_user
 
 if TYPE_CHECKING:
@@ -62,6 +63,11 @@ def register(r: Router, sb: Sandbox) -> None:
                 actor=user, client="Email", via=follow_via,
             )
             return Resp(201, {"ticket": render.ticket(st, new, ctx.base)})
+        if not public:
+            # Neither the requester nor a CC: Zendesk suspends the email (cause "other_user_update").
+            held = suspend_email(st, t, user, text, via)
+            return Resp(201, {"ticket": render.ticket(st, t, ctx.base),
+                              "suspended_ticket": render_suspended(held, ctx.base)})
         apply_update(st, t, {"comment": {"body": text, "public": public}}, actor=user, client="Email", via=via)
         return Resp(201, {"ticket": render.ticket(st, t, ctx.base)})
 

@@ -21,6 +21,7 @@ __all__ = [
     "identity",
     "membership",
     "organization",
+    "rich_html_body",
     "ticket",
     "ticket_field",
     "user",
@@ -38,6 +39,13 @@ def html_body(body: str) -> str:
     """Zendesk's HTML rendering of a plain-text comment."""
     paras = "".join(f'<p dir="auto">{html.escape(p)}</p>' for p in body.split("\n\n")) or '<p dir="auto"></p>'
     return f'<div class="zd-comment" dir="auto">{paras.replace(chr(10), "<br>")}</div>'
+
+
+def rich_html_body(html_text: str) -> str:
+    """The ``html_body`` kept for a comment created with ``html_body``: wrapped in Zendesk's comment ``div``."""
+    if html_text.lstrip().startswith('<div class="zd-comment"'):
+        return html_text
+    return f'<div class="zd-comment" dir="auto">{html_text}</div>'
 
 
 def _ts(value: float | None) -> str | None:
@@ -111,7 +119,7 @@ def attachment(a: Record, base: str) -> dict[str, Any]:
         "size": a["size"],
         "width": None,
         "height": None,
-        "inline": False,
+        "inline": bool(a.get("inline")),
         "deleted": a["deleted"],
         "malware_access_override": False,
         "malware_scan_result": "not_scanned",
@@ -119,8 +127,8 @@ def attachment(a: Record, base: str) -> dict[str, Any]:
     }
 
 
-def comment(st: State, c: Record, base: str) -> dict[str, Any]:
-    """A ticket comment as the comments endpoint lists it."""
+def comment(st: State, c: Record, base: str, *, include_inline: bool = True) -> dict[str, Any]:
+    """A ticket comment as the comments endpoint lists it (without inline images unless ``include_inline``)."""
     return {
         "id": c["id"],
         "type": "Comment",
@@ -129,7 +137,11 @@ def comment(st: State, c: Record, base: str) -> dict[str, Any]:
         "html_body": c["html_body"],
         "plain_body": c["body"],
         "public": c["public"],
-        "attachments": [attachment(st.attachments[a], base) for a in c["attachment_ids"]],
+        "attachments": [
+            attachment(st.attachments[a], base)
+            for a in c["attachment_ids"]
+            if include_inline or not st.attachments[a].get("inline")
+        ],
         "audit_id": c["audit_id"],
         "via": c["via"],
         "created_at": iso(c["created_at"]),

@@ -7,7 +7,18 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from . import control, deleted_users, exports, jobs, requests_api, tickets_api, users_orgs, webhooks
+from . import (
+    control,
+    deleted_users,
+    exports,
+    jobs,
+    redaction,
+    requests_api,
+    suspended,
+    tickets_api,
+    users_orgs,
+    webhooks,
+)
 from .auth import create_oauth_client, create_oauth_token, current_token
 from .clock import Clock
 from .routing import Router
@@ -33,7 +44,8 @@ class Sandbox:
         self.clock = Clock()
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
-        for module in (jobs, tickets_api, users_orgs, deleted_users, requests_api, exports, webhooks):
+        modules = (jobs, tickets_api, users_orgs, deleted_users, requests_api, exports, webhooks, redaction, suspended)
+        for module in modules:
             module.register(api)
         api.add("POST", "/api/v2/oauth/clients", create_oauth_client)
         api.add("POST", "/api/v2/oauth/tokens", create_oauth_token)

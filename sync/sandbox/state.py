@@ -68,6 +68,8 @@ class State:
     oauth_clients: dict[int, Record] = field(default_factory=dict)
     oauth_tokens: dict[str, Record] = field(default_factory=dict)
     emails: list[Record] = field(default_factory=list)
+    #: Suspended tickets by id (``sync.sandbox.suspended``).
+    suspended: dict[int, Record] = field(default_factory=dict)
     solved: set[int] = field(default_factory=set)
     settings: Record = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
@@ -85,7 +87,7 @@ class State:
             for name in (
                 "users", "identities", "organizations", "memberships", "tickets", "comments", "audits",
                 "uploads", "attachments", "attachment_by_token", "ticket_fields", "idempotency", "jobs",
-                "webhooks", "oauth_clients", "oauth_tokens", "stats",
+                "webhooks", "oauth_clients", "oauth_tokens", "stats", "suspended",
             ):
                 getattr(self, name).clear()
             self.audit_log.clear()

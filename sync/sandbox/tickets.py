@@ -7,7 +7,8 @@ from typing import Any
 
 from .errors import ApiError, conflict, not_found, record_invalid
 from .notifications import notify
-from .render import html_body
+from .render import html_body, rich_html_body
+from .rich_text import html_to_text, mark_inline_images
 from .state import Record, State
 
 __all__ = [
@@ -84,17 +85,18 @@ def add_comment(st: State, t: Record, audit: Record, spec: dict[str, Any], *, au
     if body is None and html is None:
         raise record_invalid("comment", "Comment: body cannot be blank", "BlankValue")
     if body is None:
-        import re
-
-        body = re.sub(r"<[^>]+>", "", str(html))
+        body = html_to_text(str(html))
     public = spec.get("public")
+    attachment_ids = _consume_uploads(st, spec.get("uploads"))
+    if html is not None:
+        mark_inline_images(str(html), [st.attachments[a] for a in attachment_ids], "")
     c: Record = {
         "id": st.next_id("event"),
         "author_id": author_id,
         "body": str(body),
-        "html_body": str(html) if html is not None else html_body(str(body)),
+        "html_body": rich_html_body(str(html)) if html is not None else html_body(str(body)),
         "public": public_default if public is None else bool(public),
-        "attachment_ids": _consume_uploads(st, spec.get("uploads")),
+        "attachment_ids": attachment_ids,
         "audit_id": audit["id"],
         "via": via,
         "created_at": audit["created_at"],

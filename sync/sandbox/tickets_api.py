@@ -137,7 +137,9 @@ def comments(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
     items = list(st.comments.get(t["id"], []))
     if ctx.q("sort") == "-created_at" or ctx.q("sort_order") == "desc":
         items.reverse()
-    return paginate(ctx, "comments", items, lambda c: render.comment(st, c, ctx.base))
+    # Inline images are left out unless asked for, as on Zendesk (docs/sandbox-conformance.md, "Rich text").
+    inline = (ctx.q("include_inline_images") or "").lower() == "true"
+    return paginate(ctx, "comments", items, lambda c: render.comment(st, c, ctx.base, include_inline=inline))
 
 
 def comments_count(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:

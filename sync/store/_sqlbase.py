@@ -142,6 +142,7 @@ class TxBase(StoreTx):
             m["size"],
             m["sha256"],
             m["zendesk_attachment_id"],
+            bool(m["inline"]),
         )
 
     @staticmethod
@@ -160,6 +161,7 @@ class TxBase(StoreTx):
             withdrawn=bool(m["withdrawn"]),
             acknowledges_solution=bool(m["acknowledges_solution"]),
             attachments=files,
+            html=m["html"],
         )
 
     @staticmethod

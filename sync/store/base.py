@@ -168,6 +168,7 @@ class StoreTx(ABC):
         zendesk_comment_id: int | None = None,
         acknowledges_solution: bool = False,
         created_at: datetime | None = None,
+        html: str | None = None,
     ) -> MessageRecord:
         """Append a message.  A ``zendesk_comment_id`` that is already stored returns that message."""
 
@@ -189,6 +190,20 @@ class StoreTx(ABC):
         """Hide a message from the console (its comment was made private in Zendesk)."""
 
     @abstractmethod
+    def redact_message(self, message_id: int, body: str, html: str | None) -> None:
+        """Overwrite a message's text with its redacted form (the original is not kept anywhere)."""
+
+    @abstractmethod
+    def remove_attachment(self, attachment_id: str) -> None:
+        """Delete an attachment and its bytes (staff redacted it in Zendesk)."""
+
+    @abstractmethod
+    def scrub_text(self, secrets: list[str], *, ticket_id: int, case_id: int) -> int:
+        """Replace each of ``secrets`` with ``▇`` characters in what the store keeps about the ticket and the case
+        besides its messages: inbox payloads, kv values of the ticket, feed and conflict details.  Returns the
+        number of rows rewritten."""
+
+    @abstractmethod
     def move_message(self, message_id: int, case_id: int) -> None:
         """Move a message (and its attachments) to another case of the same account."""
 
@@ -201,7 +216,11 @@ class StoreTx(ABC):
         data: bytes,
         *,
         zendesk_attachment_id: int | None = None,
-    ) -> AttachmentRecord: ...
+        inline: bool = False,
+        attachment_id: str | None = None,
+    ) -> AttachmentRecord:
+        """Store an attachment of a message; ``attachment_id`` (default: a new random id) for one imported from
+        Zendesk whose id its message's HTML already names (``mappings.rich_text.imported_attachment_id``)."""
 
     @abstractmethod
     def attachment_content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes] | None: ...

@@ -45,9 +45,16 @@ def _console_browse(conn: Connection) -> None:
     create_search_structures(conn)
 
 
+def _rich_text(conn: Connection) -> None:
+    """Version 3: a message's sanitized HTML, and which attachments are inline images (docs/design.md §8)."""
+    conn.execute(text("ALTER TABLE messages ADD COLUMN html TEXT"))
+    conn.execute(text("ALTER TABLE attachments ADD COLUMN inline BOOLEAN NOT NULL DEFAULT false"))
+
+
 #: Steps after version 1 (the initial schema).  Versions must be consecutive and end at SCHEMA_VERSION.
 MIGRATIONS: list[Migration] = [
     Migration(2, "case revisions, browse and search indexes, idempotency keys", _console_browse),
+    Migration(3, "messages.html and attachments.inline", _rich_text),
 ]
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -178,6 +179,7 @@ messages = Table(
     Column("author", String(16), nullable=False),
     Column("author_name", Text, nullable=False),
     Column("body", Text, nullable=False),
+    Column("html", Text),  # sanitized HTML of a message imported from Zendesk (version 2)
     Column("created_at", UtcDateTime, nullable=False),
     Column("origin", String(16), nullable=False),
     Column("zendesk_comment_id", BigInteger, unique=True),
@@ -198,6 +200,7 @@ attachments = Table(
     Column("sha256", String(64), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("zendesk_attachment_id", BigInteger),
+    Column("inline", Boolean, nullable=False, server_default=false()),  # an inline image (version 2)
 )
 
 ticket_links = Table(

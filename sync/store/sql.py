@@ -35,6 +35,7 @@ from sync.store.sql_erasure import ErasureMixin
 from sync.store.sql_idempotency import IdempotencyMixin
 from sync.store.sql_people import PeopleMixin
 from sync.store.sql_queues import QueuesMixin
+from sync.store.sql_redaction import RedactionMixin
 from sync.store.sql_state import StateMixin
 from sync.store.types import InboxEntry, OutboxEntry, SchemaStatus
 
@@ -52,7 +53,9 @@ def _libpq_url(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class SqlTx(ErasureMixin, BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin):
+class SqlTx(
+    ErasureMixin, BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin, RedactionMixin
+):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""
 
 

@@ -154,10 +154,16 @@ class EntitiesMixin(TxBase):
                         created_at=m.created_at,
                         attachments=[
                             AttachmentRef(
-                                id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256
+                                id=a.id,
+                                filename=a.filename,
+                                content_type=a.content_type,
+                                size=a.size,
+                                sha256=a.sha256,
+                                inline=a.inline,
                             )
                             for a in m.attachments
                         ],
+                        html=m.html if m.origin != "console" else None,
                     )
                     for m in by_case[r.id]
                 ],
@@ -214,6 +220,7 @@ class EntitiesMixin(TxBase):
         zendesk_comment_id: int | None = None,
         acknowledges_solution: bool = False,
         created_at: datetime | None = None,
+        html: str | None = None,
     ) -> MessageRecord:
         self._check_writable()
         if zendesk_comment_id is not None:
@@ -231,6 +238,7 @@ class EntitiesMixin(TxBase):
                 author=author,
                 author_name=author_name,
                 body=body,
+                html=html,
                 created_at=created_at or self.now,
                 origin=origin,
                 zendesk_comment_id=zendesk_comment_id,
@@ -307,13 +315,15 @@ class EntitiesMixin(TxBase):
         data: bytes,
         *,
         zendesk_attachment_id: int | None = None,
+        inline: bool = False,
+        attachment_id: str | None = None,
     ) -> AttachmentRecord:
         self._check_writable()
         msg = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).first()
         if msg is None:
             raise KeyError(f"message {message_id} does not exist")
         record = AttachmentRecord(
-            id=uuid.uuid4().hex,
+            id=attachment_id or uuid.uuid4().hex,
             message_id=message_id,
             case_id=msg[0],
             filename=filename,
@@ -321,6 +331,7 @@ class EntitiesMixin(TxBase):
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
             zendesk_attachment_id=zendesk_attachment_id,
+            inline=inline,
         )
         self.conn.execute(
             s.attachments.insert().values(
@@ -333,6 +344,7 @@ class EntitiesMixin(TxBase):
                 sha256=record.sha256,
                 content=data,
                 zendesk_attachment_id=zendesk_attachment_id,
+                inline=inline,
             )
         )
         return record

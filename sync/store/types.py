@@ -129,6 +129,7 @@ class AttachmentRecord:
     size: int
     sha256: str
     zendesk_attachment_id: int | None
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class MessageRecord:
     withdrawn: bool
     acknowledges_solution: bool
     attachments: list[AttachmentRecord] = field(default_factory=list)
+    html: str | None = None
 
 
 @dataclass(frozen=True)

@@ -190,3 +190,35 @@ def test_a_continuation_whose_ticket_is_not_a_follow_up_is_reported(world: World
     found = [d for d in report.drifts if d.kind is DriftKind.FOLLOW_UP]
     assert [(d.case_id, d.repair) for d in found] == [(other, "none")]
     assert f"continues case #{earlier}" in found[0].detail
+
+
+def test_a_redaction_without_a_webhook_is_applied_by_reconcile(world: World) -> None:
+    from support.store_bytes import store_text
+
+    case_id, ticket_id = world.submit("acme", "carol")
+    world.staff.reply(ticket_id, "Your password is Tr0ub4dor&3, change it")
+    world.sync()
+    comment_id = int(world.staff.comments(ticket_id)[-1]["id"])
+    world.staff.put(f"tickets/{ticket_id}/comments/{comment_id}/redact", {"text": "Tr0ub4dor&3"})
+    world.tick()
+    assert _kinds(world) == {f"redacted:{ticket_id}": "inbox"}
+    _repair_and_settle(world)
+    assert world.case("acme", case_id).messages[-1].body == "Your password is ▇▇▇▇▇▇▇▇▇▇▇, change it"
+    assert "Tr0ub4dor&3" not in store_text(world.store)
+    assert _kinds(world) == {}
+
+
+def test_a_redaction_on_a_closed_ticket_is_applied_by_reconcile(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "carol")
+    world.staff.reply(ticket_id, "Account number 99-1234-5678", status="solved")
+    world.sync()
+    world.staff.status(ticket_id, "closed")
+    world.sync()
+    assert world.case("acme", case_id).status is CaseStatus.CLOSED
+    comment_id = int(world.staff.comments(ticket_id)[-1]["id"])
+    html = '<div class="zd-comment" dir="auto"><p dir="auto">Account number <redact>99-1234-5678</redact></p></div>'
+    world.staff.put(f"comment_redactions/{comment_id}", {"ticket_id": ticket_id, "html_body": html})
+    world.tick()
+    assert _kinds(world) == {f"redacted:{ticket_id}": "inbox"}
+    _repair_and_settle(world)
+    assert world.case("acme", case_id).messages[-1].body == "Account number ▇▇▇▇▇▇▇▇▇▇▇▇"

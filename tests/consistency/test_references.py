@@ -74,12 +74,12 @@ def test_quoted_ticket_numbers_become_case_numbers_within_the_account_only(world
     _foreign_case, foreign_ticket = world.submit("globex", "gus", "Foreign")
     case_id, ticket_id = world.submit("acme", "carol", "Now")
 
-    world.staff.reply(ticket_id, f"Same as #{earlier_ticket}, see also ticket {foreign_ticket} and "
+    world.staff.reply(ticket_id, f"Same as ticket #{earlier_ticket} (step #2), see also ticket {foreign_ticket} and "
                                  f"{world.zd.url}/agent/tickets/{earlier_ticket}.")
     world.sync()
     staff_message = world.case("acme", case_id).messages[-1]
     assert staff_message.author == "staff"
-    assert staff_message.body == (f"Same as case #{earlier_case}, see also ticket {foreign_ticket} and "
+    assert staff_message.body == (f"Same as case #{earlier_case} (step #2), see also ticket {foreign_ticket} and "
                                   f"case #{earlier_case}.")
 
 

@@ -14,4 +14,5 @@ def test_demo_plays_the_support_process_and_every_expectation_holds(capsys: pyte
         assert status in out, f"the timeline names {status}"
     assert "follow-up" in out
     assert "legacy SSO" in out  # the internal note is shown on the Zendesk side of the timeline only
-    assert "all 18 expectations held" in out
+    assert "rich text with a screenshot" in out and "redact the password" in out
+    assert "all 23 expectations held" in out

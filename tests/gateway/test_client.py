@@ -305,7 +305,7 @@ def test_list_comments_follows_cursor_pages(gw: ZendeskGateway, rsps: responses.
     page2 = BASE + "tickets/42/comments.json?page%5Bsize%5D=100&page%5Bafter%5D=abc"
     rsps.get(
         BASE + "tickets/42/comments.json",
-        match=[matchers.query_param_matcher({"page[size]": "100", "include_inline_images": "false"})],
+        match=[matchers.query_param_matcher({"page[size]": "100", "include_inline_images": "true"})],
         json={
             "comments": [
                 {

@@ -300,10 +300,11 @@ def test_ticket_references_are_translated_only_within_the_account(world: World) 
     first_case, first_ticket = world.submit("acme", "alice", "Old")
     _, foreign_ticket = world.submit("globex", "gus", "Theirs")
     case_id, ticket_id = world.submit("acme", "alice", "New")
-    world.staff.reply(ticket_id, f"Same as #{first_ticket}; unlike #{foreign_ticket}.")
+    text = f"Same as ticket #{first_ticket}; unlike ticket #{foreign_ticket}; error code #{first_ticket}."
+    world.staff.reply(ticket_id, text)
     world.sync()
     body = world.case("acme", case_id).messages[-1].body
-    assert body == f"Same as case #{first_case}; unlike #{foreign_ticket}."
+    assert body == f"Same as case #{first_case}; unlike ticket #{foreign_ticket}; error code #{first_ticket}."
 
 
 def test_console_reply_is_not_imported_back(world: World) -> None:

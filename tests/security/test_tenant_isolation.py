@@ -76,7 +76,7 @@ def test_staff_quoting_another_accounts_ticket_never_reveals_its_case_number(wor
     acme_case, acme_ticket = world.submit("acme")
     acme_other, acme_other_ticket = world.submit("acme")
     globex_case, globex_ticket = world.submit("globex")
-    text = f"Compare #{acme_other_ticket} and #{globex_ticket}, also ticket {globex_ticket}."
+    text = f"Compare tickets #{acme_other_ticket} and #{globex_ticket}, also ticket {globex_ticket}."
     world.staff.call("PUT", f"tickets/{acme_ticket}", {"ticket": {"comment": {"body": text, "public": True}}})
     world.sync()
     shown = world.support.get("acme", acme_case).messages[-1].body

@@ -29,7 +29,6 @@ def test_an_empty_database_gets_the_schema_on_first_use(store_url: str) -> None:
 
 
 #: The version after this code's: the probe step below pretends to add it.
-NEXT = s.SCHEMA_VERSION + 1
 
 
 def _add_version_2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -42,8 +41,8 @@ def _add_version_2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         Table("upgrade_probe", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
         ran.append("v2")
 
-    monkeypatch.setattr(s, "SCHEMA_VERSION", NEXT)
-    MIGRATIONS.append(Migration(NEXT, "add upgrade_probe", step))
+    monkeypatch.setattr(s, "SCHEMA_VERSION", s.SCHEMA_VERSION + 1)
+    MIGRATIONS.append(Migration(s.SCHEMA_VERSION, "add upgrade_probe", step))
     return ran
 
 
@@ -63,7 +62,7 @@ def test_older_schema_is_upgraded_in_place_on_sqlite_and_waits_for_migrate_on_po
                 with pytest.raises(ConfigurationError, match="casesync migrate"):
                     store.counts()
                 assert ran == []
-                assert store.migrate() == [NEXT]
+                assert store.migrate() == [s.SCHEMA_VERSION]
             else:
                 store.counts()  # SQLite upgrades itself
             assert ran == ["v2"]

@@ -1,0 +1,95 @@
+"""Watching Zendesk's suspended tickets for console users' emails (docs/design.md §8, ``mappings.suspended``).
+
+A suspended email changes nothing on its ticket, so neither the export nor a webhook tells: the list of
+suspended tickets is read, at most once per ``interval_s``.  What was surfaced is kept in the kv store
+(``sync.status.SUSPENDED_KEY``: suspended id → case, user and cause) until Zendesk no longer lists it — recovered (its
+comment is then imported as any other) or deleted; ``casesync status`` counts what is still held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mappings.models import ChangeKind
+from mappings.suspended import notice_detail, notice_for
+from sync.errors import CaseSyncError
+from sync.gateway import ZendeskGateway
+from sync.report import SyncReport
+from sync.status import SUSPENDED_KEY
+from sync.store import Store
+
+__all__ = ["SUSPENDED_KEY", "SuspendedWatcher", "held_suspended"]
+
+_LAST_CHECK_KEY = "inbound.suspended_checked_at"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def held_suspended(store: Store) -> dict[str, Any]:
+    """The console users' emails Zendesk still holds suspended (see ``SUSPENDED_KEY``)."""
+    with store.read() as tx:
+        value = tx.kv_get(SUSPENDED_KEY)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+class SuspendedWatcher:
+    """Surfaces suspended emails of console users on their cases; ``run_once`` reads the list when it is due."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: ZendeskGateway,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        interval_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.clock = clock
+        self.interval_s = interval_s
+
+    def _due(self) -> bool:
+        with self.store.read() as tx:
+            last = tx.kv_get(_LAST_CHECK_KEY)
+        if not isinstance(last, str):
+            return True
+        return self.clock() - datetime.fromisoformat(last) >= timedelta(seconds=self.interval_s)
+
+    def run_once(self, *, force: bool = False) -> SyncReport:
+        """Read the suspended tickets (when due, or ``force``) and surface the new ones; never raises for Zendesk."""
+        if not force and not self._due():
+            return SyncReport()
+        try:
+            items = self.gateway.list_suspended_tickets()
+        except CaseSyncError as exc:
+            return SyncReport(errors=[f"suspended tickets: {type(exc).__name__}: {exc}"])
+        surfaced = 0
+        with self.store.transaction() as tx:
+            held = tx.kv_get(SUSPENDED_KEY)
+            known: dict[str, Any] = dict(held) if isinstance(held, dict) else {}
+            for item in items:
+                case: tuple[str, int] | None = None
+                member: str | None = None
+                case_id = tx.case_of_ticket(item.ticket_id) if item.ticket_id is not None else None
+                record = tx.get_case(case_id) if case_id is not None else None
+                if record is not None:
+                    case = (record.account_id, record.id)
+                    if item.author_email:
+                        same = [u for u in tx.users_by_email(item.author_email) if u.account_id == record.account_id]
+                        member = same[0].user_id if same else None
+                notice = notice_for(item, case=case, member_user_id=member, already_noticed=str(item.id) in known)
+                if notice is None:
+                    continue
+                known[str(item.id)] = notice.model_dump(exclude={"suspended_id"})
+                tx.append_change(notice.account_id, notice.case_id, ChangeKind.SUSPENDED_MESSAGE, notice_detail(notice))
+                surfaced += 1
+            listed = {str(item.id) for item in items}
+            # No longer listed: recovered (its comment arrives as any other) or deleted by staff.
+            known = {sid: value for sid, value in known.items() if sid in listed}
+            tx.kv_set(SUSPENDED_KEY, known)
+            tx.kv_set(_LAST_CHECK_KEY, self.clock().isoformat())
+        return SyncReport(inbound_applied=surfaced)

@@ -1,0 +1,67 @@
+"""SQL implementation of redaction: a message's text overwritten, an attachment deleted, and the redacted strings
+removed from every other place the store may hold them (docs/design.md §8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from mappings.redaction import REDACTION_MARK
+from sync.store import schema as s
+from sync.store._sqlbase import TxBase
+
+__all__ = ["RedactionMixin"]
+
+
+def _scrubbed(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTION_MARK * len(secret))
+        return value
+    if isinstance(value, list):
+        return [_scrubbed(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, secrets) for k, v in value.items()}
+    return value
+
+
+class RedactionMixin(TxBase):
+    def redact_message(self, message_id: int, body: str, html: str | None) -> None:
+        self._check_writable()
+        self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(body=body, html=html))
+
+    def remove_attachment(self, attachment_id: str) -> None:
+        self._check_writable()
+        self.conn.execute(s.attachments.delete().where(s.attachments.c.id == attachment_id))
+
+    def scrub_text(self, secrets: list[str], *, ticket_id: int, case_id: int) -> int:
+        self._check_writable()
+        secrets = sorted({x for x in secrets if x}, key=len, reverse=True)
+        if not secrets:
+            return 0
+        rewritten = 0
+        i = s.inbox.c
+        for inbox_row in self.conn.execute(select(i.id, i.payload, i.last_error).where(i.ticket_id == ticket_id)):
+            payload, error = _scrubbed(inbox_row.payload, secrets), _scrubbed(inbox_row.last_error, secrets)
+            if payload != inbox_row.payload or error != inbox_row.last_error:
+                self.conn.execute(
+                    s.inbox.update().where(i.id == inbox_row.id).values(payload=payload, last_error=error)
+                )
+                rewritten += 1
+        k = s.kv.c
+        # The ticket's own keys (carried export comments, privacy and gap markers) end with its id.
+        for kv_row in self.conn.execute(select(k.key, k.value).where(k.key.like(f"%.{ticket_id}"))):
+            value = _scrubbed(kv_row.value, secrets)
+            if value != kv_row.value:
+                self.conn.execute(s.kv.update().where(k.key == kv_row.key).values(value=value, updated_at=self.now))
+                rewritten += 1
+        for table in (s.feed, s.conflicts):
+            c = table.c
+            key = c.seq if table is s.feed else c.id
+            for row in self.conn.execute(select(key.label("key"), c.detail).where(c.case_id == case_id)):
+                detail = _scrubbed(row.detail, secrets)
+                if detail != row.detail:
+                    self.conn.execute(table.update().where(key == row.key).values(detail=detail))
+                    rewritten += 1
+        return rewritten

@@ -1,0 +1,54 @@
+"""A store made before rich text upgrades in place: messages gain ``html``, attachments ``inline`` (version 2)."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from sync.store import open_store
+from sync.store import schema as s
+
+
+def _as_version_1(store_url: str) -> None:
+    """A database as the previous release left it: the same data, without the version 2 columns."""
+    store = open_store(store_url)
+    try:
+        with store.transaction() as tx:
+            tx.upsert_account("acme", "Acme")
+            tx.create_case(1, "acme", "alice", "Help")
+            message = tx.add_message(1, "user", "Alice", "It broke", origin="console")
+            tx.add_attachment(message.id, "log.txt", "text/plain", b"log")
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE messages DROP COLUMN html"))
+            conn.execute(text("ALTER TABLE attachments DROP COLUMN inline"))
+            conn.execute(text("UPDATE schema_version SET version = 1"))
+    finally:
+        store.close()
+
+
+def test_a_version_1_store_upgrades_and_keeps_its_messages(store_url: str) -> None:
+    _as_version_1(store_url)
+    store = open_store(store_url)
+    try:
+        assert store.schema_status().current == 1
+        assert s.SCHEMA_VERSION in store.migrate()
+        assert store.schema_status().state == "current"
+        with store.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("messages")}
+            assert "html" in columns
+            assert "inline" in {c["name"] for c in inspect(conn).get_columns("attachments")}
+        with store.read() as tx:
+            message = tx.case_messages(1)[0]
+        assert (message.body, message.html) == ("It broke", None)
+        assert [(a.filename, a.inline) for a in message.attachments] == [("log.txt", False)]
+        with store.transaction() as tx:
+            added = tx.add_message(
+                1, "staff", "Bob", "Fixed", origin="zendesk", zendesk_comment_id=7, html="<p>Fixed</p>"
+            )
+            tx.add_attachment(added.id, "shot.png", "image/png", b"png", inline=True, attachment_id="f" * 32)
+        with store.read() as tx:
+            case = tx.case(1)
+        assert case is not None
+        assert case.messages[-1].html == "<p>Fixed</p>"
+        assert [(a.id, a.inline) for a in case.messages[-1].attachments] == [("f" * 32, True)]
+    finally:
+        store.close()
