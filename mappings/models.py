@@ -23,7 +23,9 @@ __all__ = [
     "CaseChange",
     "CaseStatus",
     "ChangeKind",
+    "FieldValue",
     "Message",
+    "Priority",
     "User",
 ]
 
@@ -33,6 +35,12 @@ Actor = Literal["user", "staff", "system"]
 
 #: Who wrote a message, as the console shows it.
 Author = Literal["user", "staff"]
+
+#: A ticket's priority, as Zendesk names it.
+Priority = Literal["low", "normal", "high", "urgent"]
+
+#: The value of a mapped custom field (text, number, checkbox, drop-down tag; None when empty).
+FieldValue = str | int | float | bool | None
 
 
 class _Value(BaseModel):
@@ -61,6 +69,8 @@ class ChangeKind(StrEnum):
     WITHDRAWN_MESSAGE = "withdrawn_message"
     CONFLICT = "conflict"
     DELIVERY_FAILED = "delivery_failed"
+    PRIORITY = "priority"
+    FIELD = "field"
 
 
 class Account(_Value):
@@ -107,6 +117,8 @@ class Message(_Value):
     body: str
     created_at: datetime
     attachments: list[AttachmentRef] = Field(default_factory=list)
+    #: The console user who wrote a user message; None for staff and for end users known only to Zendesk.
+    user_id: str | None = None
 
 
 class Case(_Value):
@@ -123,6 +135,12 @@ class Case(_Value):
     ticket_id: int | None = None
     cc: list[str] = Field(default_factory=list)
     closed_by: Actor | None = None
+    #: The end-user label of the ticket's custom status (custom statuses active); None otherwise.
+    status_label: str | None = None
+    #: The ticket's priority: ``low``, ``normal``, ``high``, ``urgent`` or None.
+    priority: Priority | None = None
+    #: The operator's mapped custom fields (``CASESYNC_FIELD_MAP``), console name → value.
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
 
 
 class CaseChange(_Value):

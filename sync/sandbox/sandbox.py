@@ -7,7 +7,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from . import control, exports, jobs, requests_api, tickets_api, users_orgs, webhooks
+from . import control, custom_statuses, exports, jobs, requests_api, tickets_api, users_orgs, webhooks
 from .auth import create_oauth_client, create_oauth_token, current_token
 from .clock import Clock
 from .routing import Router
@@ -32,7 +32,7 @@ class Sandbox:
         self.clock = Clock()
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
-        for module in (jobs, tickets_api, users_orgs, requests_api, exports, webhooks):
+        for module in (jobs, tickets_api, users_orgs, requests_api, exports, webhooks, custom_statuses):
             module.register(api)
         api.add("POST", "/api/v2/oauth/clients", create_oauth_client)
         api.add("POST", "/api/v2/oauth/tokens", create_oauth_token)

@@ -89,6 +89,9 @@ class TxBase(StoreTx):
             ticket_id=ticket_id,
             created_at=m["created_at"],
             updated_at=m["updated_at"],
+            priority=m["priority"],
+            status_label=m["status_label"],
+            fields=dict(m["fields"] or {}),
         )
 
     @staticmethod
@@ -121,6 +124,7 @@ class TxBase(StoreTx):
             withdrawn=bool(m["withdrawn"]),
             acknowledges_solution=bool(m["acknowledges_solution"]),
             attachments=files,
+            user_id=m["user_id"],
         )
 
     @staticmethod

@@ -34,8 +34,21 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+def _add_staff_fields(conn: Connection) -> None:
+    """Version 2: who wrote each user message; the priority, status label and mapped fields of a case."""
+    for table, column, kind in (
+        ("messages", "user_id", "VARCHAR(255)"),
+        ("cases", "priority", "VARCHAR(16)"),
+        ("cases", "status_label", "TEXT"),
+        ("cases", "fields", "JSON"),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
 #: Steps after version 1 (the initial schema).  Versions must be consecutive and end at SCHEMA_VERSION.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [
+    Migration(2, "messages.user_id; cases.priority, status_label, fields", _add_staff_fields),
+]
 
 
 def read_status(conn: Connection, expected: int | None = None) -> SchemaStatus:

@@ -54,7 +54,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -161,6 +161,10 @@ cases = Table(
     Column("cc", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Version 2: what staff set on the ticket besides its status (docs/design.md §8).
+    Column("priority", String(16)),
+    Column("status_label", Text),
+    Column("fields", JSON),  # mapped custom fields, console name → value (None: none)
 )
 
 messages = Table(
@@ -177,6 +181,7 @@ messages = Table(
     Column("zendesk_comment_id", BigInteger, unique=True),
     Column("withdrawn", Boolean, nullable=False),
     Column("acknowledges_solution", Boolean, nullable=False),
+    Column("user_id", String(255)),  # version 2: the console user who wrote a user message
     sqlite_autoincrement=True,  # message ids are never reused, like case numbers
 )
 

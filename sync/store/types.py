@@ -106,6 +106,9 @@ class CaseRecord:
     ticket_id: int | None
     created_at: datetime
     updated_at: datetime
+    priority: str | None = None
+    status_label: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class MessageRecord:
     withdrawn: bool
     acknowledges_solution: bool
     attachments: list[AttachmentRecord] = field(default_factory=list)
+    user_id: str | None = None  # the console user who wrote it (user messages written in the console or linked)
 
 
 @dataclass(frozen=True)
