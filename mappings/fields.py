@@ -8,7 +8,6 @@ staff's changes of them in Zendesk come back as ``Case.fields`` (docs/design.md 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -57,16 +56,11 @@ def check_priority(value: object) -> Priority | None:
 
 
 def parse_field_map(raw: object, *, reserved_ids: Iterable[int] = ()) -> dict[str, int]:
-    """The operator's field map from JSON text or a mapping: ``{"plan": 360000001234, …}``.
+    """The operator's field map (the decoded JSON object): ``{"plan": 360000001234, …}``.
 
     Names are lower-case identifiers (at most 64 characters); ids are positive integers, each mapped once and
     none of ``reserved_ids`` (the "Console case" field casesync writes itself).
     """
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise FieldRefused(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(raw, Mapping):
         raise FieldRefused('must be a JSON object such as {"plan": 360000001234}')
     reserved = set(reserved_ids)

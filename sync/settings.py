@@ -7,6 +7,7 @@ token is a one-line :class:`~sync.errors.ConfigurationError` naming the variable
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -87,6 +88,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_field_map(cls, value: object, info: ValidationInfo) -> dict[str, int]:
         reserved = info.data.get("console_case_field_id")
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
         try:
             return parse_field_map(value, reserved_ids=[reserved] if isinstance(reserved, int) else [])
         except FieldRefused as exc:

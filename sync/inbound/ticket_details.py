@@ -79,10 +79,12 @@ class TicketDetails:
         missing = missing_console_ccs(tx.recipients(account_id), requester.email if requester else None, cc)
         if not missing:
             return
-        if tx.outbox_entries(ordering_key=account_key(account_id), status="pending", limit=1):
-            # The account's own changes are in flight (a list change, or a repair already queued): the ticket
-            # lags behind them by design, and their update of it brings it back here if anything is still amiss.
-            return
+        pending = tx.outbox_entries(ordering_key=account_key(account_id), status="pending")
+        if any(e.kind == OutboxKind.REPAIR_CCS.value and ticket_id in (e.payload.get("ticket_ids") or ())
+               for e in pending):
+            return  # a repair of this ticket is queued already
+        # Queued even while list changes of the account are in flight: it runs after them (same ordering key)
+        # and reads the ticket's CCs afresh, so it only ever adds what is still missing then.
         tx.enqueue(
             OutboxKind.REPAIR_CCS,
             {"account_id": account_id, "ticket_ids": [ticket_id]},
