@@ -118,6 +118,10 @@ class NewTicket(_Value):
     priority: str | None = None
     #: The operator's mapped custom fields (``mappings.fields.ticket_custom_fields``).
     mapped_fields: list[dict[str, Any]] = Field(default_factory=list)
+    #: When another user of the account wrote the first message (a reply that continues a closed case):
+    #: that user's Zendesk id and address; the comment is theirs and they are CC'd, as for a reply.
+    first_author_zendesk_id: int | None = None
+    first_author_email: str | None = None
 
 
 def build_ticket_draft(new: NewTicket) -> TicketDraft:
@@ -132,15 +136,19 @@ def build_ticket_draft(new: NewTicket) -> TicketDraft:
     if new.console_case_field_id is not None:
         custom_fields.append({"id": new.console_case_field_id, "value": str(new.case_id)})
     custom_fields.extend(new.mapped_fields)
+    author = new.first_author_zendesk_id if new.first_author_zendesk_id is not None else new.requester_zendesk_id
+    ccs = list(plan.changes)
+    if new.first_author_email and new.first_author_email.lower() not in {c.email.lower() for c in ccs}:
+        ccs.append(CcChange(email=new.first_author_email, action="put"))
     return TicketDraft(
         subject=new.subject,
-        comment=CommentDraft(body=new.body, public=True, author_id=new.requester_zendesk_id, uploads=list(new.uploads)),
+        comment=CommentDraft(body=new.body, public=True, author_id=author, uploads=list(new.uploads)),
         requester_id=new.requester_zendesk_id,
         organization_id=new.organization_id,
         external_id=case_external_id(new.case_id),
         tags=case_tags(new.case_id),
         custom_fields=custom_fields,
-        email_ccs=plan.changes,
+        email_ccs=ccs,
         via_followup_source_id=new.followup_source_ticket_id,
         priority=new.priority,
         metadata=message_marker(new.first_message_id) if new.first_message_id is not None else {},
