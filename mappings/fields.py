@@ -27,7 +27,6 @@ __all__ = [
     "check_priority",
     "decide_details",
     "fields_from_ticket",
-    "missing_console_ccs",
     "parse_field_map",
     "status_label",
     "ticket_custom_fields",
@@ -159,10 +158,3 @@ def decide_details(
         store["status_label"] = label
     return DetailChanges(store=store, feed=feed)
 
-
-def missing_console_ccs(recipients: Iterable[str], requester_email: str | None, ticket_ccs: Iterable[str]) -> list[str]:
-    """The account's addresses a non-closed ticket should CC and does not (invariant 6); hand-added CCs play no
-    part, so putting these back never touches what staff added."""
-    have = {e.strip().lower() for e in ticket_ccs}
-    requester = (requester_email or "").strip().lower()
-    return [e for e in recipients if e.strip().lower() not in have and e.strip().lower() != requester]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 
-from mappings.fields import CaseDetails, decide_details, missing_console_ccs, status_label
+from mappings.fields import CaseDetails, decide_details, status_label
 from mappings.inbound import InboundPlan, TicketOutcome
 from mappings.models import CaseStatus, ChangeKind
+from mappings.recipients import missing_console_ccs
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZCustomStatus, ZTicket
 from sync.gateway import ZendeskGateway

@@ -100,7 +100,10 @@ class CaseDelivery:
         known_org = account.zendesk_org_id if account is not None else None
         org_id = known_org if known_org is not None else self.directory.organization(case.account_id)
         user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
-        writer = self._first_author(case, first)
+        # A reply that continues a closed case is the first message of its new ticket: still its writer's.
+        writer = None
+        if first.user_id is not None and first.user_id != case.requester_id:
+            writer = self.directory.writer(case.account_id, first.user_id)
         draft = build_ticket_draft(
             NewTicket(
                 case_id=case_id,
@@ -117,7 +120,7 @@ class CaseDelivery:
                 priority=case.priority,
                 mapped_fields=ticket_custom_fields(case.fields, self.settings.field_map),
                 first_author_zendesk_id=writer[1] if writer else None,
-                first_author_email=writer[0] if writer else None,
+                first_author_email=writer[0].email if writer else None,
             )
         )
         key = self._idempotency_key(case_id, installation)
@@ -149,16 +152,6 @@ class CaseDelivery:
                 )
 
         return finish
-
-    def _first_author(self, case: CaseRecord, first: MessageRecord) -> tuple[str, int] | None:
-        """The address and Zendesk id of the first message's writer when that is not the requester."""
-        if first.user_id in (None, case.requester_id):
-            return None
-        assert first.user_id is not None
-        with self.store.read() as tx:
-            linked = self.directory.linked_end_user(tx, case.account_id, first.user_id)
-        user, zendesk_id = linked or self.directory.end_user(case.account_id, first.user_id)
-        return user.email, zendesk_id
 
     def _idempotency_key(self, case_id: int, installation: object) -> str:
         # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a

@@ -13,11 +13,11 @@ from mappings.fields import (
     check_priority,
     decide_details,
     fields_from_ticket,
-    missing_console_ccs,
     parse_field_map,
     status_label,
     ticket_custom_fields,
 )
+from mappings.recipients import missing_console_ccs
 from mappings.zendesk import ZCustomField, ZCustomStatus, ZTicket
 
 
