@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mappings.fields import (
     CaseDetails,
@@ -164,3 +166,23 @@ def test_the_console_addresses_a_ticket_lacks(
     recipients: list[str], requester: str | None, ccs: list[str], missing: list[str]
 ) -> None:
     assert missing_console_ccs(recipients, requester, ccs) == missing
+
+
+_names = st.from_regex(r"[a-z][a-z0-9_]{0,63}", fullmatch=True)
+
+
+@given(st.dictionaries(_names, st.integers(min_value=1, max_value=2**53), max_size=8).filter(
+    lambda m: len(set(m.values())) == len(m)))
+def test_any_well_formed_map_parses_to_itself(field_map: dict[str, int]) -> None:
+    assert parse_field_map(field_map) == field_map
+
+
+@given(st.dictionaries(st.text(max_size=70), st.one_of(st.integers(), st.text(), st.booleans(), st.none()),
+                       max_size=5))
+def test_a_map_either_parses_or_is_refused_with_a_reason(raw: dict[str, Any]) -> None:
+    try:
+        parsed = parse_field_map(raw)
+    except FieldRefused as exc:
+        assert str(exc)
+    else:
+        assert parsed == raw and all(isinstance(v, int) and v > 0 for v in parsed.values())
