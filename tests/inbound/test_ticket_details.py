@@ -141,3 +141,18 @@ def test_an_email_reply_by_a_console_user_names_that_user(world: World) -> None:
     message = world.case("acme", case_id).messages[-1]
     assert (message.author, message.body, message.user_id) == ("user", "Adding the logs", "alice")
     assert world.case("acme", case_id).messages[0].user_id == "carol"
+
+
+def test_with_webhooks_staffs_priority_and_cc_changes_apply_within_one_inbox_pass(world: World) -> None:
+    from sync.inbound import webhook_sink
+    from sync.web.webhooks import WebhookHint
+
+    case_id, ticket_id = world.submit("acme", "carol")
+    world.sync()
+    world.staff.update(ticket_id, priority="low", email_ccs=[{"user_email": "alice@acme.test", "action": "delete"}])
+    # What the receiver stores for the ticket.priority_changed / email_ccs_changed deliveries.
+    assert webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id="evt-priority"))
+    world.inbox.run_once()
+    assert world.case("acme", case_id).priority == "low"  # no poll needed
+    world.outbox.run_once()  # the repair the inbox queued
+    assert world.staff.cc_emails(ticket_id) == {"alice@acme.test"}
