@@ -232,7 +232,8 @@ def run_chaos(
                 w.stop()
             log.close()
         report = check(store, zd.state(), emails=zd.control("GET", "emails")["emails"],
-                       hand_added=is_hand_added, owner_of_address=account_of_address, redacted=workload.redacted)
+                       hand_added=is_hand_added, owner_of_address=account_of_address, redacted=workload.redacted,
+                       status_labels=workload.custom_status_labels())
         store.close()
         return ChaosResult(
             ops=dict(workload.ops), faults=faults_seen, kills=sum(w.kills for w in pool), report=report,

@@ -138,10 +138,13 @@ def check(
     hand_added: Callable[[str], bool] = lambda _address: False,
     owner_of_address: Callable[[str], str | None] = lambda _address: None,
     redacted: Iterable[tuple[int, str]] = (),
+    status_labels: dict[int, str] | None = None,
 ) -> Report:
     """Every §4 violation between ``store`` and Zendesk's ``state``.
 
-    ``hand_added`` says which CC addresses staff added by hand (kept on tickets, invariant 6);
+    ``hand_added`` says which CC addresses staff added by hand (kept on tickets, invariant 6); a user of the
+    account who replied on the case may be CC'd too (the README's "Authorship");
+    ``status_labels`` (custom status id → end-user label) checks ``Case.status_label`` when given;
     ``owner_of_address`` names the account an address belongs to, for the notification log check
     (invariant 8); ``emails`` is the sandbox's notification log; ``redacted`` the (ticket, string) pairs staff
     redacted in Zendesk, none of which may be left anywhere in the store (docs/design.md §8), nor may any
@@ -193,9 +196,14 @@ def check(
             elif not m.withdrawn and m.zendesk_comment_id is not None:
                 store_comment_ids[m.zendesk_comment_id] += 1
             _check_message(report, zd, record, m, case_account, case_ticket, dead_cases)
+            if m.origin == "console":
+                _check_author(report, zd, record, m, user_emails)
         ticket = zd.tickets.get(record.ticket_id) if record.ticket_id is not None else None
         if ticket is not None and record.id not in conflicted:
-            _check_case_vs_ticket(report, zd, record, ticket, recipients, user_emails, hand_added)
+            repliers = {user_emails[m.user_id] for m in messages if m.user_id in user_emails}
+            _check_case_vs_ticket(report, zd, record, ticket, recipients, user_emails,
+                                  _kept_ccs(hand_added, repliers))
+            _check_details(report, record, ticket, status_labels)
         for other in (record.refers_to, record.merged_into):
             if other is not None and case_account.get(other) != record.account_id:
                 report.add("cross_account", 8, f"case {record.id} links case {other} of another account")
@@ -357,6 +365,40 @@ def _check_case_vs_ticket(
     shown = {a.lower() for a in record.cc}
     if shown != ccs:
         report.add("cc_display", 6, f"case {record.id} shows CCs {sorted(shown)}, ticket has {sorted(ccs)}")
+
+
+def _kept_ccs(hand_added: Callable[[str], bool], repliers: set[str]) -> Callable[[str], bool]:
+    """CCs a ticket may hold besides the recipient list: staff's, and users of the account who replied."""
+    return lambda address: hand_added(address) or address in repliers
+
+
+def _check_author(report: Report, zd: _Zendesk, record: Any, m: Any, user_emails: dict[str, str]) -> None:
+    """A console user's message is that user's comment in Zendesk (docs/design.md §8 authorship)."""
+    found = zd.comments.get(m.zendesk_comment_id) if m.zendesk_comment_id is not None else None
+    writer = m.user_id or record.requester_id
+    expected = user_emails.get(writer)
+    if found is None or expected is None:
+        return
+    report.checked["authors"] += 1
+    author = zd.emails.get(int(found[1]["author_id"]), "")
+    if author != expected:
+        report.add("wrong_author", 2, f"message {m.id} of case {record.id} by {writer} ({expected}) is comment"
+                                      f" {m.zendesk_comment_id} by {author or 'an unknown user'}")
+
+
+def _check_details(report: Report, record: Any, ticket: dict[str, Any], labels: dict[int, str] | None) -> None:
+    """Priority and custom-status label as Zendesk has them (invariant 5's spirit: within a cycle)."""
+    if ticket["status"] == "deleted":
+        return
+    report.checked["details"] += 1
+    if record.priority != ticket.get("priority"):
+        report.add("priority_mismatch", 5, f"case {record.id} has priority {record.priority}, ticket"
+                                           f" {ticket['id']} {ticket.get('priority')}")
+    if labels is not None and ticket.get("custom_status_id") is not None:
+        want = labels.get(int(ticket["custom_status_id"]))
+        if record.status_label != want:
+            report.add("status_label_mismatch", 5, f"case {record.id} shows {record.status_label!r}, ticket"
+                                                   f" {ticket['id']}'s custom status is {want!r}")
 
 
 def _check_public_comments(

@@ -28,6 +28,13 @@ __all__ = ["EVENT_TYPES", "Workload", "account_of_address", "is_hand_added"]
 #: plus tag changes.
 EVENT_TYPES = [*WEBHOOK_SUBSCRIPTIONS, "zen:event-type:ticket.tags_changed"]
 PARTNER_DOMAIN = "partner.test"
+#: Custom ticket statuses staff use: (category, agent label, end-user label).
+CUSTOM_STATUSES = [
+    ("open", "Waiting on engineering", "Being worked on"),
+    ("pending", "Waiting on vendor", "Waiting on a third party"),
+    ("hold", "Escalated", "Escalated to a specialist"),
+    ("solved", "Fixed in release", "Fixed"),
+]
 
 #: What a hostile or careless rich-text reply may carry; none of it may reach the console's store.
 HOSTILE_HTML = [
@@ -92,6 +99,7 @@ class Workload:
         self.orgs: dict[str, int] = {}
         self.public_comments: list[tuple[int, int]] = []  # (ticket, staff comment) that may be made private
         self.extra_recipients: dict[str, list[str]] = {a: [] for a in self.accounts}
+        self.custom_statuses: list[int] = []
         self.console_messages = 0
         #: (ticket, comment, secret) of staff replies holding a secret staff may redact later.
         self.redactable: list[tuple[int, int, str]] = []
@@ -109,6 +117,18 @@ class Workload:
                 self.support.upsert_user(a, f"u{k}", f"u{k}@{a}.test", f"User {k} of {a}", admin=k == 0)
             self.support.add_recipient(a, f"ops@{a}.test")
             self.ops["setup"] += 1
+        # The custom statuses an admin added in Admin Center, for staff to pick.
+        for category, agent_label, end_user_label in CUSTOM_STATUSES:
+            made = self.agent.call("POST", "custom_statuses", {"custom_status": {
+                "status_category": category, "agent_label": agent_label, "end_user_label": end_user_label}},
+                attempts=10)
+            if made:
+                self.custom_statuses.append(int(made["custom_status"]["id"]))
+
+    def custom_status_labels(self) -> dict[int, str]:
+        """Every custom status's end-user label, as Zendesk has them now (for the checker)."""
+        found = self.agent.call("GET", "custom_statuses", attempts=10) or {}
+        return {int(s["id"]): str(s["end_user_label"]) for s in found.get("custom_statuses", [])}
 
     def _token(self, kind: str) -> str:
         self.n += 1
@@ -192,7 +212,8 @@ class Workload:
         case = self.rng.choice(live)
         ack = case.status is CaseStatus.SOLVED and self.rng.random() < 0.5
         body = f"{self._token('c')} more details"
-        user = case.requester if self.rng.random() < 0.8 else f"u{self.rng.randrange(3)}"
+        # Often another user of the account answers (each reply is its author's own comment in Zendesk).
+        user = case.requester if self.rng.random() < 0.65 else f"u{self.rng.randrange(3)}"
         out = self._console("acknowledge" if ack else "reply",
                             lambda: self.support.reply(case.account, case.id, user, body, acknowledges_solution=ack))
         if out is not None:
@@ -237,6 +258,8 @@ class Workload:
             (0.4, lambda: self._merge(ticket, account)), (0.25, lambda: self._delete(ticket)),
             (0.25, lambda: self._move(ticket, account)), (0.1, lambda: self._foreign_followup(ticket, account)),
             (1.5, lambda: self._rich(ticket)), (0.8, lambda: self._redact()),
+            (1, lambda: self._custom_status(ticket)), (1, lambda: self._priority(ticket)),
+            (0.8, lambda: self._remove_cc(ticket, account)),
         ]
         self.ops["staff"] += 1
         _pick(self.rng, actions)()
@@ -315,6 +338,19 @@ class Workload:
     def _cc(self, ticket: int) -> None:
         address = f"partner{self.rng.randrange(20)}@{PARTNER_DOMAIN}"
         self._update("cc", ticket, {"email_ccs": [{"user_email": address, "action": "put"}]})
+
+    def _custom_status(self, ticket: int) -> None:
+        if self.custom_statuses:
+            self._update("custom_status", ticket, {"custom_status_id": self.rng.choice(self.custom_statuses)})
+
+    def _priority(self, ticket: int) -> None:
+        self._update("priority", ticket, {"priority": self.rng.choice(["low", "normal", "high", "urgent", None])})
+
+    def _remove_cc(self, ticket: int, account: str | None) -> None:
+        """Staff take a console address (the admin's or a registered one) off the ticket's CCs."""
+        if account is not None:
+            address = self.rng.choice([f"u0@{account}.test", f"ops@{account}.test"])
+            self._update("remove_cc", ticket, {"email_ccs": [{"user_email": address, "action": "delete"}]})
 
     def _make_private(self) -> None:
         if self.public_comments:

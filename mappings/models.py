@@ -23,7 +23,9 @@ __all__ = [
     "CaseChange",
     "CaseStatus",
     "ChangeKind",
+    "FieldValue",
     "Message",
+    "Priority",
     "User",
 ]
 
@@ -33,6 +35,12 @@ Actor = Literal["user", "staff", "system"]
 
 #: Who wrote a message, as the console shows it.
 Author = Literal["user", "staff"]
+
+#: A ticket's priority, as Zendesk names it.
+Priority = Literal["low", "normal", "high", "urgent"]
+
+#: The value of a mapped custom field (text, number, checkbox, drop-down tag; None when empty).
+FieldValue = str | int | float | bool | None
 
 
 class _Value(BaseModel):
@@ -65,6 +73,8 @@ class ChangeKind(StrEnum):
     REDACTED_MESSAGE = "redacted_message"
     #: Zendesk suspended a console user's email instead of adding it to the ticket (docs/design.md §8).
     SUSPENDED_MESSAGE = "suspended_message"
+    PRIORITY = "priority"
+    FIELD = "field"
 
 
 class Account(_Value):
@@ -116,6 +126,8 @@ class Message(_Value):
     #: A message imported from Zendesk: its comment's ``html_body``, sanitized (``mappings.html``); ``None`` for
     #: a console user's own message.
     html: str | None = None
+    #: The console user who wrote a user message; None for staff and for end users known only to Zendesk.
+    user_id: str | None = None
 
 
 class Case(_Value):
@@ -135,6 +147,12 @@ class Case(_Value):
     #: When the case was submitted (or imported), and the last change to it the console sees, on either side.
     created_at: datetime
     updated_at: datetime
+    #: The end-user label of the ticket's custom status (custom statuses active); None otherwise.
+    status_label: str | None = None
+    #: The ticket's priority: ``low``, ``normal``, ``high``, ``urgent`` or None.
+    priority: Priority | None = None
+    #: The operator's mapped custom fields (``CASESYNC_FIELD_MAP``), console name → value.
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
 
 
 class CaseChange(_Value):

@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,7 +41,7 @@ from mappings.inbound import MARKER_KEY, marker_message_id
 from mappings.models import CaseStatus
 from mappings.recipients import MAX_CCS, CcDecision, plan_ccs
 from mappings.status import status_for_user_reply
-from mappings.zendesk import CommentDraft, TicketDraft, TicketUpdateDraft, ZComment, ZTicket
+from mappings.zendesk import CcChange, CommentDraft, TicketDraft, TicketUpdateDraft, ZComment, ZTicket
 
 __all__ = [
     "ACCOUNT_EXTERNAL_PREFIX",
@@ -111,6 +112,13 @@ class NewTicket(_Value):
     uploads: list[str] = Field(default_factory=list)
     console_case_field_id: int | None = None
     followup_source_ticket_id: int | None = None
+    priority: str | None = None
+    #: The operator's mapped custom fields (``mappings.fields.ticket_custom_fields``).
+    mapped_fields: list[dict[str, Any]] = Field(default_factory=list)
+    #: When another user of the account wrote the first message (a reply that continues a closed case):
+    #: that user's Zendesk id and address; the comment is theirs and they are CC'd, as for a reply.
+    first_author_zendesk_id: int | None = None
+    first_author_email: str | None = None
 
 
 def build_ticket_draft(new: NewTicket) -> TicketDraft:
@@ -124,16 +132,22 @@ def build_ticket_draft(new: NewTicket) -> TicketDraft:
     custom_fields: list[dict[str, object]] = []
     if new.console_case_field_id is not None:
         custom_fields.append({"id": new.console_case_field_id, "value": str(new.case_id)})
+    custom_fields.extend(new.mapped_fields)
+    author = new.first_author_zendesk_id if new.first_author_zendesk_id is not None else new.requester_zendesk_id
+    ccs = list(plan.changes)
+    if new.first_author_email and new.first_author_email.lower() not in {c.email.lower() for c in ccs}:
+        ccs.append(CcChange(email=new.first_author_email, action="put"))
     return TicketDraft(
         subject=new.subject,
-        comment=CommentDraft(body=new.body, public=True, author_id=new.requester_zendesk_id, uploads=list(new.uploads)),
+        comment=CommentDraft(body=new.body, public=True, author_id=author, uploads=list(new.uploads)),
         requester_id=new.requester_zendesk_id,
         organization_id=new.organization_id,
         external_id=case_external_id(new.case_id),
         tags=case_tags(new.case_id),
         custom_fields=custom_fields,
-        email_ccs=plan.changes,
+        email_ccs=ccs,
         via_followup_source_id=new.followup_source_ticket_id,
+        priority=new.priority,
         metadata=message_marker(new.first_message_id) if new.first_message_id is not None else {},
     )
 
@@ -163,37 +177,48 @@ class ReplyOutbound(_Value):
     acknowledges_solution: bool = False
     uploads: list[str] = Field(default_factory=list)
     impersonate: bool = False
+    #: The Zendesk user who wrote it when that is not the requester (another user of the account).
+    author_zendesk_id: int | None = None
+    #: That author's address, when it is not on the ticket's CCs yet: it is added (see ``ReplyPlan``).
+    cc_author_email: str | None = None
 
 
 class ReplyPlan(_Value):
-    """The update to send, and tags to add afterwards through the tags endpoint as the agent.
+    """The update to send, tags to add afterwards through the tags endpoint as the agent, and CCs to add first.
 
     In impersonation mode the Requests API update carries only the comment (Zendesk reopens the ticket
-    itself for the user's own update), so the acknowledgement tag goes in ``tags_after``.
+    itself for the user's own update), so the acknowledgement tag goes in ``tags_after``, and a replier who is
+    neither the requester nor a CC is added as a CC by the agent first (``ccs_before``): Zendesk lets an end user
+    update only a request they are the requester or a CC of.  In the default mode that CC rides on the update.
+    A replier is CC'd because Zendesk flags, and keeps private, comments by end users who were not added to the
+    ticket, and because only CCs get staff's answer by email (docs/design.md §3 Authorship).
     """
 
     update: TicketUpdateDraft
     tags_after: list[str] = Field(default_factory=list)
+    ccs_before: list[CcChange] = Field(default_factory=list)
 
 
 def build_reply(reply: ReplyOutbound) -> ReplyPlan:
     """The update for a user's reply; ``TransitionRefused(closed=True)`` if the case was already Closed."""
     status = status_for_user_reply(reply.status_before)
     tags = [ACK_TAG] if reply.acknowledges_solution else []
+    ccs = [CcChange(email=reply.cc_author_email, action="put")] if reply.cc_author_email else []
     if reply.impersonate:
         comment = CommentDraft(body=reply.body, public=True, uploads=list(reply.uploads))
         return ReplyPlan(
             update=TicketUpdateDraft(comment=comment, metadata=message_marker(reply.message_id)),
             tags_after=tags,
+            ccs_before=ccs,
         )
-    comment = CommentDraft(
-        body=reply.body, public=True, author_id=reply.requester_zendesk_id, uploads=list(reply.uploads)
-    )
+    author = reply.author_zendesk_id if reply.author_zendesk_id is not None else reply.requester_zendesk_id
+    comment = CommentDraft(body=reply.body, public=True, author_id=author, uploads=list(reply.uploads))
     return ReplyPlan(
         update=TicketUpdateDraft(
             comment=comment,
             status=status,
             additional_tags=tags,
+            email_ccs=ccs,
             metadata=message_marker(reply.message_id),
         )
     )

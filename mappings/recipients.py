@@ -28,6 +28,7 @@ __all__ = [
     "account_recipients",
     "ensure_within_limit",
     "is_valid_email",
+    "missing_console_ccs",
     "normalize_email",
     "normalize_recipients",
     "plan_ccs",
@@ -179,3 +180,11 @@ def plan_ccs(
         managed=desired,
         hand_added=hand_added,
     )
+
+
+def missing_console_ccs(recipients: Iterable[str], requester_email: str | None, ticket_ccs: Iterable[str]) -> list[str]:
+    """The account's addresses a non-closed ticket should CC and does not (invariant 6); hand-added CCs play no
+    part, so putting these back never touches what staff added."""
+    have = {e.strip().lower() for e in ticket_ccs}
+    requester = (requester_email or "").strip().lower()
+    return [e for e in recipients if e.strip().lower() not in have and e.strip().lower() != requester]

@@ -18,6 +18,8 @@ __all__ = [
     "TicketUpdateDraft",
     "ZAttachment",
     "ZComment",
+    "ZCustomField",
+    "ZCustomStatus",
     "ZOrganization",
     "ZTicket",
     "ZUser",
@@ -76,6 +78,24 @@ class ZComment(_Snapshot):
     via_channel: str | None = None
 
 
+class ZCustomField(_Snapshot):
+    """One entry of a ticket's ``custom_fields``."""
+
+    id: int
+    value: Any = None
+
+
+class ZCustomStatus(_Snapshot):
+    """A custom ticket status (``/api/v2/custom_statuses``)."""
+
+    id: int
+    status_category: str
+    agent_label: str = ""
+    end_user_label: str = ""
+    active: bool = True
+    default: bool = False
+
+
 class ZTicket(_Snapshot):
     """The fields of a ticket that casesync reads."""
 
@@ -93,6 +113,8 @@ class ZTicket(_Snapshot):
     #: The ticket this one follows up, when Zendesk created it as a follow-up (``via.source.rel``).
     followup_source_id: int | None = None
     custom_status_id: int | None = None
+    priority: str | None = None
+    custom_fields: list[ZCustomField] = Field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     generated_timestamp: int | None = None
@@ -124,6 +146,7 @@ class TicketDraft(_Snapshot):
     custom_fields: list[dict[str, Any]] = Field(default_factory=list)
     email_ccs: list[CcChange] = Field(default_factory=list)
     via_followup_source_id: int | None = None
+    priority: str | None = None
     #: Sent as the create request's ``metadata``: the audit's ``metadata.custom`` (casesync's marker).
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -24,12 +24,13 @@ kind                      ordering key        payload
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mappings.errors import TooManyRecipients, TransitionRefused
+from mappings.fields import FieldRefused, check_field_values, check_priority
 from mappings.lifecycle import Transition, apply_user_close, apply_user_reply
-from mappings.models import Account, Attachment, Case, CaseChange, CaseStatus, User
+from mappings.models import Account, Attachment, Case, CaseChange, CaseStatus, FieldValue, User
 from mappings.recipients import MAX_CCS, ensure_within_limit, is_valid_email, same_email
 from mappings.references import ReferredCase, check_refers_to, refusal_message
 from sync import idempotency
@@ -170,10 +171,14 @@ class SupportCases:
         *,
         refers_to: int | None = None,
         attachments: Sequence[Attachment] = (),
+        priority: str | None = None,
+        fields: Mapping[str, FieldValue] | None = None,
         idempotency_key: str | None = None,
     ) -> Case:
         """Open a new case (status New) whose first message is ``body``; ``refers_to`` continues a Closed case.
 
+        ``priority`` (``low``, ``normal``, ``high``, ``urgent``) sets the ticket's priority; ``fields`` sets the
+        operator's mapped custom fields (``CASESYNC_FIELD_MAP``); anything else is ``InvalidInput``.
         ``idempotency_key``: a retry with the same key and arguments returns the first call's case and writes
         nothing (see :mod:`sync.idempotency`); the same key with other arguments raises ``InvalidInput``.
         """
@@ -184,9 +189,11 @@ class SupportCases:
         if refers_to is not None:
             check_int(refers_to, "refers_to")
         files = check_attachments(attachments)
+        details = self._case_details(priority, fields)
         key = _key(idempotency_key)
         digest = idempotency.fingerprint(
-            "submit", files, user_id=user_id, subject=subject, body=body, refers_to=refers_to
+            "submit", files, user_id=user_id, subject=subject, body=body, refers_to=refers_to,
+            priority=priority, fields=dict(fields) if fields else None,
         )
         with self.store.transaction() as tx:
             if (first := idempotency.claim(tx, account_id, key, "submit", digest)) is not None:
@@ -205,7 +212,9 @@ class SupportCases:
                     raise InvalidInput(refusal_message(refusal, refers_to))
             number = tx.next_case_number()
             tx.create_case(number, account_id, user_id, subject, refers_to=refers_to)
-            message = tx.add_message(number, "user", user.name, body, origin="console")
+            if details:
+                tx.set_case_details(number, **details)
+            message = tx.add_message(number, "user", user.name, body, origin="console", user_id=user_id)
             for f in files:
                 tx.add_attachment(message.id, f.filename, f.content_type or _OCTETS, f.data)
             tx.enqueue(
@@ -249,7 +258,13 @@ class SupportCases:
                 raise UnknownUser(account_id, user_id)
             move = _transition(apply_user_reply, case)
             message = tx.add_message(
-                case_id, "user", user.name, body, origin="console", acknowledges_solution=acknowledges_solution
+                case_id,
+                "user",
+                user.name,
+                body,
+                origin="console",
+                acknowledges_solution=acknowledges_solution,
+                user_id=user_id,  # its author in Zendesk too, whichever user of the account wrote it
             )
             for f in files:
                 tx.add_attachment(message.id, f.filename, f.content_type or _OCTETS, f.data)
@@ -389,6 +404,21 @@ class SupportCases:
         return erase_user(self.store, account_id, user_id)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _case_details(self, priority: object, fields: object) -> dict[str, Any]:
+        """The checked ``priority`` and mapped ``fields`` of a submit, as ``set_case_details`` takes them."""
+        field_map = self.settings.field_map if self.settings is not None else {}
+        try:
+            checked_priority = check_priority(priority)
+            checked_fields = check_field_values(fields, field_map) if fields is not None else {}
+        except FieldRefused as exc:
+            raise InvalidInput(str(exc)) from None
+        details: dict[str, Any] = {}
+        if checked_priority is not None:
+            details["priority"] = checked_priority
+        if checked_fields:
+            details["fields"] = checked_fields
+        return details
 
     @staticmethod
     def _account(tx: StoreTx, account_id: str) -> None:

@@ -7,13 +7,15 @@ token is a one-line :class:`~sync.errors.ConfigurationError` naming the variable
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from mappings.fields import FieldRefused, parse_field_map
 from sync.errors import ConfigurationError
 
 __all__ = ["LogSettings", "Settings", "load_log_settings", "load_settings"]
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     zendesk_oauth_token: SecretStr | None = None
     default_assignee_email: str | None = None
     console_case_field_id: int | None = None
+    #: Console field name → Zendesk ticket field id, as JSON (README "Mapped fields").
+    field_map: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     request_timeout_s: float = Field(default=30.0, gt=0)
 
     # store
@@ -97,6 +101,20 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("field_map", mode="before")
+    @classmethod
+    def _check_field_map(cls, value: object, info: ValidationInfo) -> dict[str, int]:
+        reserved = info.data.get("console_case_field_id")
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        try:
+            return parse_field_map(value, reserved_ids=[reserved] if isinstance(reserved, int) else [])
+        except FieldRefused as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("zendesk_url")
     @classmethod

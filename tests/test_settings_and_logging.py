@@ -34,6 +34,9 @@ def test_settings_come_from_casesync_variables(monkeypatch: pytest.MonkeyPatch) 
         ({"CASESYNC_ZENDESK_URL": "http://localhost:8080"}, "CASESYNC_ZENDESK_URL"),
         ({"CASESYNC_DATABASE_URL": "mysql://x"}, "CASESYNC_DATABASE_URL"),
         ({"CASESYNC_POLL_INTERVAL_S": "-1"}, "CASESYNC_POLL_INTERVAL_S"),
+        ({"CASESYNC_FIELD_MAP": "{plan: 1}"}, "CASESYNC_FIELD_MAP: Value error, not valid JSON"),
+        ({"CASESYNC_FIELD_MAP": '{"Plan": 1}'}, "CASESYNC_FIELD_MAP"),
+        ({"CASESYNC_CONSOLE_CASE_FIELD_ID": "5", "CASESYNC_FIELD_MAP": '{"plan": 5}'}, "Console case field"),
     ],
 )
 def test_malformed_settings_are_one_line_errors_naming_the_variable(
@@ -44,6 +47,13 @@ def test_malformed_settings_are_one_line_errors_naming_the_variable(
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_field_map_is_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASESYNC_FIELD_MAP", '{"plan": 360001, "region": 360002}')
+    assert load_settings().field_map == {"plan": 360001, "region": 360002}
+    monkeypatch.delenv("CASESYNC_FIELD_MAP")
+    assert load_settings().field_map == {}
 
 
 @pytest.mark.parametrize(

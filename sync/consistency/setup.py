@@ -41,6 +41,9 @@ WEBHOOK_SUBSCRIPTIONS = tuple(
         "email_ccs_changed",
         "organization_changed",
         "requester_changed",
+        # What staff set besides the status (Case.priority, Case.fields) reaches the case within a cycle too.
+        "priority_changed",
+        "custom_field_changed",
     )
 )
 

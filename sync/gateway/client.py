@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from zenpy.lib.api_objects import Identity, Organization, OrganizationMembership, User
 from zenpy.lib.api_objects import TicketField as ZenpyTicketField
 
-from mappings.zendesk import ZOrganization, ZUser
-from sync.errors import ZendeskRejected
+from mappings.zendesk import ZCustomStatus, ZOrganization, ZUser
+from sync.errors import MappingError, RecordNotFound, ZendeskRejected
 from sync.gateway._core import batches
 from sync.gateway.convert import (
     comment_events_from,
@@ -252,6 +252,14 @@ class ZendeskGateway(TicketsMixin, SuspendedMixin):
             lambda: [TicketField.model_validate(_present(f.to_dict())) for f in self._zenpy().ticket_fields()]
         )
 
+    def custom_statuses(self) -> list[ZCustomStatus]:
+        """The account's custom ticket statuses (one unpaginated list); empty when the feature is off (404)."""
+        try:
+            body = self._get_json("custom_statuses.json")
+        except RecordNotFound:
+            return []
+        return [_build_custom_status(s) for s in body.get("custom_statuses") or () if isinstance(s, Mapping)]
+
     def create_ticket_field(self, title: str, *, type: str = "text", description: str = "") -> TicketField:
         """Create a ticket field (``setup-zendesk`` creates "Console case" this way)."""
         fields: dict[str, Any] = {"type": type, "title": title}
@@ -339,3 +347,10 @@ def _event_times(events: Any) -> dict[int, int]:
 
 def _present(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
+
+
+def _build_custom_status(data: Mapping[str, Any]) -> ZCustomStatus:
+    try:
+        return ZCustomStatus.model_validate(_present(data))
+    except ValueError as exc:
+        raise MappingError(f"unexpected custom status from zendesk: {exc}") from exc

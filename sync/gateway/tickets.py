@@ -71,6 +71,8 @@ def _new_ticket_fields(draft: TicketDraft) -> dict[str, Any]:
         fields["email_ccs"] = [{"user_email": c.email, "action": c.action} for c in draft.email_ccs]
     if draft.via_followup_source_id is not None:
         fields["via_followup_source_id"] = draft.via_followup_source_id
+    if draft.priority is not None:
+        fields["priority"] = draft.priority
     return fields
 
 

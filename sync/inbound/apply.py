@@ -41,6 +41,7 @@ from sync.clock import utc_now
 from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
 from sync.inbound.redactions import apply_redactions
+from sync.inbound.ticket_details import TicketDetails
 from sync.metrics import Metrics
 from sync.settings import Settings
 from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
@@ -107,6 +108,7 @@ class TicketApplier:
         self.staff_names = StaffNames(style=StaffNameStyle(settings.staff_name), team_name=settings.staff_team_name)
         self.zendesk_host = urlsplit(settings.zendesk_url or gateway.base_url).netloc or None
         self._users: dict[int, ZUser] = {}
+        self.details = TicketDetails(gateway, settings)
 
     # -- public --------------------------------------------------------------------------------------
 
@@ -137,10 +139,12 @@ class TicketApplier:
         with self.store.read() as tx:
             plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
         downloads = self._download(plan)
+        label = self.details.prepare(ticket) if plan.outcome is not TicketOutcome.IGNORE_UNMANAGED else None
         with self.store.transaction() as tx:
             # Decide again on the committed state: another worker may have applied this ticket since.
             plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
             self._execute(tx, plan, ticket, comments, downloads, complete)
+            self.details.apply(tx, plan, ticket, label)
         self._observe(plan)
         return plan
 
@@ -410,6 +414,8 @@ class TicketApplier:
     def _import(tx: StoreTx, case_id: int, account_id: str, action: ImportMessage, downloads: dict[int, bytes]) -> None:
         if tx.message_by_comment(action.comment_id) is not None:
             return  # already imported (a concurrent apply): exactly once
+        # An end user's comment written by a console user of this account (an email reply) is theirs.
+        writers = tx.users_by_zendesk_id(action.author_zendesk_id) if action.author == "user" else []
         message = tx.add_message(
             case_id,
             action.author,
@@ -419,6 +425,7 @@ class TicketApplier:
             zendesk_comment_id=action.comment_id,
             created_at=action.created_at,
             html=action.html,
+            user_id=next((u.user_id for u in writers if u.account_id == account_id), None),
         )
         for attachment in action.attachments:
             data = downloads.get(attachment.id)

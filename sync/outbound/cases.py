@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 
 from mappings.external_ids import case_external_id
+from mappings.fields import ticket_custom_fields
 from mappings.inbound import assumed_close_actor
 from mappings.lifecycle import SystemCloseReason
 from mappings.models import CaseStatus, ChangeKind
@@ -110,6 +111,10 @@ class CaseDelivery:
         known_org = account.zendesk_org_id if account is not None else None
         org_id = known_org if known_org is not None else self.directory.organization(case.account_id)
         user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
+        # A reply that continues a closed case is the first message of its new ticket: still its writer's.
+        writer = None
+        if first.user_id is not None and first.user_id != case.requester_id:
+            writer = self.directory.writer(case.account_id, first.user_id)
         draft = build_ticket_draft(
             NewTicket(
                 case_id=case_id,
@@ -123,6 +128,10 @@ class CaseDelivery:
                 uploads=self._upload(first),
                 console_case_field_id=self.settings.console_case_field_id,
                 followup_source_ticket_id=source_ticket,
+                priority=case.priority,
+                mapped_fields=ticket_custom_fields(case.fields, self.settings.field_map),
+                first_author_zendesk_id=writer[1] if writer else None,
+                first_author_email=writer[0].email if writer else None,
             )
         )
         key = self._idempotency_key(case_id, installation)
@@ -247,10 +256,12 @@ class CaseDelivery:
         with self.store.read() as tx:
             case = tx.get_case(case_id)
             message = tx.message(message_id)
-            # One read for everything a steady-state reply needs (the requester is normally linked).
-            linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id) if case else None
+            # The message's own author (any user of the account); messages stored before authorship was
+            # kept are the requester's.  One read for everything a steady-state reply needs.
+            author = (message.user_id if message else None) or (case.requester_id if case else "")
+            linked = self.directory.linked_end_user(tx, case.account_id, author) if case else None
             if case is not None:
-                wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
+                wait_for_users(tx, entry, case.account_id, [author], self.settled)
         if case is None or message is None:
             raise MappingError(f"case {case_id} or message {message_id} is not in the store")
         if message.zendesk_comment_id is not None or message.case_id != case_id:
@@ -258,9 +269,9 @@ class CaseDelivery:
         ticket_id = case.ticket_id
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
-        user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
+        user, author_id = linked or self.directory.end_user(case.account_id, author)
         try:
-            return self._post_reply(entry, case, message, ticket_id, user.email, requester_id)
+            return self._post_reply(entry, case, message, ticket_id, user.email, author_id)
         except RecordNotFound:
             if not self._ticket_gone(ticket_id):
                 raise
@@ -276,25 +287,32 @@ class CaseDelivery:
         message: MessageRecord,
         ticket_id: int,
         email: str,
-        requester_id: int,
+        author_id: int,
     ) -> Finish | None:
+        """Post ``message`` as its author (``email``, Zendesk user ``author_id``), in either authorship mode."""
         impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
-        if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, requester_id):
+        if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, author_id):
             return None
         before = CaseStatus(entry.payload.get("status_before") or _status_before(case.status))
+        by_requester = message.user_id in (None, case.requester_id)
         plan = build_reply(
             ReplyOutbound(
                 message_id=message.id,
                 body=message.body,
-                requester_zendesk_id=requester_id,
+                requester_zendesk_id=author_id,
                 status_before=before,
                 acknowledges_solution=bool(entry.payload.get("acknowledges_solution")),
                 uploads=self._upload(message),
                 impersonate=impersonate,
+                author_zendesk_id=author_id,
+                cc_author_email=None if by_requester or _listed(email, case.cc) else email,
             )
         )
         updated: ZTicket | None = None
         try:
+            if plan.ccs_before:
+                # Zendesk lets an end user update only a request they are the requester or a CC of.
+                self.gateway.update_ticket(ticket_id, TicketUpdateDraft(email_ccs=plan.ccs_before))
             if impersonate:
                 assert plan.update.comment is not None
                 comment = self.gateway.reply_on_behalf(ticket_id, email, plan.update.comment)
@@ -308,11 +326,11 @@ class CaseDelivery:
             self._continue_as_new_case(case.id, message)
             return None
         except NetworkError as exc:
-            if exc.ambiguous and self._already_posted(entry, ticket_id, message, requester_id):
+            if exc.ambiguous and self._already_posted(entry, ticket_id, message, author_id):
                 return None
             raise
         if comment_id is None:
-            comment_id = self._find_posted(ticket_id, message, requester_id, entry.created_at)
+            comment_id = self._find_posted(ticket_id, message, author_id, entry.created_at)
 
         def finish(tx: StoreTx) -> None:
             if updated is not None:
@@ -448,6 +466,10 @@ class CaseDelivery:
                 f" {'is not set' if not email else f'({email}) is not an agent'}: Zendesk refuses to close it"
             )
         return agent
+
+
+def _listed(email: str, cc: list[str]) -> bool:
+    return email.strip().lower() in {address.lower() for address in cc}
 
 
 def _status_before(current: CaseStatus) -> str:

@@ -80,6 +80,12 @@ class Directory:
             tx.link_user(account_id, user_id, found.id)
         return user, found.id
 
+    def writer(self, account_id: str, user_id: str) -> tuple[UserRecord, int]:
+        """The user who wrote a message and their Zendesk end-user: found or created as for a requester."""
+        with self.store.read() as tx:
+            linked = self.linked_end_user(tx, account_id, user_id)
+        return linked or self.end_user(account_id, user_id)
+
     def change_email(self, account_id: str, user_id: str, old_email: str) -> int:
         """Move the user's Zendesk identity to its new address (add, make primary, remove the old one)."""
         with self.store.read() as tx:

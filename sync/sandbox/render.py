@@ -17,6 +17,7 @@ __all__ = [
     "attachment",
     "audit",
     "comment",
+    "custom_status_id",
     "html_body",
     "identity",
     "membership",
@@ -33,6 +34,11 @@ TICKET_FORM_ID = 360000000002
 # ticket keeps the solved category's status, as on Zendesk.
 CUSTOM_STATUS_IDS = {"new": 901, "open": 902, "pending": 903, "hold": 904, "solved": 905, "closed": 905,
                      "deleted": 905}
+
+
+def custom_status_id(t: Record) -> int:
+    """The ticket's custom status: the one set on it, else its status category's default."""
+    return int(t.get("custom_status_id") or CUSTOM_STATUS_IDS[t["status"]])
 
 
 def html_body(body: str) -> str:
@@ -95,7 +101,7 @@ def ticket(st: State, t: Record, base: str) -> dict[str, Any]:
         "custom_fields": fields,
         "satisfaction_rating": None,
         "sharing_agreement_ids": [],
-        "custom_status_id": CUSTOM_STATUS_IDS[t["status"]],
+        "custom_status_id": custom_status_id(t),
         "fields": [dict(f) for f in fields],
         "followup_ids": list(t["followup_ids"]),
         "ticket_form_id": TICKET_FORM_ID,

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import (
     control,
+    custom_statuses,
     deleted_users,
     exports,
     jobs,
@@ -44,7 +45,10 @@ class Sandbox:
         self.clock = Clock()
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
-        modules = (jobs, tickets_api, users_orgs, deleted_users, requests_api, exports, webhooks, redaction, suspended)
+        modules = (
+            jobs, tickets_api, users_orgs, deleted_users, requests_api, exports, webhooks, redaction, suspended,
+            custom_statuses,
+        )
         for module in modules:
             module.register(api)
         api.add("POST", "/api/v2/oauth/clients", create_oauth_client)

@@ -62,6 +62,7 @@ class State:
     attachments: dict[int, Record] = field(default_factory=dict)
     attachment_by_token: dict[str, int] = field(default_factory=dict)
     ticket_fields: dict[int, Record] = field(default_factory=dict)
+    custom_statuses: dict[int, Record] = field(default_factory=dict)  # seeded by custom_statuses.py
     idempotency: dict[str, Record] = field(default_factory=dict)
     jobs: dict[str, Record] = field(default_factory=dict)
     webhooks: dict[str, Record] = field(default_factory=dict)
@@ -86,8 +87,8 @@ class State:
         with self.lock:
             for name in (
                 "users", "identities", "organizations", "memberships", "tickets", "comments", "audits",
-                "uploads", "attachments", "attachment_by_token", "ticket_fields", "idempotency", "jobs",
-                "webhooks", "oauth_clients", "oauth_tokens", "stats", "suspended",
+                "uploads", "attachments", "attachment_by_token", "ticket_fields", "custom_statuses", "idempotency",
+                "jobs", "webhooks", "oauth_clients", "oauth_tokens", "stats", "suspended",
             ):
                 getattr(self, name).clear()
             self.audit_log.clear()

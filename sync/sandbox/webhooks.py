@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import render
 from .auth import require_admin
 from .clock import iso
 from .errors import not_found, record_invalid
@@ -159,7 +160,7 @@ class Dispatcher:
                 "assignee_id": str(t["assignee_id"]) if t["assignee_id"] else None,
                 "brand_id": "360000000001",
                 "created_at": iso(t["created_at"]),
-                "custom_status": str(901),
+                "custom_status": str(render.custom_status_id(t)),
                 "description": t["description"],
                 "external_id": t["external_id"],
                 "form_id": "360000000002",

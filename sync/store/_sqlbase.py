@@ -128,6 +128,9 @@ class TxBase(StoreTx):
             ticket_id=ticket_id,
             created_at=m["created_at"],
             updated_at=m["updated_at"],
+            priority=m["priority"],
+            status_label=m["status_label"],
+            fields=dict(m["fields"] or {}),
         )
 
     @staticmethod
@@ -162,6 +165,7 @@ class TxBase(StoreTx):
             acknowledges_solution=bool(m["acknowledges_solution"]),
             attachments=files,
             html=m["html"],
+            user_id=m["user_id"],
         )
 
     @staticmethod

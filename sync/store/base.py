@@ -153,6 +153,10 @@ class StoreTx(ABC):
     def set_case_cc(self, case_id: int, cc: list[str]) -> None: ...
 
     @abstractmethod
+    def set_case_details(self, case_id: int, **details: Any) -> None:
+        """Set any of ``priority``, ``status_label``, ``fields`` (what staff set on the ticket); others raise."""
+
+    @abstractmethod
     def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
         """Set whichever of ``refers_to`` / ``merged_into`` is given (None leaves it unchanged)."""
 
@@ -169,8 +173,11 @@ class StoreTx(ABC):
         acknowledges_solution: bool = False,
         created_at: datetime | None = None,
         html: str | None = None,
+        user_id: str | None = None,
     ) -> MessageRecord:
-        """Append a message.  A ``zendesk_comment_id`` that is already stored returns that message."""
+        """Append a message.  A ``zendesk_comment_id`` that is already stored returns that message.
+
+        ``user_id``: the console user who wrote a user message (None for staff and unknown end users)."""
 
     @abstractmethod
     def message(self, message_id: int) -> MessageRecord | None: ...

@@ -51,10 +51,22 @@ def _rich_text(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE attachments ADD COLUMN inline BOOLEAN NOT NULL DEFAULT false"))
 
 
+def _add_staff_fields(conn: Connection) -> None:
+    """Version 4: who wrote each user message; the priority, status label and mapped fields of a case."""
+    for table, column, kind in (
+        ("messages", "user_id", "VARCHAR(255)"),
+        ("cases", "priority", "VARCHAR(16)"),
+        ("cases", "status_label", "TEXT"),
+        ("cases", "fields", "JSON"),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
 #: Steps after version 1 (the initial schema).  Versions must be consecutive and end at SCHEMA_VERSION.
 MIGRATIONS: list[Migration] = [
     Migration(2, "case revisions, browse and search indexes, idempotency keys", _console_browse),
     Migration(3, "messages.html and attachments.inline", _rich_text),
+    Migration(4, "messages.user_id; cases.priority, status_label, fields", _add_staff_fields),
 ]
 
 

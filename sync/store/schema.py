@@ -56,7 +56,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -168,6 +168,10 @@ cases = Table(
     Column("revision", BigInteger, nullable=False, server_default="0"),
     Index("ix_cases_account_updated", "account_id", "updated_at", "id"),
     Index("ix_cases_account_created", "account_id", "created_at", "id"),
+    # Version 4: what staff set on the ticket besides its status (docs/design.md §8).
+    Column("priority", String(16)),
+    Column("status_label", Text),
+    Column("fields", JSON),  # mapped custom fields, console name → value (None: none)
 )
 
 messages = Table(
@@ -185,6 +189,7 @@ messages = Table(
     Column("zendesk_comment_id", BigInteger, unique=True),
     Column("withdrawn", Boolean, nullable=False),
     Column("acknowledges_solution", Boolean, nullable=False),
+    Column("user_id", String(255)),  # version 2: the console user who wrote a user message
     sqlite_autoincrement=True,  # message ids are never reused, like case numbers
 )
 

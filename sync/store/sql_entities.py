@@ -6,11 +6,11 @@ import hashlib
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, select, text
 
-from mappings.models import Actor, AttachmentRef, Author, Case, CaseStatus, Message
+from mappings.models import Actor, AttachmentRef, Author, Case, CaseStatus, Message, Priority
 from sync.store import schema as s
 from sync.store._sqlbase import ATTACHMENT_META, TxBase
 from sync.store.search_index import append_to_document, index_new_case, reindex_case
@@ -145,6 +145,9 @@ class EntitiesMixin(TxBase):
                 closed_by=r.closed_by,
                 created_at=r.created_at,
                 updated_at=r.updated_at,
+                status_label=r.status_label,
+                priority=cast(Priority | None, r.priority),  # only the four names are ever stored
+                fields=r.fields,
                 messages=[
                     Message(
                         id=m.id,
@@ -152,6 +155,7 @@ class EntitiesMixin(TxBase):
                         author_name=m.author_name,
                         body=m.body,
                         created_at=m.created_at,
+                        user_id=m.user_id,
                         attachments=[
                             AttachmentRef(
                                 id=a.id,
@@ -195,6 +199,13 @@ class EntitiesMixin(TxBase):
         self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(cc=list(cc)))
         self._touch_case(case_id)
 
+    def set_case_details(self, case_id: int, **details: Any) -> None:
+        self._check_writable()
+        unknown = set(details) - {"priority", "status_label", "fields"}
+        if unknown:
+            raise KeyError(f"not a case detail: {sorted(unknown)}")
+        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**details, updated_at=self.now))
+
     def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
         self._check_writable()
         values: dict[str, Any] = {}
@@ -221,6 +232,7 @@ class EntitiesMixin(TxBase):
         acknowledges_solution: bool = False,
         created_at: datetime | None = None,
         html: str | None = None,
+        user_id: str | None = None,
     ) -> MessageRecord:
         self._check_writable()
         if zendesk_comment_id is not None:
@@ -244,6 +256,7 @@ class EntitiesMixin(TxBase):
                 zendesk_comment_id=zendesk_comment_id,
                 withdrawn=False,
                 acknowledges_solution=acknowledges_solution,
+                user_id=user_id,
             )
             .returning(s.messages.c.id)
         ).scalar_one()

@@ -115,6 +115,9 @@ class CaseRecord:
     ticket_id: int | None
     created_at: datetime
     updated_at: datetime
+    priority: str | None = None
+    status_label: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class MessageRecord:
     acknowledges_solution: bool
     attachments: list[AttachmentRecord] = field(default_factory=list)
     html: str | None = None
+    user_id: str | None = None  # the console user who wrote it (user messages written in the console or linked)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine
             support.add_recipient(account, f"ops@{account}.test")
             case = support.submit(account, "u1", "Help", "«c1» it broke" if account == "acct0" else "«c2» broken")
             support.reply(account, case.id, "u1", f"«c{3 if account == 'acct0' else 4}» more")
+        support.upsert_user("acct0", "u2", "u2@acct0.test", "Colleague")  # answers on u1's case: CC'd
+        support.reply("acct0", support.list("acct0")[0].id, "u2", "«c7» me too")
         engine.run_once()
         ticket = support.list("acct0")[0].ticket_id
         http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"comment": {"body": "«s5» answer"}}}, timeout=10)
@@ -69,11 +71,18 @@ def _comment(state: dict[str, Any], token: str) -> dict[str, Any]:
     return next(c for cs in state["comments"].values() for c in cs if token in c["body"])
 
 
+#: The sandbox's default custom statuses' end-user labels, by id.
+LABELS = {901: "New", 902: "Open", 903: "Pending", 904: "On-hold", 905: "Solved"}
+
+
 def test_a_converged_world_passes(world: tuple[SyncEngine, dict[str, Any]]) -> None:
     engine, state = world
-    report = check(engine.store, state)
+    report = check(engine.store, state, status_labels=LABELS)
     assert report.violations == []
-    assert report.checked["messages"] == 5 and report.checked["zendesk_comments"] >= 1
+    assert report.checked["messages"] == 6 and report.checked["zendesk_comments"] >= 1
+    assert report.checked["authors"] == 5 and report.checked["details"] == 2
+    u2 = next(u["id"] for u in state["users"] if u["email"] == "u2@acct0.test")
+    assert any(u2 in t["email_cc_ids"] for t in state["tickets"]), "the colleague who replied is CC'd"
 
 
 def _dup_ticket(s: dict[str, Any]) -> None:
@@ -116,6 +125,23 @@ def _lost_staff_reply(s: dict[str, Any]) -> None:
     next(cs for cs in s["comments"].values() if c in cs).append({**c, "id": 88888, "body": "later reply"})
 
 
+def _wrong_author(s: dict[str, Any]) -> None:
+    _comment(s, "«c7»")["author_id"] = _comment(s, "«c1»")["author_id"]
+
+
+def _priority(s: dict[str, Any]) -> None:
+    _tickets(s)[0]["priority"] = "urgent"
+
+
+def _label(s: dict[str, Any]) -> None:
+    _tickets(s)[0]["custom_status_id"] = 903
+
+
+def _stranger_cc(s: dict[str, Any]) -> None:
+    stranger = next(u["id"] for u in s["users"] if u["email"] == "u1@acct1.test")
+    _tickets(s)[0]["email_cc_ids"].append(stranger)
+
+
 def _copy_on_a_deleted_ticket(s: dict[str, Any]) -> None:
     c = _comment(s, "«c3»")
     s["tickets"].append({**_tickets(s)[0], "id": 777, "status": "deleted", "external_id": None})
@@ -145,6 +171,10 @@ def test_a_copy_on_a_ticket_staff_deleted_is_not_a_duplicate(world: tuple[SyncEn
         (_cc, "cc_missing"),
         (_org, "cross_account"),
         (_lost_staff_reply, "lost_message"),
+        (_wrong_author, "wrong_author"),
+        (_priority, "priority_mismatch"),
+        (_label, "status_label_mismatch"),
+        (_stranger_cc, "cc_extra"),
     ],
 )
 def test_each_damage_is_reported(
@@ -153,7 +183,7 @@ def test_each_damage_is_reported(
     engine, state = world
     damaged = copy.deepcopy(state)
     damage(damaged)
-    assert kind in check(engine.store, damaged).by_kind()
+    assert kind in check(engine.store, damaged, status_labels=LABELS).by_kind()
 
 
 @pytest.fixture(scope="module")

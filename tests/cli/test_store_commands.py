@@ -155,10 +155,10 @@ def test_migrate_upgrades_and_serve_refuses_an_outdated_postgresql_schema(
         conn.execute("CREATE SCHEMA public")
     monkeypatch.setenv("CASESYNC_DATABASE_URL", pg_database)
     assert cli("migrate")[0] == 0
-    current = s.SCHEMA_VERSION
-    monkeypatch.setattr(s, "SCHEMA_VERSION", current + 1)
+    now = s.SCHEMA_VERSION
+    monkeypatch.setattr(s, "SCHEMA_VERSION", now + 1)
     MIGRATIONS.append(
-        Migration(current + 1, "cli probe", lambda conn: conn.execute(text("CREATE TABLE cli_probe (x int)")))
+        Migration(now + 1, "cli probe", lambda conn: conn.execute(text("CREATE TABLE cli_probe (x int)")))
     )
     try:
         monkeypatch.setenv("CASESYNC_ZENDESK_URL", "http://127.0.0.1:9")  # never contacted
@@ -171,7 +171,7 @@ def test_migrate_upgrades_and_serve_refuses_an_outdated_postgresql_schema(
         assert code == 2 and "casesync migrate" in err
 
         code, out, _ = cli("migrate")
-        assert code == 0 and f"from version {current} to {current + 1}" in out
+        assert code == 0 and f"from version {now} to {now + 1}" in out
         store = open_store(pg_database)
         try:
             assert store.schema_status().state == "current"

@@ -114,24 +114,25 @@ def test_a_released_entry_is_not_counted_as_an_attempt(store: Store) -> None:
 
 
 def test_an_outdated_schema_is_reported_and_upgraded_by_migrate(empty_pg: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next version of the code meets a database stamped with this one: outdated until ``migrate()``."""
+    """The next version of the code meets a database stamped with this one (the row set back): outdated until
+    ``migrate()``."""
+    now = s.SCHEMA_VERSION
+    nxt = now + 1
     ran: list[int] = []
-    current = s.SCHEMA_VERSION
-    following = current + 1
 
     def step(conn: Connection) -> None:
-        ran.append(following)
+        ran.append(nxt)
         conn.execute(text("CREATE TABLE IF NOT EXISTS upgrade_probe (id integer PRIMARY KEY)"))
 
-    monkeypatch.setattr(s, "SCHEMA_VERSION", following)
-    MIGRATIONS.append(Migration(following, "add upgrade_probe", step))
+    monkeypatch.setattr(s, "SCHEMA_VERSION", nxt)
+    MIGRATIONS.append(Migration(nxt, "add upgrade_probe", step))
     stores = [open_store(empty_pg) for _ in range(3)]
     try:
-        assert stores[0].migrate() == [following]  # an empty database: created at the newest version at once
+        assert stores[0].migrate() == [nxt]  # an empty database: created at the newest version at once
         with stores[0].engine.begin() as conn:  # type: ignore[attr-defined]
-            conn.execute(s.schema_version.update().values(version=current))
+            conn.execute(s.schema_version.update().values(version=now))
         status = stores[1].schema_status()
-        assert (status.state, status.current, status.expected) == ("outdated", current, following)
+        assert (status.state, status.current, status.expected) == ("outdated", now, nxt)
         assert "casesync migrate" in status.message
         with pytest.raises(ConfigurationError, match="casesync migrate"):
             stores[1].counts()  # PostgreSQL never upgrades behind the operators' back
@@ -142,7 +143,7 @@ def test_an_outdated_schema_is_reported_and_upgraded_by_migrate(empty_pg: str, m
             t.start()
         for t in threads:
             t.join(30)
-        assert sorted(results) == [[], [following]] and ran == [following]
+        assert sorted(results) == [[], [nxt]] and ran == [nxt]
         assert stores[1].schema_status().state == "current"
         assert stores[2].counts().cases == 0
     finally:

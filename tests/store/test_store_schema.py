@@ -28,10 +28,7 @@ def test_an_empty_database_gets_the_schema_on_first_use(store_url: str) -> None:
         store.close()
 
 
-#: The version after this code's: the probe step below pretends to add it.
-
-
-def _add_version_2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _add_next_version(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Pretend this code is one schema version ahead, with a step that adds a table."""
     ran: list[str] = []
 
@@ -39,10 +36,11 @@ def _add_version_2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         from sqlalchemy import MetaData, Table
 
         Table("upgrade_probe", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
-        ran.append("v2")
+        ran.append("next")
 
-    monkeypatch.setattr(s, "SCHEMA_VERSION", s.SCHEMA_VERSION + 1)
-    MIGRATIONS.append(Migration(s.SCHEMA_VERSION, "add upgrade_probe", step))
+    nxt = s.SCHEMA_VERSION + 1
+    monkeypatch.setattr(s, "SCHEMA_VERSION", nxt)
+    MIGRATIONS.append(Migration(nxt, "add upgrade_probe", step))
     return ran
 
 
@@ -52,7 +50,7 @@ def test_older_schema_is_upgraded_in_place_on_sqlite_and_waits_for_migrate_on_po
     first = open_store(store_url)
     first.counts()
     first.close()
-    ran = _add_version_2(monkeypatch)
+    ran = _add_next_version(monkeypatch)
     try:
         store = open_store(store_url)
         try:
@@ -65,7 +63,7 @@ def test_older_schema_is_upgraded_in_place_on_sqlite_and_waits_for_migrate_on_po
                 assert store.migrate() == [s.SCHEMA_VERSION]
             else:
                 store.counts()  # SQLite upgrades itself
-            assert ran == ["v2"]
+            assert ran == ["next"]
             assert store.schema_status().state == "current"
             with store.engine.connect() as conn:
                 assert inspect(conn).has_table("upgrade_probe")
