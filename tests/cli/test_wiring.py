@@ -57,7 +57,11 @@ def test_the_reconcile_schedule_runs_with_repair_on_one_replica_per_interval(tmp
     settings = Settings(database_url=f"sqlite:///{tmp_path}/c.db", reconcile_interval_s=3600)
     store = open_store(settings.database_url)
     try:
-        first, second = (types.SimpleNamespace(store=store, gateway=object(), worker_id=f"replica-{n}") for n in (1, 2))
+        running = types.SimpleNamespace(paused=None)  # the Zendesk connection is not paused
+        first, second = (
+            types.SimpleNamespace(store=store, gateway=object(), worker_id=f"replica-{n}", connection=running)
+            for n in (1, 2)
+        )
         _schedule_reconcile(first, settings, Ticks(2), reconciler)()  # type: ignore[arg-type]
         assert reconciler.runs == [True, True]  # each interval, with repair
         _schedule_reconcile(second, settings, Ticks(3), reconciler)()  # type: ignore[arg-type]

@@ -1,28 +1,24 @@
-"""A store made before rich text upgrades in place: messages gain ``html``, attachments ``inline`` (version 2)."""
+"""A store made before rich text upgrades in place: messages gain ``html``, attachments ``inline`` (a later version)."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
-from sync.store import open_store
+from sync.store import StoreTx, open_store
 from sync.store import schema as s
+from tests.store.release1 import make_release_1
+
+
+def _fill(tx: StoreTx) -> None:
+    tx.upsert_account("acme", "Acme")
+    tx.create_case(1, "acme", "alice", "Help")
+    message = tx.add_message(1, "user", "Alice", "It broke", origin="console")
+    tx.add_attachment(message.id, "log.txt", "text/plain", b"log")
 
 
 def _as_version_1(store_url: str) -> None:
-    """A database as the previous release left it: the same data, without the version 2 columns."""
-    store = open_store(store_url)
-    try:
-        with store.transaction() as tx:
-            tx.upsert_account("acme", "Acme")
-            tx.create_case(1, "acme", "alice", "Help")
-            message = tx.add_message(1, "user", "Alice", "It broke", origin="console")
-            tx.add_attachment(message.id, "log.txt", "text/plain", b"log")
-        with store.engine.begin() as conn:
-            conn.execute(text("ALTER TABLE messages DROP COLUMN html"))
-            conn.execute(text("ALTER TABLE attachments DROP COLUMN inline"))
-            conn.execute(text("UPDATE schema_version SET version = 1"))
-    finally:
-        store.close()
+    """A database as the previous release left it: the same data, without the later versions' columns."""
+    make_release_1(store_url, _fill)
 
 
 def test_a_version_1_store_upgrades_and_keeps_its_messages(store_url: str) -> None:

@@ -1,29 +1,23 @@
-"""Schema version 2: a database made by version 1 gains the authorship and case-detail columns, rows intact."""
+"""A database made by version 1 gains the authorship and case-detail columns, rows intact."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from mappings.models import CaseStatus
-from sync.store import open_store
+from sync.store import StoreTx, open_store
 from sync.store import schema as s
+from tests.store.release1 import make_release_1
 
-_V2_COLUMNS = [("messages", "user_id"), ("cases", "priority"), ("cases", "status_label"), ("cases", "fields")]
+
+def _fill(tx: StoreTx) -> None:
+    tx.upsert_account("acme", "Acme")
+    tx.upsert_user("acme", "bob", "bob@acme.test", "Bob", False)
+    tx.create_case(1, "acme", "bob", "Old case")
+    tx.add_message(1, "user", "Bob", "Written before the upgrade", origin="console")
 
 
 def _make_version_1(url: str) -> None:
     """What version 1 left behind: its tables, a case with a message, the stamp 1."""
-    store = open_store(url)
-    with store.transaction() as tx:
-        tx.upsert_account("acme", "Acme")
-        tx.upsert_user("acme", "bob", "bob@acme.test", "Bob", False)
-        tx.create_case(1, "acme", "bob", "Old case")
-        tx.add_message(1, "user", "Bob", "Written before the upgrade", origin="console")
-    with store.engine.begin() as conn:
-        for table, column in _V2_COLUMNS:
-            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(text("UPDATE schema_version SET version = 1"))
-    store.close()
+    make_release_1(url, _fill)
 
 
 def test_a_version_1_database_upgrades_and_keeps_its_cases(store_url: str) -> None:
