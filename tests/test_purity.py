@@ -78,19 +78,22 @@ def test_each_module_imports_only_pure_modules(path: Path) -> None:
     assert refused == [], f"{path.name} imports {refused}"
 
 
-def test_importing_mappings_loads_no_io_library() -> None:
+def _loaded_after_importing(modules: list[str]) -> set[str]:
+    """Every module in ``sys.modules`` after a fresh interpreter imports ``modules`` (from the project root)."""
     code = (
         "import importlib, json, sys\n"
-        f"for name in {MODULES!r}:\n"
+        f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        f"print(json.dumps([m for m in {FORBIDDEN_LOADED!r} if m in sys.modules]))\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
     )
-    root = PACKAGE_DIR.parent
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], cwd=PACKAGE_DIR.parent, capture_output=True, text=True, check=True, timeout=60
     )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
+
+def test_importing_mappings_loads_no_io_library() -> None:
+    assert [m for m in FORBIDDEN_LOADED if m in _loaded_after_importing(MODULES)] == []
 
 SANDBOX_DIR = Path(sync.sandbox.__file__).parent
 SANDBOX_SOURCES = sorted(SANDBOX_DIR.rglob("*.py"))
@@ -123,15 +126,5 @@ def test_each_sandbox_module_imports_only_the_sandbox(path: Path) -> None:
 
 
 def test_loading_the_sandbox_loads_nothing_else_of_casesync() -> None:
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {SANDBOX_MODULES!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sync', 'mappings')\n"
-        "                        and m != 'sync' and not m.startswith('sync.sandbox'))))\n"
-    )
-    root = SANDBOX_DIR.parent.parent
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    casesync = {m for m in _loaded_after_importing(SANDBOX_MODULES) if m.split(".")[0] in {"sync", "mappings"}}
+    assert sorted(m for m in casesync if m != "sync" and not m.startswith("sync.sandbox")) == []
