@@ -43,8 +43,9 @@ def _drain(engine: SyncEngine) -> None:
     raise RuntimeError("the outbox did not drain")
 
 
-def measure(cases: int, replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
-    """Run both sides; returns the figures."""
+def measure(cases: int, replies: int, rpm: int = 1_000_000, profile: Path | None = None) -> dict[str, Any]:
+    """Run both sides; returns the figures.  ``profile``: write pyinstrument's text report of the worker's
+    drain there (the profiler's own cost inflates ``worker_s`` in that run)."""
     with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd:
         settings = Settings(
             zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
@@ -67,9 +68,18 @@ def measure(cases: int, replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
             support.close("acme", case_id, "bob")
         operations = cases * (2 + replies)
         before = zd.stats()
+        profiler = None
+        if profile is not None:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
         started = time.perf_counter()
         _drain(engine)
         worker_s = time.perf_counter() - started
+        if profiler is not None and profile is not None:
+            profiler.stop()
+            profile.write_text(profiler.output_text(unicode=True, show_all=False))
         after = zd.stats()
         requests_made = after["total"] - before["total"]
         by_route = {k: n - before["requests"].get(k, 0) for k, n in after["requests"].items()
@@ -175,9 +185,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--replies", type=int, default=3)
     ap.add_argument("--rpm", type=int, default=1_000_000,
                     help="the X-Rate-Limit the sandbox announces; casesync paces itself by it, bare zenpy does not")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="write pyinstrument's report of the worker's drain to this file")
     args = ap.parse_args(argv)
     configure_logging("console", "WARNING")  # figures only; the engine's own log lines would interleave
-    r = measure(args.cases, args.replies, args.rpm)
+    r = measure(args.cases, args.replies, args.rpm, args.profile)
     print(f"outbound: {r['operations']:.0f} console operations -> {r['requests']:.0f} Zendesk requests:"
           f" {r['requests_per_operation']:.3f} per operation (minimum 1.000; ratio {r['ratio_to_minimum']:.3f})")
     print(f"overhead: worker {r['worker_s']:.2f} s vs bare zenpy {r['bare_zenpy_s']:.2f} s for the same workload:"

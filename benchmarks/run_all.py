@@ -33,6 +33,11 @@ _MODULES: list[tuple[str, list[str], list[str], str]] = [
      ["-m", "benchmarks.inbound", "latency", "--replies", "30"], "p95 < 1 s"),
     ("poll cycle vs cases in store", ["-m", "benchmarks.poll_scale"],
      ["-m", "benchmarks.poll_scale", "--sizes", "1000,3000", "--changed", "20"], "flat in the number of cases"),
+    ("drain after an outage at the rate limit", ["-m", "benchmarks.drain"],
+     ["-m", "benchmarks.drain", "--operations", "300", "--cases", "60", "--rpm", "200"],
+     ">= 0.95 of the limit, 429s <= 1%, order kept"),
+    ("webhook receiver under load", ["-m", "benchmarks.webhook_load"],
+     ["-m", "benchmarks.webhook_load", "--seconds", "3", "--deliveries", "500"], "0 lost, 0 forged accepted"),
 ]
 _SCRIPTS: list[tuple[str, str, list[str], str]] = [
     ("sandbox throughput", "sandbox_throughput.py", ["--seconds", "2"], "-"),
@@ -56,6 +61,13 @@ def _figure(result: dict[str, Any]) -> str:
                 f" ({result['arrived']}/{result['replies']})")
     if kind == "poll_scale":
         return "; ".join(f"{r['cases']}: {r['seconds']:.2f}s {r['peak_mib']:.1f}MiB" for r in result["rows"])
+    if kind == "drain":
+        return (f"{result['operations']} ops: {result['achieved_to_limit']:.3f} of {result['rpm']}/min,"
+                f" 429s {result['errors_429']}/{result['requests']}, order kept {result['order_kept']}")
+    if kind == "webhook_load":
+        return (f"{result['deliveries_per_s']:.0f} deliveries/s vs bare Starlette {result['bare_per_s']:.0f}/s"
+                f" = {result['ratio_to_bare']:.2f}x; lost {result['lost']},"
+                f" forged accepted {result['forged_accepted']}")
     return json.dumps(result)
 
 
