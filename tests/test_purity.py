@@ -2,7 +2,11 @@
 and importing it loads no HTTP client, Zendesk client or database driver.
 
 ``sync.sandbox`` stays an independent peer of the code it emulates Zendesk for: it imports nothing else of
-casesync, neither in its import statements nor when it is loaded."""
+casesync, neither in its import statements nor when it is loaded.
+
+Two rules of the map in docs/architecture.md hold for the rest of ``sync/``: only ``sync/gateway`` imports
+zenpy (its errors are translated there, once), and ``sync/inbound`` does not import the web server (the hint
+it stores lives in ``sync/hints.py``)."""
 
 from __future__ import annotations
 
@@ -50,14 +54,15 @@ SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
 MODULES = ["mappings", *(f"mappings.{m.name}" for m in pkgutil.walk_packages([str(PACKAGE_DIR)]))]
 
 
-def _imports(path: Path) -> list[str]:
+def _imports(path: Path, package: str) -> list[str]:
+    """The modules one source imports; a relative import counts as ``package`` (it stays inside it)."""
     names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # a relative import stays inside mappings
-                names.append("mappings")
+            if node.level:
+                names.append(package)
             elif node.module:
                 names.append(node.module)
     return names
@@ -74,7 +79,7 @@ def test_the_package_has_modules_to_check() -> None:
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_each_module_imports_only_pure_modules(path: Path) -> None:
-    refused = [name for name in _imports(path) if not _allowed(name)]
+    refused = [name for name in _imports(path, "mappings") if not _allowed(name)]
     assert refused == [], f"{path.name} imports {refused}"
 
 
@@ -104,14 +109,8 @@ SANDBOX_MODULES = [
 
 
 def _casesync_imports(path: Path) -> list[str]:
-    """The absolute imports of casesync's own packages in one sandbox source (relative ones stay inside)."""
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            names.append(node.module)
-    return [n for n in names if n.split(".")[0] in {"sync", "mappings", "benchmarks", "tests"}]
+    """The imports of casesync's own packages (and of its tests and benchmarks) in one sandbox source."""
+    return [n for n in _imports(path, "sync.sandbox") if n.split(".")[0] in {"sync", "mappings", "benchmarks", "tests"}]
 
 
 def test_the_sandbox_has_modules_to_check() -> None:
@@ -128,3 +127,27 @@ def test_each_sandbox_module_imports_only_the_sandbox(path: Path) -> None:
 def test_loading_the_sandbox_loads_nothing_else_of_casesync() -> None:
     casesync = {m for m in _loaded_after_importing(SANDBOX_MODULES) if m.split(".")[0] in {"sync", "mappings"}}
     assert sorted(m for m in casesync if m != "sync" and not m.startswith("sync.sandbox")) == []
+
+
+SYNC_DIR = SANDBOX_DIR.parent
+SYNC_SOURCES = sorted(p for p in SYNC_DIR.rglob("*.py") if "sandbox" not in p.relative_to(SYNC_DIR).parts)
+
+
+def _room(path: Path) -> str:
+    return path.relative_to(SYNC_DIR).parts[0].removesuffix(".py")
+
+
+def test_there_are_sources_in_every_room() -> None:
+    assert {"gateway", "inbound", "outbound", "web", "store"} <= {_room(p) for p in SYNC_SOURCES}
+
+
+@pytest.mark.parametrize("path", SYNC_SOURCES, ids=lambda p: str(p.relative_to(SYNC_DIR)))
+def test_only_the_gateway_imports_zenpy(path: Path) -> None:
+    zenpy = [n for n in _imports(path, f"sync.{_room(path)}") if n == "zenpy" or n.startswith("zenpy.")]
+    assert zenpy == [] or _room(path) == "gateway", f"{path.name} imports {zenpy}"
+
+
+@pytest.mark.parametrize("path", [p for p in SYNC_SOURCES if _room(p) == "inbound"], ids=lambda p: p.name)
+def test_the_inbound_side_does_not_import_the_web_server(path: Path) -> None:
+    web = [n for n in _imports(path, "sync.inbound") if n == "sync.web" or n.startswith("sync.web.")]
+    assert web == [], f"{path.name} imports {web}"
