@@ -2,7 +2,11 @@
 and importing it loads no HTTP client, Zendesk client or database driver.
 
 ``sync.sandbox`` stays an independent peer of the code it emulates Zendesk for: it imports nothing else of
-casesync, neither in its import statements nor when it is loaded."""
+casesync, neither in its import statements nor when it is loaded.
+
+Two rules of the map in docs/architecture.md hold for the rest of ``sync/``: only ``sync/gateway`` imports
+zenpy (its errors are translated there, once), and ``sync/inbound`` does not import the web server (the hint
+it stores lives in ``sync/hints.py``)."""
 
 from __future__ import annotations
 
@@ -53,14 +57,15 @@ SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
 MODULES = ["mappings", *(f"mappings.{m.name}" for m in pkgutil.walk_packages([str(PACKAGE_DIR)]))]
 
 
-def _imports(path: Path) -> list[str]:
+def _imports(path: Path, package: str) -> list[str]:
+    """The modules one source imports; a relative import counts as ``package`` (it stays inside it)."""
     names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # a relative import stays inside mappings
-                names.append("mappings")
+            if node.level:
+                names.append(package)
             elif node.module:
                 names.append(node.module)
     return names
@@ -77,23 +82,26 @@ def test_the_package_has_modules_to_check() -> None:
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_each_module_imports_only_pure_modules(path: Path) -> None:
-    refused = [name for name in _imports(path) if not _allowed(name)]
+    refused = [name for name in _imports(path, "mappings") if not _allowed(name)]
     assert refused == [], f"{path.name} imports {refused}"
 
 
-def test_importing_mappings_loads_no_io_library() -> None:
+def _loaded_after_importing(modules: list[str]) -> set[str]:
+    """Every module in ``sys.modules`` after a fresh interpreter imports ``modules`` (from the project root)."""
     code = (
         "import importlib, json, sys\n"
-        f"for name in {MODULES!r}:\n"
+        f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        f"print(json.dumps([m for m in {FORBIDDEN_LOADED!r} if m in sys.modules]))\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
     )
-    root = PACKAGE_DIR.parent
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], cwd=PACKAGE_DIR.parent, capture_output=True, text=True, check=True, timeout=60
     )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
+
+def test_importing_mappings_loads_no_io_library() -> None:
+    assert [m for m in FORBIDDEN_LOADED if m in _loaded_after_importing(MODULES)] == []
 
 SANDBOX_DIR = Path(sync.sandbox.__file__).parent
 SANDBOX_SOURCES = sorted(SANDBOX_DIR.rglob("*.py"))
@@ -104,14 +112,8 @@ SANDBOX_MODULES = [
 
 
 def _casesync_imports(path: Path) -> list[str]:
-    """The absolute imports of casesync's own packages in one sandbox source (relative ones stay inside)."""
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            names.append(node.module)
-    return [n for n in names if n.split(".")[0] in {"sync", "mappings", "benchmarks", "tests"}]
+    """The imports of casesync's own packages (and of its tests and benchmarks) in one sandbox source."""
+    return [n for n in _imports(path, "sync.sandbox") if n.split(".")[0] in {"sync", "mappings", "benchmarks", "tests"}]
 
 
 def test_the_sandbox_has_modules_to_check() -> None:
@@ -126,15 +128,29 @@ def test_each_sandbox_module_imports_only_the_sandbox(path: Path) -> None:
 
 
 def test_loading_the_sandbox_loads_nothing_else_of_casesync() -> None:
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {SANDBOX_MODULES!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sync', 'mappings')\n"
-        "                        and m != 'sync' and not m.startswith('sync.sandbox'))))\n"
-    )
-    root = SANDBOX_DIR.parent.parent
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, timeout=60
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    casesync = {m for m in _loaded_after_importing(SANDBOX_MODULES) if m.split(".")[0] in {"sync", "mappings"}}
+    assert sorted(m for m in casesync if m != "sync" and not m.startswith("sync.sandbox")) == []
+
+
+SYNC_DIR = SANDBOX_DIR.parent
+SYNC_SOURCES = sorted(p for p in SYNC_DIR.rglob("*.py") if "sandbox" not in p.relative_to(SYNC_DIR).parts)
+
+
+def _room(path: Path) -> str:
+    return path.relative_to(SYNC_DIR).parts[0].removesuffix(".py")
+
+
+def test_there_are_sources_in_every_room() -> None:
+    assert {"gateway", "inbound", "outbound", "web", "store"} <= {_room(p) for p in SYNC_SOURCES}
+
+
+@pytest.mark.parametrize("path", SYNC_SOURCES, ids=lambda p: str(p.relative_to(SYNC_DIR)))
+def test_only_the_gateway_imports_zenpy(path: Path) -> None:
+    zenpy = [n for n in _imports(path, f"sync.{_room(path)}") if n == "zenpy" or n.startswith("zenpy.")]
+    assert zenpy == [] or _room(path) == "gateway", f"{path.name} imports {zenpy}"
+
+
+@pytest.mark.parametrize("path", [p for p in SYNC_SOURCES if _room(p) == "inbound"], ids=lambda p: p.name)
+def test_the_inbound_side_does_not_import_the_web_server(path: Path) -> None:
+    web = [n for n in _imports(path, "sync.inbound") if n == "sync.web" or n.startswith("sync.web.")]
+    assert web == [], f"{path.name} imports {web}"

@@ -72,7 +72,9 @@ class DateHeaderClock:
         when = parse_http_date(date_header)
         if when is not None:
             with self._lock:
-                self._seen = ZendeskClock(date=when, seen_at_monotonic=self._monotonic())
+                # Both values are already what the model holds (an aware datetime, a float): no validation
+                # on a path every response takes.
+                self._seen = ZendeskClock.model_construct(date=when, seen_at_monotonic=self._monotonic())
         return when
 
     def now(self) -> datetime | None:
