@@ -73,9 +73,10 @@ def _figure(result: dict[str, Any]) -> str:
                 f" forged accepted {result['forged_accepted']}")
     if kind == "console_api":
         rows = "; ".join(
-            f"{r['backend']} {r['cases']}: floor {r['floor']['p95_ms']:.0f}, submit {r['submit']['p95_ms']:.0f}"
-            f" ({r['submit_p95_to_floor']:.1f}x), reply {r['reply']['p95_ms']:.0f} ({r['reply_p95_to_floor']:.1f}x),"
-            f" browse {r['browse']['p95_ms']:.0f} ms p95"
+            f"{r['backend']} {r['cases']}: "
+            + ", ".join(f"{k} {r[k]['p95_ms']:.0f}" for k in ("floor", "submit", "reply", "browse") if k in r)
+            + " ms p95"
+            + "".join(f", {k} {r[k]}" for k in ("submit_p95_to_floor", "reply_p95_to_floor") if k in r)
             for r in result["rows"]
         )
         ratios = ", ".join(f"{k}={v}" for k, v in result.items() if k.endswith("_to_smallest"))
