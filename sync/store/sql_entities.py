@@ -204,7 +204,8 @@ class EntitiesMixin(TxBase):
         unknown = set(details) - {"priority", "status_label", "fields"}
         if unknown:
             raise KeyError(f"not a case detail: {sorted(unknown)}")
-        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**details, updated_at=self.now))
+        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**details))
+        self._touch_case(case_id)
 
     def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
         self._check_writable()

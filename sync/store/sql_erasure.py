@@ -1,8 +1,8 @@
 """SQL implementation of erasing one console user's personal data from the store (right to erasure).
 
-What counts as the user's data: their ``users`` row (email, name), the messages they wrote (a user message
-of the account whose author name is theirs), those messages' attachments, the subjects of the cases they
-requested, and every copy of their email, name or message text elsewhere: other messages that quote them,
+What counts as the user's data: their ``users`` row (email, name), the messages they wrote (by
+``messages.user_id``; a user message of the account under their name when it predates authorship), those
+messages' attachments, the subjects of the cases they requested, and every copy of their email, name or message text elsewhere: other messages that quote them,
 CC lists, registered recipients, feed details, conflicts, inbox and outbox payloads, kv values, per-ticket
 state, stored idempotency results and the search index.  Copies are replaced by :data:`ERASED`; rows that
 only exist to carry the user's data are deleted.  Pending outbox entries that would send the erased data
@@ -71,9 +71,13 @@ class ErasureMixin(EntitiesMixin):
         own_cases = [r[0] for r in self.conn.execute(
             select(c.id).where(c.account_id == account_id, c.requester_id == user_id).order_by(c.id)
         )]
+        # Their messages: those the store knows they wrote (``user_id``), and, for messages stored before
+        # authorship was kept, the account's user messages under their name.
         written = list(self.conn.execute(
             select(m.id, m.case_id, m.body).where(
-                m.account_id == account_id, m.author == "user", m.author_name == user.name
+                m.account_id == account_id,
+                m.author == "user",
+                (m.user_id == user_id) | (m.user_id.is_(None) & (m.author_name == user.name)),
             )
         ))
         subjects = [r[0] for r in self.conn.execute(select(c.subject).where(c.id.in_(own_cases)))]
@@ -89,7 +93,9 @@ class ErasureMixin(EntitiesMixin):
         )
         if message_ids:
             self.conn.execute(
-                s.messages.update().where(m.id.in_(message_ids)).values(body=ERASED, author_name=ERASED_NAME)
+                s.messages.update()
+                .where(m.id.in_(message_ids))
+                .values(body=ERASED, html=None, author_name=ERASED_NAME, user_id=None)
             )
         report["messages_erased"] = len(message_ids)
         report["outbox_discarded"] = self._discard_pending(account_id, user_id, own_cases, message_ids)
@@ -98,6 +104,7 @@ class ErasureMixin(EntitiesMixin):
         touched = set(own_cases) | {r[1] for r in written}
         # Every account's text: another account's messages may name or quote the user too.
         report["scrubbed"]["messages"] = self._scrub_column(s.messages, m.id, m.body, pattern, touched=touched)
+        report["scrubbed"]["messages_html"] = self._scrub_column(s.messages, m.id, m.html, pattern, touched=touched)
         self.conn.execute(s.cases.update().where(c.id.in_(own_cases)).values(subject=ERASED))
         report["scrubbed"]["cases"] = self._scrub_column(s.cases, c.id, c.subject, pattern, touched=touched)
         report["scrubbed"]["cc_lists"] = self._drop_cc(account_id, user.email, touched)

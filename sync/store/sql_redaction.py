@@ -10,6 +10,7 @@ from sqlalchemy import select
 from mappings.redaction import REDACTION_MARK
 from sync.store import schema as s
 from sync.store._sqlbase import TxBase
+from sync.store.search_index import reindex_case
 
 __all__ = ["RedactionMixin"]
 
@@ -29,11 +30,20 @@ def _scrubbed(value: Any, secrets: list[str]) -> Any:
 class RedactionMixin(TxBase):
     def redact_message(self, message_id: int, body: str, html: str | None) -> None:
         self._check_writable()
-        self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(body=body, html=html))
+        m = s.messages.c
+        case_id = self.conn.execute(select(m.case_id).where(m.id == message_id)).scalar()
+        self.conn.execute(s.messages.update().where(m.id == message_id).values(body=body, html=html))
+        if case_id is not None:
+            reindex_case(self.conn, case_id)  # the redacted words leave the search index too
+            self._touch_case(case_id)
 
     def remove_attachment(self, attachment_id: str) -> None:
         self._check_writable()
-        self.conn.execute(s.attachments.delete().where(s.attachments.c.id == attachment_id))
+        a = s.attachments.c
+        case_id = self.conn.execute(select(a.case_id).where(a.id == attachment_id)).scalar()
+        self.conn.execute(s.attachments.delete().where(a.id == attachment_id))
+        if case_id is not None:
+            self._touch_case(case_id)
 
     def scrub_text(self, secrets: list[str], *, ticket_id: int, case_id: int) -> int:
         self._check_writable()
