@@ -10,6 +10,7 @@ from typing import Any
 from . import control, exports, jobs, requests_api, tickets_api, users_orgs, webhooks
 from .auth import create_oauth_client, create_oauth_token, current_token
 from .clock import Clock
+from .job_runner import JobRunner, run_due_jobs
 from .routing import Router
 from .server import App, SandboxHTTPServer
 from .state import Config, Record, State
@@ -42,6 +43,7 @@ class Sandbox:
         self.faults = self.app.faults
         self.dispatcher = webhooks.Dispatcher(self.state, self.faults)
         self.state.on_event = self.dispatcher.emit
+        self.job_runner = JobRunner(self.state)
         control.register(ctl, self)
         self._host, self._port = host, port
         self._server: SandboxHTTPServer | None = None
@@ -56,6 +58,7 @@ class Sandbox:
             self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
             self._thread.start()
             self.dispatcher.start()
+            self.job_runner.start()
         return self
 
     def stop(self) -> None:
@@ -64,6 +67,7 @@ class Sandbox:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            self.job_runner.stop()
             self.dispatcher.stop()
 
     def __enter__(self) -> Sandbox:
@@ -112,7 +116,13 @@ class Sandbox:
         with self.state.lock:
             offset = self.clock.advance(seconds)
             auto_close(self.state)
+            run_due_jobs(self.state)
             return offset
+
+    def run_jobs(self) -> int:
+        """Run every pending background job now (as ``POST /__sandbox/jobs/run``); returns the items run."""
+        with self.state.lock:
+            return run_due_jobs(self.state, everything=True)
 
     def create_agent(self, email: str, name: str | None = None, *, role: str = "agent") -> tuple[str, str]:
         """Create an agent (or admin) and return its ``(email, token)`` credentials."""

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from .auth import authenticate
 from .errors import ApiError
 from .faults import Faults
+from .job_runner import run_due_jobs
 from .ratelimit import RateLimiter
 from .routing import Ctx, Resp, Router, parse_query
 from .state import State
@@ -96,6 +97,7 @@ class App:
                     raise ApiError(404, {"error": "InvalidEndpoint", "description": "Not found"})
                 authenticate(st, ctx)
                 auto_close(st)
+                run_due_jobs(st)
                 resp = found[1](st, ctx, found[2])
             except ApiError as exc:
                 resp = Resp(exc.status, exc.body, dict(exc.headers))
