@@ -23,6 +23,7 @@ from .ratelimit import RateLimiter
 from .routing import Ctx, Resp, Router, parse_query
 from .state import State
 from .tickets import auto_close
+from .validation import validate_request
 
 __all__ = ["App", "SandboxHTTPServer", "limiter_of"]
 
@@ -96,6 +97,7 @@ class App:
                 if found is None:
                     raise ApiError(404, {"error": "InvalidEndpoint", "description": "Not found"})
                 authenticate(st, ctx)
+                validate_request(ctx, found[2])
                 auto_close(st)
                 run_due_jobs(st)
                 resp = found[1](st, ctx, found[2])
