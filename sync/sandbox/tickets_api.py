@@ -25,7 +25,9 @@ def create(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``POST /api/v2/tickets``; ``Idempotency-Key`` replays the first answer (header ``hit``)."""
     actor = require_staff(ctx)
     key = ctx.headers.get("idempotency-key")
-    digest = hashlib.sha256(ctx.raw).hexdigest()
+    # Zendesk compares the request's parameters, not its bytes: the same ticket sent with other spacing or
+    # key order is a replay (zendesk-api-notes §6, Idempotency).
+    digest = hashlib.sha256(json.dumps(ctx.json(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     now = st.clock.now()
     if key:
         for k in [k for k, v in st.idempotency.items() if v["expires"] <= now]:
@@ -180,8 +182,7 @@ def all_audits(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
 def fields_list(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/ticket_fields``."""
     require_staff(ctx)
-    return Resp(200, {"ticket_fields": [render.ticket_field(f, ctx.base) for f in st.ticket_fields.values()],
-                      "next_page": None, "previous_page": None, "count": len(st.ticket_fields)})
+    return paginate(ctx, "ticket_fields", list(st.ticket_fields.values()), lambda f: render.ticket_field(f, ctx.base))
 
 
 def fields_create(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
