@@ -7,7 +7,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from . import control, exports, jobs, requests_api, tickets_api, users_orgs, webhooks
+from . import control, directory_exports, exports, jobs, requests_api, search, tickets_api, users_orgs, webhooks
 from .auth import create_oauth_client, create_oauth_token, current_token
 from .clock import Clock
 from .job_runner import JobRunner, run_due_jobs
@@ -33,7 +33,7 @@ class Sandbox:
         self.clock = Clock()
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
-        for module in (jobs, tickets_api, users_orgs, requests_api, exports, webhooks):
+        for module in (jobs, tickets_api, users_orgs, requests_api, exports, directory_exports, search, webhooks):
             module.register(api)
         api.add("POST", "/api/v2/oauth/clients", create_oauth_client)
         api.add("POST", "/api/v2/oauth/tokens", create_oauth_token)
