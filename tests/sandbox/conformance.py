@@ -221,3 +221,14 @@ def _run_operation(operation: Any, sb: Sandbox, http: requests.Session, report: 
             report.passed += 1
 
     one()
+
+
+if __name__ == "__main__":  # figures for docs/sandbox-conformance.md: python tests/sandbox/conformance.py [N]
+    import sys
+
+    with Sandbox(rate_limits=False) as running:
+        got = run_conformance(running, max_examples=int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    print(f"operations {got.operations}, cases {got.cases}, passed {got.passed} ({got.pass_rate:.1%}), "
+          f"server errors {got.server_errors}")
+    for key, count in got.failures.most_common():
+        print(count, key, got.examples[key][:200])
