@@ -106,11 +106,30 @@ def merge(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
         text = body.get("target_comment") or (
             "Requests " + ", ".join(f"#{sid} \"{subject}\"" for sid, subject in subjects.items())
             + " were closed and merged into this request.")
-        apply_update(st, target, {"comment": {"body": text, "public": tgt_public}}, actor=actor, client=client,
-                     via=merge_via)
+        comment = {"body": text, "public": tgt_public, "uploads": [_copy_attachments(st, list(subjects))]}
+        apply_update(st, target, {"comment": comment}, actor=actor, client=client, via=merge_via)
 
     job = queue_job(st, "merge", [*(merge_source(i, s["id"]) for i, s in enumerate(sources)), comment_target])
     return Resp(200, {"job_status": render_job(st, job, ctx.base)})
+
+
+def _copy_attachments(st: State, ticket_ids: list[int]) -> str:
+    """An upload token holding copies of the attachments of ``ticket_ids``' comments: "If the source ticket
+    has attachments, they are included in ``target_comment``" (OAS, Merge Tickets into Target Ticket)."""
+    token = st.token(18)
+    copies: list[int] = []
+    for tid in ticket_ids:
+        for c in st.comments.get(tid, []):
+            for aid in c["attachment_ids"]:
+                original = st.attachments[aid]
+                if original["deleted"]:
+                    continue
+                copy = {**original, "id": st.next_id("attachment"), "url_token": st.token(18)}
+                st.attachments[copy["id"]] = copy
+                st.attachment_by_token[copy["url_token"]] = copy["id"]
+                copies.append(copy["id"])
+    st.uploads[token] = {"token": token, "attachment_ids": copies, "expires_at": st.clock.now() + 60}
+    return token
 
 
 def register(r: Router) -> None:

@@ -130,3 +130,22 @@ def test_merge_closes_the_sources_when_its_job_runs(zd: Sandbox, admin: requests
     assert merged["status"] == "closed" and "closed_by_merge" in merged["tags"]
     assert _job(admin, job)["results"] == [
         {"id": source["id"], "index": 0, "action": "merge", "status": "Merged", "success": True}]
+
+
+def test_merge_copies_the_sources_attachments_into_the_target_comment(zd: Sandbox, admin: requests.Session) -> None:
+    token = admin.post(f"{zd.url}/api/v2/uploads.json", params={"filename": "log.txt"}, data=b"trace",
+                       headers={"Content-Type": "text/plain"}).json()["upload"]["token"]
+    user = zd.create_end_user("att@x.test")
+    source = admin.post(f"{zd.url}/api/v2/tickets.json", json={"ticket": {
+        "subject": "With file", "requester_id": user["id"], "comment": {"body": "see log", "uploads": [token]}}}
+    ).json()["ticket"]
+    (target,) = _tickets(admin, zd, 1)
+    admin.post(f"{zd.url}/api/v2/tickets/{target['id']}/merge.json", json={"ids": [source["id"]]})
+    zd.run_jobs()
+    last = admin.get(f"{zd.url}/api/v2/tickets/{target['id']}/comments.json").json()["comments"][-1]
+    (copied,) = last["attachments"]
+    assert copied["file_name"] == "log.txt"
+    assert admin.get(copied["content_url"], timeout=10).content == b"trace"
+    (original,) = admin.get(f"{zd.url}/api/v2/tickets/{source['id']}/comments.json").json()["comments"][0][
+        "attachments"]
+    assert copied["id"] != original["id"]
