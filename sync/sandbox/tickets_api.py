@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from . import render
+from .account_settings import account_settings
 from .auth import require_admin, require_staff
 from .errors import ApiError, bad_request, not_found, record_invalid
 from .routing import Ctx, Resp, Router, paginate
@@ -238,7 +239,7 @@ def fields_delete(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
 def settings_show(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/account/settings``."""
     require_staff(ctx)
-    return Resp(200, {"settings": json.loads(json.dumps(st.settings))})
+    return Resp(200, {"settings": account_settings(st.settings)})
 
 
 def settings_update(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
@@ -256,7 +257,7 @@ def settings_update(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     merge(st.settings, body)
     ccs = bool(st.settings["tickets"].get("follower_and_email_cc_collaborations"))
     st.settings["active_features"]["email_ccs"] = ccs
-    return Resp(200, {"settings": json.loads(json.dumps(st.settings))})
+    return Resp(200, {"settings": account_settings(st.settings)})
 
 
 # ----- uploads and attachments --------------------------------------------------------------

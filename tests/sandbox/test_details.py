@@ -68,3 +68,17 @@ def test_an_idempotency_key_compares_parameters_not_bytes(zd: Sandbox, admin: re
     assert again.json()["ticket"]["id"] == first.json()["ticket"]["id"]
     other = _create(zd, admin, "k1", json.dumps({"ticket": {**ticket, "subject": "Twice"}}))
     assert (other.status_code, other.json()["error"]) == (400, "IdempotentRequestError")
+
+
+def test_account_settings_have_every_section_zendesk_returns(zd: Sandbox, admin: requests.Session) -> None:
+    sections = {"active_features", "agents", "api", "apps", "billing", "branding", "brands", "chat", "email",
+                "google_apps", "groups", "limits", "localization", "lotus", "metrics", "routing", "rule",
+                "screencast", "statistics", "ticket_form", "ticket_sharing_partners", "tickets", "twitter", "user",
+                "voice"}
+    settings = admin.get(f"{zd.url}/api/v2/account/settings.json").json()["settings"]
+    assert sections <= set(settings)
+    assert settings["api"]["api_token_access"] == "true"
+    zd.set_ccs_enabled(False)
+    settings = admin.get(f"{zd.url}/api/v2/account/settings.json").json()["settings"]
+    assert settings["tickets"]["follower_and_email_cc_collaborations"] is False
+    assert settings["tickets"]["tagging"] is True  # the account's own keys override, the rest stays
