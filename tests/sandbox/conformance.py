@@ -20,6 +20,7 @@ import requests
 import schemathesis
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -39,7 +40,8 @@ def oas_path() -> Path:
     """The OAS file: ``CASESYNC_REFERENCE_DIR`` or ``shared/reference`` beside the checkout."""
     root = Path(__file__).resolve().parents[2]
     candidates = [Path(os.environ["CASESYNC_REFERENCE_DIR"])] if "CASESYNC_REFERENCE_DIR" in os.environ else []
-    candidates += [root.parent / "shared" / "reference", root.parents[1] / "shared" / "reference"]
+    candidates += [root.parent / "shared" / "reference", root.parents[1] / "shared" / "reference",
+                   Path("/work/shared/reference")]
     return next((c for c in candidates if c.is_dir()), candidates[-1]) / "zendesk-support-oas.yaml"
 
 
@@ -190,19 +192,22 @@ def run_conformance(sb: Sandbox, *, max_examples: int = 5) -> ConformanceReport:
     schema = schemathesis.openapi.from_dict(spec)
     report = ConformanceReport(operations=len(ops))
     for result in schema.get_all_operations():
-        _run_operation(result.ok(), sb, http, report, max_examples)
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            _run_operation(result.ok(), mode, sb, http, report, max_examples)
     return report
 
 
-def _run_operation(operation: Any, sb: Sandbox, http: requests.Session, report: ConformanceReport,
-                   max_examples: int) -> None:
-    label = f"{operation.method.upper()} {operation.path}"
+def _run_operation(operation: Any, mode: GenerationMode, sb: Sandbox, http: requests.Session,
+                   report: ConformanceReport, max_examples: int) -> None:
+    """``max_examples`` cases of one mode: valid requests (positive) or requests that break the document's
+    schema (negative, which must be refused with a 4xx, never answered with a 5xx)."""
+    label = f"{operation.method.upper()} {operation.path} ({mode.value})"
 
     def failed(key: str, text: str) -> None:
         report.failures[key] += 1
         report.examples.setdefault(key, text[:300])
 
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def one(case: Any) -> None:
