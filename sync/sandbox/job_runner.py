@@ -73,11 +73,17 @@ def run_due_jobs(st: State, *, everything: bool = False) -> int:
             continue
         due = int(job["total"]) if everything else _due(st, job, now)
         while job["done"] < due:
-            row = job["steps"][job["done"]]()
+            index = job["done"]
+            job["done"] += 1  # counted first: a step that raises is never run again
+            ran += 1
+            try:
+                row = job["steps"][index]()
+            except ApiError as exc:
+                # A step refused by Zendesk's rules fails its item; it never stalls the job, nor the request
+                # that happened to run it.
+                row = failure_row(None, index, "JobItemFailed", exc)
             if row is not None:
                 job["results"].append(row)
-            job["done"] += 1
-            ran += 1
         if job["done"] >= job["total"]:
             job["finished_at"] = now
             job["steps"] = []

@@ -6,6 +6,7 @@ Requests are validated when they arrive; their effects are applied when the job 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .auth import require_staff
@@ -107,7 +108,9 @@ def merge(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
             "Requests " + ", ".join(f"#{sid} \"{subject}\"" for sid, subject in subjects.items())
             + " were closed and merged into this request.")
         comment = {"body": text, "public": tgt_public, "uploads": [_copy_attachments(st, list(subjects))]}
-        apply_update(st, target, {"comment": comment}, actor=actor, client=client, via=merge_via)
+        # A target closed (or deleted) since the merge was accepted keeps its sources' closure, no comment.
+        with contextlib.suppress(ApiError):
+            apply_update(st, target, {"comment": comment}, actor=actor, client=client, via=merge_via)
 
     job = queue_job(st, "merge", [*(merge_source(i, s["id"]) for i, s in enumerate(sources)), comment_target])
     return Resp(200, {"job_status": render_job(st, job, ctx.base)})

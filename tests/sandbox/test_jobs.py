@@ -149,3 +149,16 @@ def test_merge_copies_the_sources_attachments_into_the_target_comment(zd: Sandbo
     (original,) = admin.get(f"{zd.url}/api/v2/tickets/{source['id']}/comments.json").json()["comments"][0][
         "attachments"]
     assert copied["id"] != original["id"]
+
+
+def test_a_merge_whose_target_closed_meanwhile_still_finishes(zd: Sandbox, admin: requests.Session) -> None:
+    me = admin.get(f"{zd.url}/api/v2/users/me.json").json()["user"]
+    source, target = _tickets(admin, zd, 2)
+    job = admin.post(f"{zd.url}/api/v2/tickets/{target['id']}/merge.json",
+                     json={"ids": [source["id"]]}).json()["job_status"]
+    closing = admin.put(f"{zd.url}/api/v2/tickets/{target['id']}.json",
+                        json={"ticket": {"status": "closed", "assignee_id": me["id"]}})
+    assert closing.status_code == 200
+    zd.advance_clock(DELAY)  # the job runs here; its refused last step must not fail this or any request
+    assert _job(admin, job)["status"] == "completed"
+    assert admin.get(f"{zd.url}/api/v2/users/me.json").status_code == 200
