@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from mappings.cursor import clamp_start_time
 from mappings.errors import MappingValueError
 from mappings.inbound import find_merge_target
 from mappings.models import CaseStatus, ChangeKind
@@ -255,7 +256,9 @@ class Reconciler:
 
     def _check_comments(self, cases: dict[int, int], earliest: datetime, report: DriftReport) -> list[Drift]:
         try:
-            census = comment_census(self.gateway, cases, int(earliest.timestamp()), sleep=self.sleep)
+            # Zendesk refuses a start_time of its last minute (400): a ticket created just now starts earlier.
+            start = clamp_start_time(earliest, self.gateway.zendesk_now())
+            census = comment_census(self.gateway, cases, start, sleep=self.sleep)
         except ExportBudgetExhausted as exc:
             report.errors.append(f"public comments: {exc}")
             return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mappings.zendesk import ZAttachment, ZTicket
 
@@ -78,15 +78,29 @@ class EventPage(_Value):
 
 
 class JobResult(_Value):
-    """One item of a finished background job (``job_status.results``)."""
+    """One item of a finished background job (``job_status.results``).
+
+    Zendesk writes ``success: true`` on some succeeded rows, nothing on others (``{"account_id", "id",
+    "index"}``), and never ``success`` on a failed row: that one is ``{"id", "index", "error", "details"}``
+    (the recorded ``TestOrganizationCreateUpdateDelete.test_multiple_update_full_objects-update-many``). So an
+    item succeeded when Zendesk says so or, without the key, when it names no ``error``.
+    """
 
     id: int | None = None
     index: int | None = None
-    success: bool = True
+    success: bool
     action: str | None = None
     status: str | None = None
     error: str | None = None
     details: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _success_from_error(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("success") is None:
+            failed = data.get("error") is not None or str(data.get("status") or "").lower() == "failed"
+            return {**data, "success": not failed}
+        return data
 
 
 class TicketField(_Value):

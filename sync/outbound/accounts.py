@@ -152,11 +152,20 @@ class AccountDelivery:
             chunk = items[start : start + _BATCH]
             job = self.gateway.update_many(chunk)
             results = self.gateway.wait_job(job, sleep=self.sleep)
-            failed = {r.id for r in results if r.id is not None and not r.success}
+            failed = {r.id: r for r in results if r.id is not None and not r.success}
             with self.store.transaction() as tx:
                 for ticket_id, _ in chunk:
-                    if ticket_id in failed:
-                        # Typically closed meanwhile (Zendesk forbids touching closed tickets): left alone.
+                    refused = failed.get(ticket_id)
+                    if refused is not None:
+                        # Zendesk refused this ticket's change (closed meanwhile, too many CCs…): its CCs are
+                        # as they were, so ``Case.cc`` stays and the refusal is recorded.
+                        tx.record_conflict(
+                            "cc_refused",
+                            f"{refused.error or 'refused'}: {refused.details or 'no details'}",
+                            account_id=account_id,
+                            case_id=ticket_cases[ticket_id].id,
+                            ticket_id=ticket_id,
+                        )
                         continue
                     case = ticket_cases[ticket_id]
                     tx.set_case_cc(case.id, plans[case.id].resulting)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from . import render
 from .clock import iso
 from .errors import ApiError, bad_request, not_found
+from .job_runner import run_due_jobs
 from .routing import Ctx, Resp, Router
 from .state import State
 from .suspended import render_suspended, suspend_email
@@ -37,7 +38,11 @@ def register(r: Router, sb: Sandbox) -> None:
         except (TypeError, ValueError) as exc:
             raise bad_request("InvalidValue", "seconds must be a number") from exc
         auto_close(st)
+        run_due_jobs(st)
         return Resp(200, {"now": iso(st.clock.now()), "offset_s": offset})
+
+    def run_jobs(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
+        return Resp(200, {"ran": run_due_jobs(st, everything=True)})
 
     def email_reply(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
         body = ctx.json()
@@ -122,6 +127,7 @@ def register(r: Router, sb: Sandbox) -> None:
     r.add("POST", "/__sandbox/clock/advance", advance)
     r.add("POST", "/__sandbox/tickets/{id}/email_reply", email_reply)
     r.add("POST", "/__sandbox/faults", faults)
+    r.add("POST", "/__sandbox/jobs/run", run_jobs)
     r.add("GET", "/__sandbox/stats", stats)
     r.add("GET", "/__sandbox/emails", emails)
     r.add("GET", "/__sandbox/state", state)

@@ -48,6 +48,19 @@ def _uncursor(cursor: str) -> tuple[int, int]:
         raise bad_request("InvalidCursor", "Invalid cursor") from exc
 
 
+def start_time(st: State, ctx: Ctx) -> int:
+    """The export's ``start_time``: epoch seconds (a fractional value is truncated), "at least one minute in
+    the past" (Zendesk's OAS, ``start_time`` parameter of the incremental exports); a later one is refused."""
+    raw = ctx.q("start_time")
+    try:
+        value = int(float(raw or ""))
+    except ValueError as exc:
+        raise bad_request("InvalidValue", "start_time is required and must be an epoch time") from exc
+    if value > int(st.clock.now()) - 60:
+        raise bad_request("InvalidValue", "Too recent start_time. Use a start_time at least one minute in the past")
+    return value
+
+
 def tickets_cursor(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/incremental/tickets/cursor?start_time=`` or ``?cursor=``."""
     require_admin(ctx)
@@ -56,10 +69,7 @@ def tickets_cursor(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     if cursor:
         after = _uncursor(cursor)
     elif start is not None:
-        try:
-            after = (int(start) - 1, 2**62)
-        except ValueError as exc:
-            raise bad_request("InvalidValue", "start_time must be an epoch integer") from exc
+        after = (start_time(st, ctx) - 1, 2**62)
     else:
         raise bad_request("InvalidValue", "start_time or cursor is required")
     cutoff = int(st.clock.now()) - 60
@@ -122,10 +132,7 @@ def ticket_events(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/incremental/ticket_events?start_time=[&include=comment_events]`` (time-based)."""
     require_admin(ctx)
     _limit(st)
-    try:
-        start = int(ctx.q("start_time") or "")
-    except ValueError as exc:
-        raise bad_request("InvalidValue", "start_time is required") from exc
+    start = start_time(st, ctx)
     cutoff = int(st.clock.now()) - 60
     with_comments = "comment_events" in (ctx.q("include") or "")
     size = _per_page(ctx)

@@ -12,7 +12,10 @@ from urllib.parse import parse_qs, urlencode
 from .errors import ApiError, bad_request
 from .state import Record, State
 
-__all__ = ["Ctx", "Handler", "Resp", "Router", "cursor_page", "offset_page", "paginate", "parse_query", "require"]
+__all__ = [
+    "OFFSET_DEPTH_LIMIT", "Ctx", "Handler", "Resp", "Router", "cursor_page", "offset_page", "paginate", "parse_query",
+    "require",
+]
 
 
 @dataclass
@@ -176,6 +179,10 @@ def cursor_page(ctx: Ctx, key: str, items: list[Any], render: Callable[[Any], An
     )
 
 
+#: Records offset pagination may reach; past them Zendesk answers 400.
+OFFSET_DEPTH_LIMIT = 10_000
+
+
 def offset_page(ctx: Ctx, key: str, items: list[Any], render: Callable[[Any], Any]) -> Resp:
     """Offset pagination (``page``, ``per_page``) with absolute ``next_page``/``previous_page``."""
     try:
@@ -183,6 +190,12 @@ def offset_page(ctx: Ctx, key: str, items: list[Any], render: Callable[[Any], An
         per_page = max(1, min(100, int(ctx.q("per_page") or 100)))
     except ValueError as exc:
         raise bad_request("InvalidPaginationParameter", "page and per_page must be integers") from exc
+    if (page - 1) * per_page >= OFFSET_DEPTH_LIMIT:
+        # "OBP requests over the first 10,000 records (100 pages) will result in an error message: 400 Bad
+        # Request" (Zendesk announcement, help center article 5591904358938).
+        raise bad_request("InvalidPaginationParameter",
+                          f"Offset pagination is limited to the first {OFFSET_DEPTH_LIMIT} records; use cursor "
+                          "pagination (page[size]) to go further")
     chunk = items[(page - 1) * per_page : page * per_page]
     keep = [(k, v) for k, vs in ctx.query.items() for v in vs if k != "page"]
 

@@ -11,10 +11,12 @@ from . import (
     control,
     custom_statuses,
     deleted_users,
+    directory_exports,
     exports,
     jobs,
     redaction,
     requests_api,
+    search,
     suspended,
     tickets_api,
     users_orgs,
@@ -22,6 +24,7 @@ from . import (
 )
 from .auth import create_oauth_client, create_oauth_token, current_token
 from .clock import Clock
+from .job_runner import JobRunner, run_due_jobs
 from .routing import Router
 from .server import App, SandboxHTTPServer
 from .state import Config, Record, State
@@ -46,8 +49,8 @@ class Sandbox:
         self.state = State(config=self.config, clock=self.clock)
         api = Router()
         modules = (
-            jobs, tickets_api, users_orgs, deleted_users, requests_api, exports, webhooks, redaction, suspended,
-            custom_statuses,
+            jobs, tickets_api, users_orgs, deleted_users, requests_api, exports, directory_exports, search, webhooks,
+            redaction, suspended, custom_statuses,
         )
         for module in modules:
             module.register(api)
@@ -59,6 +62,7 @@ class Sandbox:
         self.faults = self.app.faults
         self.dispatcher = webhooks.Dispatcher(self.state, self.faults)
         self.state.on_event = self.dispatcher.emit
+        self.job_runner = JobRunner(self.state)
         control.register(ctl, self)
         self._host, self._port = host, port
         self._server: SandboxHTTPServer | None = None
@@ -73,6 +77,7 @@ class Sandbox:
             self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
             self._thread.start()
             self.dispatcher.start()
+            self.job_runner.start()
         return self
 
     def stop(self) -> None:
@@ -81,6 +86,7 @@ class Sandbox:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            self.job_runner.stop()
             self.dispatcher.stop()
 
     def __enter__(self) -> Sandbox:
@@ -133,6 +139,7 @@ class Sandbox:
         with self.state.lock:
             offset = self.clock.advance(seconds)
             auto_close(self.state)
+            run_due_jobs(self.state)
             return offset
 
     def rotate_api_token(self, token: str | None = None) -> str:
@@ -142,6 +149,11 @@ class Sandbox:
         with self.state.lock:
             self.config.agent_token = token or self._initial_token
             return self.config.agent_token
+
+    def run_jobs(self) -> int:
+        """Run every pending background job now (as ``POST /__sandbox/jobs/run``); returns the items run."""
+        with self.state.lock:
+            return run_due_jobs(self.state, everything=True)
 
     def create_agent(self, email: str, name: str | None = None, *, role: str = "agent") -> tuple[str, str]:
         """Create an agent (or admin) and return its ``(email, token)`` credentials."""

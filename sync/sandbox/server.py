@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 from .auth import authenticate
 from .errors import ApiError
 from .faults import Faults
+from .job_runner import run_due_jobs
 from .ratelimit import RateLimiter
 from .routing import Ctx, Resp, Router, parse_query
 from .state import State
 from .tickets import auto_close
+from .validation import validate_request
 
 __all__ = ["App", "SandboxHTTPServer", "limiter_of"]
 
@@ -95,7 +97,9 @@ class App:
                 if found is None:
                     raise ApiError(404, {"error": "InvalidEndpoint", "description": "Not found"})
                 authenticate(st, ctx)
+                validate_request(ctx, found[2])
                 auto_close(st)
+                run_due_jobs(st)
                 resp = found[1](st, ctx, found[2])
             except ApiError as exc:
                 resp = Resp(exc.status, exc.body, dict(exc.headers))

@@ -41,6 +41,8 @@ class Config:
     webhook_timeout_s: float = 5.0
     max_email_ccs: int = 48
     max_comments: int = 5000
+    #: Sandbox seconds from a job's acceptance to its completion (it starts halfway): see ``job_runner``.
+    job_delay_s: float = 2.0
 
 
 @dataclass

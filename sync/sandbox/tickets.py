@@ -7,6 +7,7 @@ from typing import Any
 
 from . import custom_statuses, render
 from .errors import ApiError, conflict, not_found, record_invalid
+from .followers import apply_collaborator_ids, apply_followers, recompute_is_public
 from .notifications import notify
 from .render import html_body, rich_html_body
 from .rich_text import html_to_text, mark_inline_images
@@ -449,6 +450,8 @@ def apply_update(st: State, t: Record, data: dict[str, Any], *, actor: Record, c
         _check_status(t, status, None)
     work["status"] = status
     _apply_ccs(st, work, data.get("email_ccs"), data.get("additional_collaborators"))
+    apply_collaborator_ids(st, work, data.get("collaborator_ids"))
+    apply_followers(st, work, data.get("followers"))
     comment: Record | None = None
     if has_comment:
         assert isinstance(spec, dict)
@@ -467,12 +470,17 @@ def apply_update(st: State, t: Record, data: dict[str, Any], *, actor: Record, c
     if t.get("custom_status_id") != before.get("custom_status_id"):
         events.append(_field_event(st, "custom_status_id", render.custom_status_id(t),
                                    before.get("custom_status_id"), create=False))
+    if comment is not None:
+        recompute_is_public(st, t)
     for name in ("subject", "priority", "type", "status", "assignee_id", "requester_id", "organization_id",
                  "group_id", "external_id", "due_at"):
         if before[name] != t[name]:
             events.append(_field_event(st, name, t[name], before[name], create=False))
     if before["tags"] != t["tags"]:
         events.append(_field_event(st, "tags", list(t["tags"]), list(before["tags"]), create=False))
+    if before["follower_ids"] != t["follower_ids"]:
+        events.append(_field_event(st, "follower_ids", list(t["follower_ids"]), list(before["follower_ids"]),
+                                   create=False))
     if before["email_cc_ids"] != t["email_cc_ids"]:
         events.append(_field_event(st, "email_cc_ids", list(t["email_cc_ids"]), list(before["email_cc_ids"]),
                                    create=False))
@@ -507,6 +515,7 @@ def make_comment_private(st: State, t: Record, c: Record, *, actor: Record, clie
     if not c["public"]:
         return None
     c["public"] = False
+    recompute_is_public(st, t)
     audit = _new_audit(st, t, actor["id"], API_VIA, client, None)
     audit["events"].append({"id": st.next_id("event"), "type": "CommentPrivacyChange", "comment_id": c["id"],
                             "public": False})

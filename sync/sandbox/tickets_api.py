@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from . import render
+from .account_settings import account_settings
 from .auth import require_admin, require_staff
 from .errors import ApiError, bad_request, not_found, record_invalid
 from .routing import Ctx, Resp, Router, paginate
@@ -25,7 +26,9 @@ def create(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``POST /api/v2/tickets``; ``Idempotency-Key`` replays the first answer (header ``hit``)."""
     actor = require_staff(ctx)
     key = ctx.headers.get("idempotency-key")
-    digest = hashlib.sha256(ctx.raw).hexdigest()
+    # Zendesk compares the request's parameters, not its bytes: the same ticket sent with other spacing or
+    # key order is a replay (zendesk-api-notes §6, Idempotency).
+    digest = hashlib.sha256(json.dumps(ctx.json(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     now = st.clock.now()
     if key:
         for k in [k for k, v in st.idempotency.items() if v["expires"] <= now]:
@@ -182,8 +185,7 @@ def all_audits(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
 def fields_list(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/ticket_fields``."""
     require_staff(ctx)
-    return Resp(200, {"ticket_fields": [render.ticket_field(f, ctx.base) for f in st.ticket_fields.values()],
-                      "next_page": None, "previous_page": None, "count": len(st.ticket_fields)})
+    return paginate(ctx, "ticket_fields", list(st.ticket_fields.values()), lambda f: render.ticket_field(f, ctx.base))
 
 
 def fields_create(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
@@ -239,7 +241,7 @@ def fields_delete(st: State, ctx: Ctx, p: dict[str, str]) -> Resp:
 def settings_show(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/account/settings``."""
     require_staff(ctx)
-    return Resp(200, {"settings": json.loads(json.dumps(st.settings))})
+    return Resp(200, {"settings": account_settings(st.settings)})
 
 
 def settings_update(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
@@ -257,7 +259,7 @@ def settings_update(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     merge(st.settings, body)
     ccs = bool(st.settings["tickets"].get("follower_and_email_cc_collaborations"))
     st.settings["active_features"]["email_ccs"] = ccs
-    return Resp(200, {"settings": json.loads(json.dumps(st.settings))})
+    return Resp(200, {"settings": account_settings(st.settings)})
 
 
 # ----- uploads and attachments --------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 What counts as the user's data: their ``users`` row (email, name), the messages they wrote (by
 ``messages.user_id``; a user message of the account under their name when it predates authorship), those
-messages' attachments, the subjects of the cases they requested, and every copy of their email, name or message text elsewhere: other messages that quote them,
-CC lists, registered recipients, feed details, conflicts, inbox and outbox payloads, kv values, per-ticket
-state, stored idempotency results and the search index.  Copies are replaced by :data:`ERASED`; rows that
-only exist to carry the user's data are deleted.  Pending outbox entries that would send the erased data
-to Zendesk are discarded.
+messages' attachments, the subjects of the cases they requested, and every copy of their email, name or
+message text elsewhere: other messages that quote them (text and HTML), CC lists, registered recipients,
+feed details, conflicts, inbox and outbox payloads, kv values, per-ticket state, stored idempotency
+results and the search index.  Copies are replaced by :data:`ERASED`; rows that only exist to carry the
+user's data are deleted.  Pending outbox entries that would send the erased data to Zendesk are
+discarded.
 
 On SQLite every connection runs with ``PRAGMA secure_delete`` on (see :mod:`sync.store.engine`), so freed
 space is overwritten with zeros, and the FTS5 index is merged (``optimize``) so no old segment keeps the

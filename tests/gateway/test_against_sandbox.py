@@ -149,3 +149,24 @@ def test_replies_on_behalf_of_the_user_with_an_impersonating_token(zd: Sandbox, 
     oauth.reply_on_behalf(ticket.id, "ann@acme.test", CommentDraft(body="from Ann herself"))
     last = gw.list_comments(ticket.id)[-1]
     assert (last.body, last.author_id, last.public) == ("from Ann herself", user.id, True)
+
+
+def test_a_bulk_job_is_waited_for_and_its_refused_items_are_failures(zd: Sandbox, gw: ZendeskGateway) -> None:
+    org, user = _account(gw)
+    open_ticket, _ = gw.create_ticket(_draft(org, user), "bulk-1")
+    closed, _ = gw.create_ticket(_draft(org, user), "bulk-2")
+    gw.update_ticket(closed.id, TicketUpdateDraft(status="closed", assignee_id=gw.me().id))
+    job = gw.update_many([(open_ticket.id, TicketUpdateDraft(status="pending")),
+                          (closed.id, TicketUpdateDraft(status="open"))])
+    assert gw.get_tickets([open_ticket.id])[0].status == open_ticket.status  # queued: nothing applied yet
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:  # Zendesk's time passes while the gateway waits
+        waits.append(seconds)
+        zd.advance_clock(seconds)
+
+    results = gw.wait_job(job, sleep=wait)
+    assert waits  # the job was still queued at the first poll
+    assert [(r.id, r.success) for r in results] == [(open_ticket.id, True), (closed.id, False)]
+    assert results[1].error == "TicketUpdateFailed"
+    assert gw.get_tickets([open_ticket.id])[0].status == "pending"

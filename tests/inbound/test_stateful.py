@@ -195,6 +195,8 @@ class InboundMachine(RuleBasedStateMachine):
             f"{self.world.zd.url}/api/v2/tickets/{b[2]}/merge.json", json={"ids": [a[2]]}
         )
         assert response.status_code in (200, 422), response.text
+        if response.status_code == 200:
+            self.world.staff.wait_job(str(response.json()["job_status"]["id"]))
 
     @rule(index=st.integers(0, 9))
     def make_private(self, index: int) -> None:

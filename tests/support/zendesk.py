@@ -75,6 +75,7 @@ class Staff:
 
     def __init__(self, zd: Sandbox, email: str = "sam@support.test", name: str = "Sam Agent") -> None:
         self.email, token = zd.create_agent(email, name)
+        self.zd = zd
         self.url = zd.url
         self.http = requests.Session()
         self.http.auth = (f"{self.email}/token", token)
@@ -148,7 +149,18 @@ class Staff:
         self.put(f"tickets/{ticket_id}/comments/{comment_id}/make_private")
 
     def merge(self, target: int, sources: list[int]) -> None:
-        self.post(f"tickets/{target}/merge", {"ids": sources})
+        """Merge and wait for the merge job, as staff watching the agent workspace do."""
+        job = self.post(f"tickets/{target}/merge", {"ids": sources})["job_status"]
+        self.wait_job(str(job["id"]))
+
+    def wait_job(self, job_id: str) -> dict[str, Any]:
+        """Poll a background job to its end, moving Zendesk's clock on a second between polls."""
+        for _ in range(60):
+            job: dict[str, Any] = self.get(f"job_statuses/{job_id}")["job_status"]
+            if job["status"] in ("completed", "failed"):
+                return job
+            self.zd.advance_clock(1.0)
+        raise AssertionError(f"job {job_id} did not finish")
 
     def delete(self, ticket_id: int) -> None:
         self._ok(self.http.delete(self._api(f"tickets/{ticket_id}"), timeout=10))
@@ -189,7 +201,9 @@ class Console:
 
     ``staff`` is the agent's ``(email, name)``; ``settings`` are extra :class:`~sync.settings.Settings`
     fields; ``policy`` is the gateway's retry policy; ``sleep`` is the outbox worker's, which reads
-    :attr:`clock` (a :class:`Clock`).  A context manager: leaving it closes the store.
+    :attr:`clock` (a :class:`Clock`); by default it moves Zendesk's clock on instead of waiting, so a bulk
+    job the worker waits for runs as it would while a real worker slept.  A context manager: leaving it
+    closes the store.
     """
 
     #: The most outbox rounds :meth:`deliver` runs.
@@ -202,7 +216,7 @@ class Console:
         *,
         staff: tuple[str, str] = ("sam@support.test", "Sam Agent"),
         policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = no_sleep,
+        sleep: Callable[[float], None] | None = None,
         per_page: int | None = None,
         **settings: Any,
     ) -> None:
@@ -220,7 +234,7 @@ class Console:
         self.api = SupportCases(self.settings, store=self.store)
         self.clock = Clock()
         self.outbox = OutboxWorker(self.store, self.gateway, self.settings, worker_id="out", clock=self.clock,
-                                   sleep=sleep)
+                                   sleep=sleep or zd.advance_clock)
         self.applier = TicketApplier(self.store, self.gateway, self.settings)
         self.inbox = InboxWorker(self.store, self.gateway, self.applier, self.settings, worker_id="inbox")
         self.poller = InboundPoller(self.store, self.gateway, self.settings, owner_id="poller",
