@@ -1,4 +1,4 @@
-"""The invariant checker: compares casesync's store with Zendesk's state and lists every DESIGN.md §4 violation.
+"""The invariant checker: compares casesync's store with Zendesk's state and lists every docs/design.md §4 violation.
 
 ``check(store, state)`` takes an opened store and the sandbox's ``GET /__sandbox/state`` (optionally its
 ``/__sandbox/emails`` log) once both sides are quiet, and returns a :class:`Report`.  It uses the store's
@@ -28,7 +28,7 @@ __all__ = ["Report", "Violation", "blocked_entries", "check", "expected_status",
 CONSOLE_TOKEN = re.compile(r"«c\d+»")
 NOTE_TOKEN = re.compile(r"«n\d+»")
 CASE_REF = re.compile(r"case #(\d+)")
-#: DESIGN.md §3, inbound column: Zendesk status → console status.
+#: docs/design.md §3, inbound column: Zendesk status → console status.
 _STATUS = {"new": "New", "open": "Open", "hold": "Open", "pending": "Pending", "solved": "Solved",
            "closed": "Closed", "deleted": "Closed"}
 # Reasons that mark a transient failure: those must be retried, never dead-lettered (invariant 7).
@@ -422,11 +422,11 @@ def _check_followups(
     report: Report, zd: _Zendesk, case_ticket: dict[int, int], case_account: dict[int, str],
     account_users: dict[str, set[str]], conflicted: set[int],
 ) -> None:
-    """A follow-up of a managed ticket by a user of the same account becomes a case (DESIGN.md §3 References).
+    """A follow-up of a managed ticket by a user of the same account becomes a case (docs/design.md §3 References).
 
     Except a follow-up outside the account's organization whose source's case is in conflict: Zendesk gives a
     follow-up the organization of its source, so the follow-up of a ticket staff moved to another account's
-    organization is in that organization too, and DESIGN.md §3 makes a ticket there a conflict, never a case
+    organization is in that organization too, and docs/design.md §3 makes a ticket there a conflict, never a case
     (nothing crosses accounts).
     """
     account_of_ticket = {t: case_account[c] for c, t in case_ticket.items()}

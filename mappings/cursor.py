@@ -1,4 +1,4 @@
-"""Cursor arithmetic for Zendesk's incremental export (DESIGN.md §6, "Polling in run_once()").
+"""Cursor arithmetic for Zendesk's incremental export (docs/design.md §6, "Polling in run_once()").
 
 All times are **Zendesk's clock**: the latest ``Date`` header seen plus the local (monotonic) time elapsed
 since, so a skewed local clock never over-spends the export's budget or asks for data Zendesk refuses.

@@ -1,4 +1,4 @@
-"""Pure decisions for applying Zendesk's state of one ticket to the console (DESIGN.md §3, §4).
+"""Pure decisions for applying Zendesk's state of one ticket to the console (docs/design.md §3, §4).
 
 The I/O layer gathers, for one ticket: the console's view of its case (:class:`CaseView`, or ``None`` when the
 ticket is not linked), the ticket snapshot, its comments, what it already knows about those comments
@@ -12,7 +12,7 @@ What the decisions guarantee:
   private is withdrawn, whatever else the snapshot is (stale, or moved to another account);
 * comments casesync wrote (known comment id, or the ``casesync_message_id`` marker) are never imported (no echo),
   and a comment already imported is never imported twice;
-* a snapshot older than the last one applied changes nothing (order, DESIGN.md §4.10);
+* a snapshot older than the last one applied changes nothing (order, docs/design.md §4.10);
 * a ticket moved to another account's organization or requester moves nothing: a conflict is recorded and no
   comment of that ticket is imported any more (tenant isolation, §4.8);
 * Zendesk's follow-ups of managed tickets become new cases referring to the source's case; merges and deletions

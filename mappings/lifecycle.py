@@ -1,4 +1,4 @@
-"""The console's case rules as an explicit state machine (DESIGN.md §2).
+"""The console's case rules as an explicit state machine (docs/design.md §2).
 
 Actors and what each may do:
 

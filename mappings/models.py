@@ -1,7 +1,7 @@
 """The console's value models: what a console backend sees of accounts, users and cases.
 
 Every model is an immutable pydantic value; nothing here performs I/O.  The public names of
-DESIGN.md §6 (``Case``, ``Message``, ``CaseStatus``, ``CaseChange``, ``Attachment``) are defined here
+docs/design.md §6 (``Case``, ``Message``, ``CaseStatus``, ``CaseChange``, ``Attachment``) are defined here
 and re-exported by :mod:`sync`.
 """
 

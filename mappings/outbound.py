@@ -1,4 +1,4 @@
-"""Pure decisions for outbox entries: what to write to Zendesk for each console change (DESIGN.md §3).
+"""Pure decisions for outbox entries: what to write to Zendesk for each console change (docs/design.md §3).
 
 * ``submit`` → :func:`build_ticket_draft`: subject, the first public comment authored by the requester,
   ``organization_id`` (always explicit), ``external_id`` ``console-case:<n>``, tags ``console_case`` and
@@ -167,7 +167,7 @@ class ReplyOutbound(_Value):
     """A user's reply to deliver.
 
     ``status_before`` is the case's status when the user replied (it decides the ticket status, per the
-    table); ``impersonate`` selects the Requests API with ``X-On-Behalf-Of`` (DESIGN.md §3 Authorship).
+    table); ``impersonate`` selects the Requests API with ``X-On-Behalf-Of`` (docs/design.md §3 Authorship).
     """
 
     message_id: int

@@ -1,4 +1,4 @@
-"""Email addresses, the account's recipient list, and the CC plan of a ticket (DESIGN.md §3 Recipients).
+"""Email addresses, the account's recipient list, and the CC plan of a ticket (docs/design.md §3 Recipients).
 
 * Addresses are checked **syntactically only**: a dot-atom local part, ``@``, and a domain of at least two
   DNS labels.  Reserved names such as ``.test`` or ``.example`` are valid (the sandbox and the tests use them);

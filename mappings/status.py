@@ -1,4 +1,4 @@
-"""The status table of DESIGN.md §3, in both directions.
+"""The status table of docs/design.md §3, in both directions.
 
 Inbound maps a ticket's ``status`` field — with custom ticket statuses active Zendesk keeps it equal to the
 status category, and ``closed`` stays ``closed`` — so ``custom_status_id`` never decides anything.  A value

@@ -1,4 +1,4 @@
-"""The console backend's API: ``SupportCases`` (DESIGN.md §6).
+"""The console backend's API: ``SupportCases`` (docs/design.md §6).
 
 Every call validates its input first, then writes the console-side change and the outbox entry that will
 carry it to Zendesk in one store transaction, and returns once that transaction has committed: a call
@@ -43,7 +43,7 @@ from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, account_ke
 
 __all__ = ["MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "SupportCases"]
 
-_SUBJECT_MAX = 255  # casesync's limits (DESIGN.md §6)
+_SUBJECT_MAX = 255  # casesync's limits (docs/design.md §6)
 _BODY_MAX = 65_536
 _NAME_MAX = 255
 _ID_MAX = 255  # ids are stored in VARCHAR(255) columns on PostgreSQL

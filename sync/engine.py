@@ -1,7 +1,7 @@
 """``SyncEngine``: one object that wires the store, the Zendesk gateway and the workers together.
 
 ``run_once()`` is one pass — due outbox entries, the inbox, and one poll of Zendesk's incremental export
-(when the export budget allows: DESIGN.md §6) — and never raises for Zendesk or network errors.
+(when the export budget allows: docs/design.md §6) — and never raises for Zendesk or network errors.
 ``run_forever()`` owns the loop: it keeps delivering and draining the inbox continuously and polls every
 ``poll_interval_s``.  Side effects (clock, sleep, monotonic time, randomness) are constructor arguments.
 

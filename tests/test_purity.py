@@ -1,4 +1,4 @@
-"""``mappings`` stays pure (DESIGN.md §5): its modules import only pure standard-library modules and pydantic,
+"""``mappings`` stays pure (docs/design.md §5): its modules import only pure standard-library modules and pydantic,
 and importing it loads no HTTP client, Zendesk client or database driver.
 
 ``sync.sandbox`` stays an independent peer of the code it emulates Zendesk for: it imports nothing else of

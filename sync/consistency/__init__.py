@@ -1,4 +1,4 @@
-"""Consistency: the reconciler, the backfill and ``setup-zendesk`` (DESIGN.md §3 Recipients and References).
+"""Consistency: the reconciler, the backfill and ``setup-zendesk`` (docs/design.md §3 Recipients and References).
 
 The CLI calls :func:`reconcile_command`, :func:`backfill_command` and :func:`setup_zendesk_command`;
 ``serve`` runs :class:`Reconciler` on its schedule.

@@ -2,7 +2,7 @@
 
 Everything is found before anything is created, so running it again changes nothing: the field is found by
 its title, the webhook by its endpoint (``public_url`` + ``/webhooks/zendesk``).  The account must have CCs
-enabled: the recipient-list promise (DESIGN.md §3 Recipients) is kept through ticket CCs, which Zendesk
+enabled: the recipient-list promise (docs/design.md §3 Recipients) is kept through ticket CCs, which Zendesk
 ignores when the setting is off.
 """
 

@@ -5,7 +5,7 @@ it reads the console's side from the store, looks up what the decision needs in 
 CC users, cached), downloads the attachments of the comments it will import — **before** opening the write
 transaction, and never those of internal notes — then re-reads the console's side inside the transaction,
 decides again (another worker may have applied the ticket meanwhile) and executes the plan's actions in order,
-with the change-feed entries of DESIGN.md §6, the ticket's watermark and the comments seen.
+with the change-feed entries of docs/design.md §6, the ticket's watermark and the comments seen.
 """
 
 from __future__ import annotations

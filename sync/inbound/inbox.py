@@ -163,7 +163,7 @@ class InboxWorker:
         return self.clock() + timedelta(seconds=delay)
 
     def _retry(self, entry: InboxEntry, exc: Exception) -> None:
-        # Transient: retried for as long as it takes (DESIGN.md §4.7), never dead-lettered.
+        # Transient: retried for as long as it takes (docs/design.md §4.7), never dead-lettered.
         with self.store.transaction() as tx:
             tx.fail_inbox(entry, f"{type(exc).__name__}: {exc}"[:1000], self._backoff(entry, exc))
 

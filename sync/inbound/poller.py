@@ -11,7 +11,7 @@ event (:mod:`sync.inbound.settle`), whatever becomes of the ticket's snapshot, a
 ticket's status is the updater of its ``status`` change event (:func:`mappings.inbound.status_actor`): a close
 of a solved ticket by an agent is staff's, the automation's is the system's.
 
-Rules (DESIGN.md §6, "Polling in run_once()"):
+Rules (docs/design.md §6, "Polling in run_once()"):
 
 * one poller at a time: the store's poller lock (``Store.poller_lock``: a session-level advisory lock on
   PostgreSQL, released by the server when its holder dies; the named lease ``poller`` on SQLite);

@@ -19,7 +19,7 @@ from sync.store.types import UserRecord
 
 __all__ = ["AGENT_EMAIL_REASON", "Directory"]
 
-#: The dead-letter reason of a console user whose address is a Zendesk agent's (DESIGN.md §3 Entities).
+#: The dead-letter reason of a console user whose address is a Zendesk agent's (docs/design.md §3 Entities).
 AGENT_EMAIL_REASON = "agent email"
 
 

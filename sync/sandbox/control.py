@@ -1,6 +1,6 @@
 """Control endpoints under ``/__sandbox/`` (never rate-limited, never faulted).
 
-Formats are fixed by DESIGN.md §6.
+Formats are fixed by docs/design.md §6.
 """
 
 from __future__ import annotations

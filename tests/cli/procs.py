@@ -40,7 +40,7 @@ CASESYNC: list[str] = (
     [found] if (found := shutil.which("casesync", path=str(Path(sys.executable).parent))) else
     [sys.executable, "-m", "sync.cli"]
 )
-#: The sandbox's admin agent (DESIGN.md §6 defaults), as HTTP basic-auth for the Zendesk API.
+#: The sandbox's admin agent (docs/design.md §6 defaults), as HTTP basic-auth for the Zendesk API.
 AGENT = ("admin@sandbox.test/token", "sandbox")
 
 

@@ -1,4 +1,4 @@
-"""Recipient lists end to end: the console's list on every non-closed ticket's CCs, in bulk (DESIGN.md §3)."""
+"""Recipient lists end to end: the console's list on every non-closed ticket's CCs, in bulk (docs/design.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A state machine of console and staff actions; after each run the sync converges to DESIGN.md §4's invariants.
+"""A state machine of console and staff actions; after each run the sync converges to docs/design.md §4's invariants.
 
 Console: submit, reply (optionally acknowledging), close, recipient add/remove.  Staff in Zendesk: public
 reply, internal note, pending/solved/hold/open, merge, make_private, and the requester answering by email.
@@ -33,7 +33,7 @@ EXTRA = ["ops@acme.test", "cto@acme.test"]
 
 
 def check_invariants(world: World) -> None:
-    """DESIGN.md §4: one ticket per case, every public comment once, no notes, statuses agree, no echo."""
+    """docs/design.md §4: one ticket per case, every public comment once, no notes, statuses agree, no echo."""
     zd = world.staff.http.get(f"{world.zd.url}/__sandbox/state").json()
     tickets = {t["id"]: t for t in zd["tickets"]}
     comments = {int(k): v for k, v in zd["comments"].items()}

@@ -1,4 +1,4 @@
-"""The incremental export's budget on Zendesk's clock, ``start_time`` clamping, cursors and lag (DESIGN.md §6)."""
+"""The incremental export's budget on Zendesk's clock, ``start_time`` clamping, cursors and lag (docs/design.md §6)."""
 
 from __future__ import annotations
 

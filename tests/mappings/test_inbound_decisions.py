@@ -1,5 +1,5 @@
 """Applying a ticket's state to the console: per-comment decisions, status, stale events, follow-ups, merges,
-deletions, moves across accounts and unmanaged tickets (DESIGN.md §3, §4; issue 5)."""
+deletions, moves across accounts and unmanaged tickets (docs/design.md §3, §4; issue 5)."""
 
 from __future__ import annotations
 

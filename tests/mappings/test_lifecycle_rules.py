@@ -1,4 +1,4 @@
-"""The console's rules (DESIGN.md §2) as a state machine: tables for each action, and properties over any
+"""The console's rules (docs/design.md §2) as a state machine: tables for each action, and properties over any
 sequence of user, staff and system actions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the outbox writes to Zendesk for each console change (DESIGN.md §3, issue 4)."""
+"""What the outbox writes to Zendesk for each console change (docs/design.md §3, issue 4)."""
 
 from __future__ import annotations
 

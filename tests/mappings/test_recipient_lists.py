@@ -1,4 +1,4 @@
-"""Email syntax, the account's recipient list and each ticket's CC plan (DESIGN.md §3 Recipients, §4.6)."""
+"""Email syntax, the account's recipient list and each ticket's CC plan (docs/design.md §3 Recipients, §4.6)."""
 
 from __future__ import annotations
 

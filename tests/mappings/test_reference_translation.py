@@ -1,5 +1,5 @@
 """Ticket numbers quoted in staff text become the console's case numbers, for the same account only; and the
-rules of ``refers_to`` (DESIGN.md §3 References, §4.8)."""
+rules of ``refers_to`` (docs/design.md §3 References, §4.8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The status table of DESIGN.md §3, both ways."""
+"""The status table of docs/design.md §3, both ways."""
 
 from __future__ import annotations
 

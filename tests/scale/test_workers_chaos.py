@@ -4,7 +4,7 @@ The sandbox serves from its own process and answers 500, 503, 429, connection re
 the connection dropped" at random.  Each worker is a :class:`~sync.SyncEngine` loop in its own process
 (outbox, inbox and the poller, as a ``casesync serve`` replica), with 2-second leases.  One worker is
 SIGKILLed while it holds leases; its entries must be taken over once the leases run out.  After the others
-drain the outbox, DESIGN.md §4 must hold: one ticket per case, every message exactly one comment, per-case
+drain the outbox, docs/design.md §4 must hold: one ticket per case, every message exactly one comment, per-case
 order, nothing lost, no echo.
 """
 
@@ -93,7 +93,7 @@ def _stop_and_count(workers: list[ChildProcess]) -> Counter[str]:
 
 
 def _check_invariants(store: Store, sandbox: SandboxProcess, console: Console, closed: list[int]) -> None:
-    """DESIGN.md §4 as the two sides show it once the outbox is drained."""
+    """docs/design.md §4 as the two sides show it once the outbox is drained."""
     # Nothing lost: every entry delivered, none dead-lettered or left behind.
     with store.read() as tx:
         entries = tx.outbox_entries(limit=10_000)

@@ -1,4 +1,4 @@
-"""Console users can never act as support staff (DESIGN.md §3 Entities): agents' emails are refused."""
+"""Console users can never act as support staff (docs/design.md §3 Entities): agents' emails are refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tenant isolation (DESIGN.md §4.8) through every ``SupportCases`` call and every inbound path.
+"""Tenant isolation (docs/design.md §4.8) through every ``SupportCases`` call and every inbound path.
 
 Another account's case reads exactly like a missing one; nothing one account does in Zendesk, and nothing
 staff do to its tickets, ever shows another account's case, message, address or case number.
