@@ -183,13 +183,13 @@ messages = Table(
     Column("author", String(16), nullable=False),
     Column("author_name", Text, nullable=False),
     Column("body", Text, nullable=False),
-    Column("html", Text),  # sanitized HTML of a message imported from Zendesk (version 2)
+    Column("html", Text),  # sanitized HTML of a message imported from Zendesk (version 3)
     Column("created_at", UtcDateTime, nullable=False),
     Column("origin", String(16), nullable=False),
     Column("zendesk_comment_id", BigInteger, unique=True),
     Column("withdrawn", Boolean, nullable=False),
     Column("acknowledges_solution", Boolean, nullable=False),
-    Column("user_id", String(255)),  # version 2: the console user who wrote a user message
+    Column("user_id", String(255)),  # version 4: the console user who wrote a user message
     sqlite_autoincrement=True,  # message ids are never reused, like case numbers
 )
 
@@ -205,7 +205,7 @@ attachments = Table(
     Column("sha256", String(64), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("zendesk_attachment_id", BigInteger),
-    Column("inline", Boolean, nullable=False, server_default=false()),  # an inline image (version 2)
+    Column("inline", Boolean, nullable=False, server_default=false()),  # an inline image (version 3)
 )
 
 ticket_links = Table(
