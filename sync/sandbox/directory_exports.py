@@ -19,26 +19,11 @@ from urllib.parse import urlencode
 from . import render
 from .auth import require_admin
 from .errors import bad_request
-from .exports import start_time
+from .exports import count_export_request, export_per_page, start_time
 from .routing import Ctx, Resp, Router
 from .state import Record, State
 
 __all__ = ["register"]
-
-
-def _limit(st: State) -> None:
-    from .server import limiter_of
-
-    err = limiter_of(st).export()
-    if err is not None:
-        raise err
-
-
-def _per_page(ctx: Ctx) -> int:
-    try:
-        return max(1, min(1000, int(ctx.q("per_page") or 1000)))
-    except ValueError as exc:
-        raise bad_request("InvalidValue", "per_page must be an integer") from exc
 
 
 def _rows(st: State, records: dict[int, Record]) -> list[tuple[int, int, Record]]:
@@ -50,7 +35,7 @@ def _rows(st: State, records: dict[int, Record]) -> list[tuple[int, int, Record]
 def users_cursor(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/incremental/users/cursor``."""
     require_admin(ctx)
-    _limit(st)
+    count_export_request(st)
     cursor = ctx.q("cursor")
     if cursor:
         try:
@@ -60,7 +45,7 @@ def users_cursor(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
             raise bad_request("InvalidCursor", "Invalid cursor") from exc
     else:
         after = (start_time(st, ctx) - 1, 2**62)
-    size = _per_page(ctx)
+    size = export_per_page(ctx)
     eligible = [row for row in _rows(st, st.users) if (row[0], row[1]) > after]
     page = eligible[:size]
     last = (page[-1][0], page[-1][1]) if page else after
@@ -78,9 +63,9 @@ def _time_based(key: str, records: Callable[[State], dict[int, Record]],
                 draw: Callable[[Record, str], dict[str, Any]]) -> Callable[[State, Ctx, dict[str, str]], Resp]:
     def handler(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
         require_admin(ctx)
-        _limit(st)
+        count_export_request(st)
         start = start_time(st, ctx)
-        size = _per_page(ctx)
+        size = export_per_page(ctx)
         eligible = [row for row in _rows(st, records(st)) if row[0] >= start]
         page = eligible[:size]
         end = len(eligible) <= size

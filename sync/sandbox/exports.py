@@ -17,10 +17,11 @@ from .errors import ApiError, bad_request
 from .routing import Ctx, Resp, Router
 from .state import Record, State
 
-__all__ = ["register"]
+__all__ = ["count_export_request", "export_per_page", "register"]
 
 
-def _limit(st: State) -> None:
+def count_export_request(st: State) -> None:
+    """Count one incremental export request against the export's own limit (429 past it)."""
     from .server import limiter_of
 
     err = limiter_of(st).export()
@@ -28,7 +29,8 @@ def _limit(st: State) -> None:
         raise err
 
 
-def _per_page(ctx: Ctx) -> int:
+def export_per_page(ctx: Ctx) -> int:
+    """An export's ``per_page``: 1 to 1000, 1000 by default; 400 when it is not a number."""
     try:
         return max(1, min(1000, int(ctx.q("per_page") or 1000)))
     except ValueError as exc:
@@ -64,7 +66,7 @@ def start_time(st: State, ctx: Ctx) -> int:
 def tickets_cursor(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/incremental/tickets/cursor?start_time=`` or ``?cursor=``."""
     require_admin(ctx)
-    _limit(st)
+    count_export_request(st)
     cursor, start = ctx.q("cursor"), ctx.q("start_time")
     if cursor:
         after = _uncursor(cursor)
@@ -73,7 +75,7 @@ def tickets_cursor(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     else:
         raise bad_request("InvalidValue", "start_time or cursor is required")
     cutoff = int(st.clock.now()) - 60
-    size = _per_page(ctx)
+    size = export_per_page(ctx)
     rows = sorted((int(t["generated_ts"]), t["id"], t) for t in st.tickets.values())
     eligible = [(ts, tid, t) for ts, tid, t in rows if (ts, tid) > after and ts <= cutoff]
     page = eligible[:size]
@@ -131,11 +133,11 @@ def _child_events(st: State, a: Record, base: str, with_comments: bool) -> list[
 def ticket_events(st: State, ctx: Ctx, _: dict[str, str]) -> Resp:
     """``GET /api/v2/incremental/ticket_events?start_time=[&include=comment_events]`` (time-based)."""
     require_admin(ctx)
-    _limit(st)
+    count_export_request(st)
     start = start_time(st, ctx)
     cutoff = int(st.clock.now()) - 60
     with_comments = "comment_events" in (ctx.q("include") or "")
-    size = _per_page(ctx)
+    size = export_per_page(ctx)
     audits = [a for a in st.audit_log if start <= int(a["created_at"]) <= cutoff]
     page = audits[:size]
     # Events sharing the last timestamp all go in this page, so next_page (start_time=end_time) never
