@@ -3,15 +3,26 @@
 
 from __future__ import annotations
 
+import io
+
 import httpx
+import pytest
 import structlog
 
 from sync.api import SupportCases
+from sync.logging import configure_logging
 from sync.metrics import Metrics
 from sync.retry import Pacer
 from sync.sandbox import Sandbox
 
 from .conftest import EngineFor
+
+
+@pytest.fixture(autouse=True)
+def every_level_logged() -> None:
+    """Log at every level: a test run earlier in the process may have configured a higher one, and the
+    level filter runs before ``capture_logs`` sees an event."""
+    configure_logging("json", "DEBUG", stream=io.StringIO())
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float:
