@@ -184,6 +184,7 @@ class Backfiller:
                 tx.kv_set(CURSOR_KEY, None if done else {
                     "since": start, "cursor": cursor, "events": bulk.cursor, "pending_refs": pending_refs,
                     **result.as_state()})
+            bulk.forget(page.tickets)
             pages, seen = pages + 1, seen + len(page.tickets)
             if page.server_date is not None:
                 result.export_date = page.server_date

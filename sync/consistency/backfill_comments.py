@@ -76,6 +76,11 @@ class BulkComments:
             self.listed += comments is None
         return out
 
+    def forget(self, tickets: Iterable[ZTicket]) -> None:
+        """The backfill is done with ``tickets`` (their page is stored): their events are dropped, so the
+        window holds only tickets still to come.  One seen again later is listed, or skipped as linked."""
+        self.window.forget(t.id for t in tickets)
+
     def _coverage(self, ticket: ZTicket) -> Coverage:
         return coverage(ticket, None, False, None, self.window)
 

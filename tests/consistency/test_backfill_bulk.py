@@ -17,6 +17,7 @@ from sync.consistency.backfill import CURSOR_KEY
 from tests.consistency.conftest import World, delta
 
 SINCE = datetime.now(UTC) - timedelta(days=1)
+PNG = b"\x89PNG\r\n\x1a\n" + b"screenshot-bytes" * 8
 
 
 def _listings(spent: dict[str, int]) -> int:
@@ -121,6 +122,28 @@ def test_a_ticket_older_than_the_range_has_its_comments_listed(world: World) -> 
     assert [body for body, _ in _messages(world, old_id)] == [*old[old_id], "still there?"]
     for ticket_id, bodies in new.items():
         assert [body for body, _ in _messages(world, ticket_id)] == bodies
+
+
+def test_a_ticket_with_a_pasted_image_has_its_comments_listed_for_the_inline_file(world: World) -> None:
+    history = _history(world, 2)
+    pasted = next(iter(history))
+    response = world.staff.http.post(world.staff._api("uploads"), params={"filename": "shot.png"}, data=PNG,
+                                     headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    upload = response.json()["upload"]
+    html = f'<p>See:</p><img src="{upload["attachment"]["content_url"]}" alt="shot">'
+    world.staff.update(pasted, comment={"html_body": html, "public": True, "uploads": [upload["token"]]})
+    world.tick()
+    before = world.stats()
+    assert Backfiller(world.store, world.gateway, world.settings).run(SINCE).imported == 2
+    spent = delta(before, world.stats())
+
+    assert _listings(spent) == 1, spent  # that ticket alone
+    assert _messages(world, pasted)[-1] == ("See:", [("shot.png", PNG)])
+    with world.store.read() as tx:
+        case_id = tx.case_of_ticket(pasted)
+        assert case_id is not None
+        (inline,) = tx.case_messages(case_id)[-1].attachments
+    assert inline.inline
 
 
 def test_an_interrupted_bulk_backfill_resumes_with_each_comment_once(world: World) -> None:
