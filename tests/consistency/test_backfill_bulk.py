@@ -25,9 +25,9 @@ def _listings(spent: dict[str, int]) -> int:
     return sum(n for route, n in spent.items() if route.startswith("GET") and route.endswith("/comments"))
 
 
-def _history(world: World, count: int) -> dict[int, list[str]]:
-    """``count`` tickets of carol's with public replies, internal notes and attachments on both; ticket id →
-    the bodies the console must show, in order."""
+def _history(world: World, count: int, *, seconds_apart: float = 0) -> dict[int, list[str]]:
+    """``count`` tickets of carol's with public replies, internal notes and attachments on both, made
+    ``seconds_apart`` of the sandbox's clock apart; ticket id → the bodies the console must show, in order."""
     with world.store.read() as tx:
         acme, carol = tx.get_account("acme"), tx.get_user("acme", "carol")
     assert acme and carol and acme.zendesk_org_id and carol.zendesk_user_id
@@ -41,6 +41,8 @@ def _history(world: World, count: int) -> dict[int, list[str]]:
         staff.reply(ticket_id, f"A{n}", uploads=[staff.upload(f"answer-{n}.txt", f"answer {n}".encode())])
         staff.reply(ticket_id, f"more {n}")
         out[ticket_id] = [f"Q{n}", f"A{n}", f"more {n}"]
+        if seconds_apart:
+            world.zd.advance_clock(seconds_apart)
     world.tick()  # the exports leave out their most recent minute
     return out
 
@@ -95,6 +97,27 @@ def test_the_requests_do_not_grow_with_the_tickets(world: World, count: int) -> 
     spent = delta(before, world.stats())
     assert _listings(spent) == 0, spent
     assert spent["total"] == 4, spent
+
+
+def test_event_pages_are_read_as_far_as_each_ticket_page_needs(world: World,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    history = _history(world, 9, seconds_apart=1)  # event pages can end between tickets
+    original = world.gateway._raw
+
+    def small_event_pages(method: str, path: str, **kw: Any) -> Any:
+        if path.startswith("incremental/ticket_events"):
+            kw["params"] = {**(kw.get("params") or {}), "per_page": 5}
+        return original(method, path, **kw)
+
+    monkeypatch.setattr(world.gateway, "_raw", small_event_pages)
+    before = world.stats()
+    assert Backfiller(world.store, world.gateway, world.settings, per_page=4).run(SINCE).imported == 9
+    spent = delta(before, world.stats())
+
+    assert _listings(spent) == 0, spent
+    assert spent["GET /api/v2/incremental/ticket_events"] > 1, spent
+    for ticket_id, bodies in history.items():
+        assert [body for body, _ in _messages(world, ticket_id)] == bodies
 
 
 def test_a_comment_made_private_later_is_not_imported(world: World) -> None:
@@ -155,8 +178,11 @@ def test_an_interrupted_bulk_backfill_resumes_with_each_comment_once(world: Worl
     assert saved and saved["cursor"] and saved["events"] > int(SINCE.timestamp())
     assert saved["imported"] == 8
 
+    before = world.stats()
     resumed = Backfiller(world.store, world.gateway, world.settings, per_page=4).run(SINCE)
     assert resumed.resumed and resumed.imported == 9
+    # The last ticket's comments are before the stored event cursor: the resumed run lists them.
+    assert _listings(delta(before, world.stats())) == 1
     for ticket_id, bodies in history.items():
         assert [body for body, _ in _messages(world, ticket_id)] == bodies
     with world.store.read() as tx:
