@@ -38,6 +38,8 @@ _MODULES: list[tuple[str, list[str], list[str], str]] = [
      ">= 0.95 of the limit, 429s <= 1%, order kept"),
     ("webhook receiver under load", ["-m", "benchmarks.webhook_load"],
      ["-m", "benchmarks.webhook_load", "--seconds", "3", "--deliveries", "500"], "0 lost, 0 forged accepted"),
+    ("bulk backfill requests per ticket", ["-m", "benchmarks.backfill"],
+     ["-m", "benchmarks.backfill", "--tickets", "200"], "<= 0.05 req/ticket"),
     ("console API under 16 threads", ["-m", "benchmarks.console_api"],
      ["-m", "benchmarks.console_api", "--sizes", "1000,10000", "--ops", "5"],
      "write p95 <= 3x floor; browse at 100k <= 1.5x at 1k"),
@@ -71,6 +73,10 @@ def _figure(result: dict[str, Any]) -> str:
         return (f"{result['deliveries_per_s']:.0f} deliveries/s vs bare Starlette {result['bare_per_s']:.0f}/s"
                 f" = {result['ratio_to_bare']:.2f}x; lost {result['lost']},"
                 f" forged accepted {result['forged_accepted']}")
+    if kind == "backfill":
+        return (f"{result['requests_per_ticket']:.4f} req/ticket ({result['requests']} for {result['tickets']}"
+                f" tickets, {result['comment_listings']} comment listings); {result['downloads']} attachment"
+                " downloads, one per public attachment")
     if kind == "console_api":
         rows = "; ".join(
             f"{r['backend']} {r['cases']}: "

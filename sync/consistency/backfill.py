@@ -5,14 +5,20 @@ when its organization's external id is ``console-account:<id>`` of an account in
 a case with the ticket's status (mapped as inbound does) and its **public** comments as messages — internal
 notes and their attachments never leave Zendesk — linked to the ticket, so the workers carry on from there.
 
-* Resumable: after each export page the cursor is stored in kv ``backfill:cursor``; a run with the same
-  ``since`` resumes from it.  A run that reaches the end of the export clears it.
+* Comments in bulk: they are read from the ticket-event export over the same range
+  (:mod:`sync.consistency.backfill_comments`), a few requests for a thousand tickets; a ticket whose comments
+  the export cannot prove complete (older than the range, an inline image, …) has them listed.  Users and
+  organizations are looked up a page at a time (``show_many``); attachments are downloaded one by one.
+* Resumable: after each ticket page both cursors (the ticket export's and the event export's) are stored in
+  kv ``backfill:cursor``; a run with the same ``since`` resumes from them.  A run that reaches the end of the
+  export clears it.
 * Idempotent: a ticket already linked to a case (or one of casesync's own tickets) is skipped.
 * CCs: the imported open tickets get the account's recipient list through the outbox (``repair_ccs``).
 * The export's last minute: Zendesk leaves the most recent minute out of its incremental exports, so a
   ticket created or changed within the minute before the run is not imported; the result says up to when
   the export reached and when to run again (a rerun skips what is already imported).
-* Progress: one log line per export page and one per wait for the export's budget (stderr).
+* Progress: one log line per ticket page and one per wait for the export's budget (stderr); both exports
+  share Zendesk's budget of 10 requests a minute, so on a real help desk the run's length is set by its pages.
 * Requesters: a Zendesk user the console already knows (by link, else by email in that account) is used;
   an unknown one is skipped and reported, unless ``create_users`` adds it as a non-admin user of the account.
 """
@@ -20,10 +26,10 @@ notes and their attachments never leave Zendesk — linked to the ticket, so the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -44,6 +50,7 @@ from mappings.references import find_ticket_references, translate_references
 from mappings.rich_text import imported_attachment_id, message_html
 from mappings.status import status_from_zendesk
 from mappings.zendesk import ZComment, ZTicket, ZUser
+from sync.consistency.backfill_comments import BulkComments
 from sync.errors import RateLimited
 from sync.gateway import TicketPage, ZendeskGateway
 from sync.logging import get_logger
@@ -60,6 +67,7 @@ log = get_logger(__name__)
 CURSOR_KEY = "backfill:cursor"
 
 _MERGE_TAG = "closed_by_merge"
+T = TypeVar("T")
 _MAX_WAITS = 10
 
 
@@ -145,6 +153,7 @@ class Backfiller:
         with self.store.read() as tx:
             saved = tx.kv_get(CURSOR_KEY)
         cursor: str | None = None
+        events_start = start
         pending_refs: dict[str, int] = {}  # case id → source ticket not imported yet
         if isinstance(saved, dict) and saved.get("since") == start and saved.get("cursor"):
             cursor, result.resumed = str(saved["cursor"]), True
@@ -154,24 +163,34 @@ class Backfiller:
             result.unknown_requesters = dict(saved.get("unknown_requesters") or {})
             result.created_users = list(saved.get("created_users") or [])
             pending_refs = {str(k): int(v) for k, v in (saved.get("pending_refs") or {}).items()}
+            events_start = int(saved.get("events") or start)
+        bulk = BulkComments(self.gateway, events_start, self._budgeted)
         log.info("backfill.started", since=since.isoformat(), resumed=result.resumed)
         pages = seen = 0
         while True:
             page = self._page(start, cursor)
-            for ticket in sorted(page.tickets, key=lambda t: t.id):
-                self._ticket(ticket, create_users, result, pending_refs)
+            tickets = sorted(page.tickets, key=lambda t: t.id)
+            candidates = self._candidates(tickets)
+            comments = bulk.comments_for(candidates)
+            self._load_users([i for t in candidates for i in (t.requester_id or 0, *t.email_cc_ids)]
+                             + [c.author_id for cs in comments.values() for c in cs or () if c.public])
+            for ticket in tickets:
+                self._ticket(ticket, comments.get(ticket.id), create_users, result, pending_refs)
             self._resolve_refs(pending_refs)
             cursor = page.after_cursor
             done = page.end_of_stream or not cursor
             with self.store.transaction() as tx:
                 self._queue_ccs(tx)
                 tx.kv_set(CURSOR_KEY, None if done else {
-                    "since": start, "cursor": cursor, "pending_refs": pending_refs, **result.as_state()})
+                    "since": start, "cursor": cursor, "events": bulk.cursor, "pending_refs": pending_refs,
+                    **result.as_state()})
+            bulk.forget(page.tickets)
             pages, seen = pages + 1, seen + len(page.tickets)
             if page.server_date is not None:
                 result.export_date = page.server_date
             log.info("backfill.progress", pages=pages, tickets_seen=seen, imported=result.imported,
-                     already_linked=result.already_linked, done=done)
+                     already_linked=result.already_linked, event_pages=bulk.pages, comments_listed=bulk.listed,
+                     done=done)
             if done:
                 break
         log.info("backfilled", imported=result.imported, already_linked=result.already_linked,
@@ -181,20 +200,32 @@ class Backfiller:
     # -- one page, one ticket --------------------------------------------------------------------------
 
     def _page(self, start: int, cursor: str | None) -> TicketPage:
-        # The export allows 10 requests a minute: wait as Zendesk says, then go on.  Other failures (Zendesk
-        # unreachable, 5xx) were already retried by the gateway's policy: they end the run, which a rerun
-        # resumes from the stored cursor.
         def read() -> TicketPage:
             if cursor is None:
                 return self.gateway.export_tickets(start_time=start, per_page=self.per_page)
             return self.gateway.export_tickets(cursor=cursor, per_page=self.per_page)
 
+        return self._budgeted(read)
+
+    def _budgeted(self, read: Callable[[], T]) -> T:
+        # The exports allow 10 requests a minute: wait as Zendesk says, then go on.  Other failures (Zendesk
+        # unreachable, 5xx) were already retried by the gateway's policy: they end the run, which a rerun
+        # resumes from the stored cursors.
         def waiting(seconds: float, exc: BaseException) -> None:
             log.info("backfill.waiting", seconds=seconds, reason=f"{type(exc).__name__}: {exc}")
 
         return BudgetWait(_MAX_WAITS, self.sleep, only=RateLimited, on_wait=waiting).call(read)
 
-    def _ticket(self, ticket: ZTicket, create_users: bool, result: BackfillResult, refs: dict[str, int]) -> None:
+    def _candidates(self, tickets: Sequence[ZTicket]) -> list[ZTicket]:
+        # The page's tickets that may be imported (their organizations looked up in one go): the ones whose
+        # comments are needed.  ``_ticket`` decides again, one by one, in its transaction.
+        self._load_orgs([t.organization_id for t in tickets if t.organization_id is not None])
+        with self.store.read() as tx:
+            return [t for t in tickets if t.status != "deleted" and self._account_of(t.organization_id)
+                    and try_parse_case_external_id(t.external_id) is None and tx.case_of_ticket(t.id) is None]
+
+    def _ticket(self, ticket: ZTicket, bulk: list[ZComment] | None, create_users: bool, result: BackfillResult,
+                refs: dict[str, int]) -> None:
         if ticket.status == "deleted":
             return
         with self.store.read() as tx:
@@ -214,7 +245,7 @@ class Backfiller:
         user_id = self._requester(account_id, ticket, create_users, result)
         if user_id is None:
             return
-        comments = [c for c in self.gateway.list_comments(ticket.id)]
+        comments = bulk if bulk is not None else self.gateway.list_comments(ticket.id)
         public = [c for c in comments if c.public]  # internal notes never leave Zendesk
         self._load_users([c.author_id for c in public] + list(ticket.email_cc_ids))
         files = {a.id: self.gateway.download(a.content_url) for c in public for a in c.attachments if a.content_url}
@@ -297,20 +328,26 @@ class Backfiller:
     def _account_of(self, organization_id: int | None) -> str | None:
         if organization_id is None:
             return None
-        if organization_id not in self._orgs:
-            for org in self.gateway.get_organizations([organization_id]):
-                self._orgs[org.id] = None
-                try:
-                    account_id = parse_account_external_id(org.external_id or "")
-                except MappingValueError:
-                    continue
-                with self.store.transaction() as tx:
-                    account = tx.get_account(account_id)
-                    if account is not None and account.zendesk_org_id is None:
-                        tx.set_account_org(account_id, org.id)
-                self._orgs[org.id] = account_id if account is not None else None
-            self._orgs.setdefault(organization_id, None)
+        self._load_orgs([organization_id])
         return self._orgs[organization_id]
+
+    def _load_orgs(self, ids: list[int]) -> None:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._orgs]
+        if not missing:
+            return
+        for org in self.gateway.get_organizations(missing):
+            self._orgs[org.id] = None
+            try:
+                account_id = parse_account_external_id(org.external_id or "")
+            except MappingValueError:
+                continue
+            with self.store.transaction() as tx:
+                account = tx.get_account(account_id)
+                if account is not None and account.zendesk_org_id is None:
+                    tx.set_account_org(account_id, org.id)
+            self._orgs[org.id] = account_id if account is not None else None
+        for organization_id in missing:
+            self._orgs.setdefault(organization_id, None)
 
     def _requester(self, account_id: str, ticket: ZTicket, create: bool, result: BackfillResult) -> str | None:
         if ticket.requester_id is None:

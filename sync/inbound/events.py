@@ -180,6 +180,13 @@ class EventWindow:
         """Every ticket with an event in the window."""
         return set(self._comments) | set(self._times) | set(self._private) | set(self._status)
 
+    def forget(self, ticket_ids: Iterable[int]) -> None:
+        """Drop what the window holds of ``ticket_ids`` (they were dealt with): a long read keeps only the
+        tickets still to come.  A forgotten ticket met again has no events here, so it is not covered."""
+        for ticket_id in ticket_ids:
+            for held in (self._comments, self._times, self._private, self._status):
+                held.pop(ticket_id, None)
+
 
 def with_privacy_changes(
     comments: Iterable[ZComment], made_private: Iterable[int], at: datetime
