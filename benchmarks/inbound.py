@@ -10,21 +10,26 @@ comments), for comparison.
 
 ``latency``: webhooks on.  The sandbox's signed deliveries go to a real receiver (``serve_app``) and an
 engine loop (``run_forever``) applies them; each staff reply is timed from the moment Zendesk answered the
-agent's update to the moment the reply is in the console's change feed.
+agent's update to the moment the reply is in the console's change feed (``p95_s``), and to the moment the
+console's own webhook receiver (a local HTTP server checking casesync's signature) got it
+(``console_webhook_p95_s``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import statistics
 import tempfile
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from sync.api import SupportCases
+from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
 from sync.settings import Settings
@@ -96,18 +101,72 @@ def requests_per_change(tickets: int, changes: int) -> dict[str, Any]:
             "bulk_by_route": routes}
 
 
+class _ConsoleReceiver:
+    """The console's webhook endpoint: checks each POST's signature and notes when each feed entry arrived."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.arrived: dict[int, float] = {}  # seq -> perf_counter() at arrival
+        self.forged = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                at = time.perf_counter()
+                stamp = self.headers.get(TIMESTAMP_HEADER) or ""
+                expected = sign(receiver.secret, stamp, body)
+                if not hmac.compare_digest(self.headers.get(SIGNATURE_HEADER) or "", expected):
+                    receiver.forged += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                for change in json.loads(body)["changes"]:
+                    receiver.arrived.setdefault(int(change["seq"]), at)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # quiet: the figures are the output
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/casesync"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _ConsoleReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
+
+
 def latency(replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
+    """Staff reply → the console's change feed, and → the console's webhook receiver, in the same run."""
     # The agent's replies count against the account's limit too: 200 of them in a dozen seconds would be
     # 1,000 a minute, past Zendesk's 700, and casesync's pacer would then spread its own reads (as it must)
     # and the figure would measure the pacing.  ``rpm`` is the X-Rate-Limit the sandbox announces.
-    with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd,
+        _ConsoleReceiver("console-webhook-secret") as console,
+    ):
         agent = Agent(zd.url, zd.agent_email, zd.agent_token)
         port = free_port()
         hook = agent.call("POST", "webhooks", {"webhook": {
             "name": "casesync", "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk", "status": "active",
             "subscriptions": ["zen:event-type:ticket.comment_added"]}})
         secret = agent.call("GET", f"webhooks/{hook['webhook']['id']}/signing_secret")["signing_secret"]["secret"]
-        engine, support, tickets = _world(zd, tmp, 20, webhook_secret=secret, poll_interval_s=30)
+        engine, support, tickets = _world(
+            zd, tmp, 20, webhook_secret=secret, poll_interval_s=30,
+            console_webhook_url=console.url, console_webhook_secret=console.secret,
+        )
         stop = threading.Event()
         app = create_app(settings=engine.settings, sink=engine.webhook_sink, status_provider=dict,
                          ready=lambda: (True, ""))
@@ -116,6 +175,7 @@ def latency(replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
         for t in threads:
             t.start()
         samples: list[float] = []
+        sent_at: dict[int, float] = {}  # seq of each reply's staff_message -> when Zendesk answered the agent
         try:
             time.sleep(1.0)
             seq = max((c.seq for c in support.changes()), default=0)
@@ -127,19 +187,28 @@ def latency(replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
                 deadline = sent + 30
                 while time.perf_counter() < deadline:
                     new = support.changes(seq)
-                    if any(c.kind.value == "staff_message" for c in new):
+                    staff = [c for c in new if c.kind.value == "staff_message"]
+                    if staff:
                         samples.append(time.perf_counter() - sent)
+                        sent_at[staff[0].seq] = sent
                         seq = new[-1].seq
                         break
                     time.sleep(0.005)
+            deadline = time.perf_counter() + 30  # the last deliveries may still be on their way
+            while time.perf_counter() < deadline and not set(sent_at) <= set(console.arrived):
+                time.sleep(0.01)
         finally:
             stop.set()
             for t in threads:
                 t.join(timeout=30)
             engine.close()
+    pushed = [console.arrived[s] - sent for s, sent in sent_at.items() if s in console.arrived]
     ordered = sorted(samples)
     return {"replies": replies, "arrived": len(samples), "median_s": statistics.median(ordered),
-            "p95_s": ordered[int(0.95 * (len(ordered) - 1))], "max_s": ordered[-1]}
+            "p95_s": _p95(samples), "max_s": ordered[-1],
+            "console_webhook_arrived": len(pushed),
+            "console_webhook_median_s": statistics.median(pushed) if pushed else float("nan"),
+            "console_webhook_p95_s": _p95(pushed), "console_webhook_forged": console.forged}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"latency: staff reply -> change feed, webhooks on, {out['arrived']}/{out['replies']} replies:"
               f" median {out['median_s'] * 1000:.0f} ms, p95 {out['p95_s'] * 1000:.0f} ms,"
               f" max {out['max_s'] * 1000:.0f} ms")
+        print(f"latency: staff reply -> console webhook receiver, {out['console_webhook_arrived']} deliveries:"
+              f" median {out['console_webhook_median_s'] * 1000:.0f} ms,"
+              f" p95 {out['console_webhook_p95_s'] * 1000:.0f} ms")
         print("RESULT " + json.dumps({"benchmark": "inbound_latency", **out}))
 
 
