@@ -132,13 +132,29 @@ def test_dead_letters_discard_asks_for_confirmation(
 def test_migrate_twice(db_url: str, cli: Cli) -> None:
     code, out, err = cli("migrate")
     assert code == 0
+    from sync.store.migrations import revisions
     from sync.store.schema import SCHEMA_VERSION
 
     # the result on stdout, the log on stderr
-    assert out.splitlines() == [f"created the schema (version {SCHEMA_VERSION}) in an empty database"]
+    assert out.splitlines() == [
+        f"created the schema (version {SCHEMA_VERSION}) in an empty database, stamped revision {revisions()[-1]}"
+    ]
     assert json.loads(err.splitlines()[-1])["event"] == "migrate.done"
     code, out, _ = cli("migrate")
     assert code == 0 and "already current" in out and "nothing to apply" in out
+
+
+def test_migrate_upgrades_a_release_1_database_and_names_the_revisions(db_url: str, cli: Cli) -> None:
+    from sync.store.migrations import revisions
+    from sync.store.schema import SCHEMA_VERSION
+    from tests.store.release1 import make_release_1
+
+    make_release_1(db_url)
+    code, out, _ = cli("migrate")
+    assert code == 0
+    assert out.splitlines() == [
+        f"upgraded the schema from version 1 to {SCHEMA_VERSION} (applied revisions: {', '.join(revisions()[1:])})"
+    ]
 
 
 def test_migrate_upgrades_and_serve_refuses_an_outdated_postgresql_schema(
@@ -167,7 +183,7 @@ def test_migrate_upgrades_and_serve_refuses_an_outdated_postgresql_schema(
     assert code == 2 and "casesync migrate" in err
 
     code, out, _ = cli("migrate")
-    assert code == 0 and f"from version {now} to {now + 1}" in out
+    assert code == 0 and f"from version {now} to {now + 1} (applied revisions: test_next_{now + 1})" in out
     store = open_store(pg_database)
     try:
         assert store.schema_status().state == "current"
