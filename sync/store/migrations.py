@@ -26,6 +26,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
@@ -65,8 +66,14 @@ def revisions() -> list[str]:
 
 
 @functools.cache
-def _revisions(_locations: Sequence[Path]) -> tuple[str, ...]:
-    script = ScriptDirectory.from_config(_config())
+def _script(_locations: Sequence[Path]) -> ScriptDirectory:
+    """The revision files, read once per set of locations (opening a store must stay cheap)."""
+    return ScriptDirectory.from_config(_config())
+
+
+@functools.cache
+def _revisions(locations: Sequence[Path]) -> tuple[str, ...]:
+    script = _script(locations)
     heads = script.get_heads()
     if len(heads) != 1:
         raise ConfigurationError(f"the schema revisions must form one line, found heads {sorted(heads)}")
@@ -135,7 +142,8 @@ def upgrade(conn: Connection, now: datetime) -> list[int]:
         if conn.dialect.name != "postgresql":
             conn.execute(s.counters.insert().values(name="case_number", value=0))
         conn.execute(s.schema_version.insert().values(id=1, version=s.SCHEMA_VERSION, applied_at=now))
-        command.stamp(_config(conn), target)
+        # Stamped directly: nothing runs, so Alembic's environment need not be loaded for a new database.
+        MigrationContext.configure(conn).stamp(_script(tuple(VERSION_LOCATIONS)), target)
         return [s.SCHEMA_VERSION]
     assert status.current is not None
     if _alembic_revision(conn) is None:  # adopt a database of the hand-written steps
