@@ -137,6 +137,9 @@ def _bridge_stdlib(out: Any, level: int, shared: list[Any], renderer: Any) -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic narrates at INFO each plugin it loads and each migration context it opens: noise beside a
+    # command's result (`casesync migrate` names the revisions it applied itself); kept for DEBUG.
+    logging.getLogger("alembic").setLevel(logging.WARNING if level > logging.DEBUG else level)
 
 
 def get_logger(name: str) -> Any:

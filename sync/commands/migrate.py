@@ -2,6 +2,7 @@
 
 SQLite upgrades itself on first use; on PostgreSQL an upgrade is an explicit step (other machines may
 still run the previous version), and ``casesync serve`` refuses an outdated schema until it has run.
+The steps are Alembic revisions (:mod:`sync.store.migrations`); the command names those it applied.
 Only the database is needed (``CASESYNC_DATABASE_URL``).  Running it again is harmless.
 """
 
@@ -28,6 +29,7 @@ def run(_args: argparse.Namespace) -> int:
     """Apply what the schema needs; a newer schema than this casesync knows is refused (exit 2)."""
     from sync.commands._common import load, open_database
     from sync.logging import get_logger
+    from sync.store.migrations import revisions
 
     log = get_logger(__name__)
     store = open_database(load())
@@ -37,12 +39,15 @@ def run(_args: argparse.Namespace) -> int:
         after = store.schema_status()
     finally:
         store.close()
+    named = [revisions()[v - 1] for v in applied]  # version N is the Nth Alembic revision
     if not applied:
         print(f"schema already current (version {after.expected}): nothing to apply")
     elif before.state == "empty":
-        print(f"created the schema (version {after.current}) in an empty database")
+        print(f"created the schema (version {after.current}) in an empty database, stamped revision {named[-1]}")
     else:
-        versions = ", ".join(str(v) for v in applied)
-        print(f"upgraded the schema from version {before.current} to {after.current} (applied: {versions})")
-    log.info("migrate.done", applied=applied, version=after.current)
+        print(
+            f"upgraded the schema from version {before.current} to {after.current}"
+            f" (applied revisions: {', '.join(named)})"
+        )
+    log.info("migrate.done", applied=applied, revisions=named, version=after.current)
     return EXIT_OK

@@ -1,17 +1,33 @@
-"""Schema creation and upgrades, as an ordered list of steps.
+"""Schema creation and upgrades, as Alembic revisions run inside the caller's write transaction.
 
-An empty database gets the current tables at once (``schema.metadata``) and is stamped with
-``SCHEMA_VERSION``.  A database stamped with an older version runs every step whose ``version`` is above
-its own, in order, each in the same transaction as the new stamp.  A new schema version appends one
-:class:`Migration` to :data:`MIGRATIONS` and changes the tables in :mod:`sync.store.schema` to match.
+The revisions live in ``sync/store/alembic/versions/`` (one file each, oldest first, a single line of
+descent); the Nth of them is schema version N, and ``SCHEMA_VERSION`` in :mod:`sync.store.schema` names the
+one this code's tables describe.  Three kinds of database meet :func:`upgrade`:
+
+* an empty one gets the current tables at once (``schema.metadata``) and is stamped with revision
+  ``SCHEMA_VERSION``;
+* one that only carries the ``schema_version`` stamp of the hand-written steps of earlier releases is
+  adopted: Alembic's version table is stamped with the revision of that version, then upgraded;
+* one Alembic already tracks is upgraded from its revision.
+
+Either way ``schema_version`` is kept in step, so older tooling and :func:`read_status` agree.  A new schema
+version adds one revision file whose ``down_revision`` is the previous head, changes the tables in
+:mod:`sync.store.schema` to match and bumps ``SCHEMA_VERSION`` (see the README's "Schema migrations").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import functools
+import os
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
 from sync.errors import ConfigurationError
@@ -19,72 +35,96 @@ from sync.store import schema as s
 from sync.store.search_index import create_search_structures
 from sync.store.types import SchemaStatus
 
-__all__ = ["MIGRATIONS", "Migration", "read_status", "upgrade"]
+__all__ = ["ENVIRONMENT", "VERSION_LOCATIONS", "read_status", "revisions", "upgrade"]
+
+#: The Alembic environment shipped with the package (``env.py``).
+ENVIRONMENT = Path(__file__).parent / "alembic"
+
+#: Where revision files are looked up; a test may add a directory holding a revision of a next version.
+VERSION_LOCATIONS: list[Path] = [ENVIRONMENT / "versions"]
 
 # An arbitrary constant: the advisory lock that makes concurrent first uses of an empty PostgreSQL
 # database take turns instead of racing to create the same tables.
 _PG_SCHEMA_LOCK = 0x6361_7365_7379_6E63 & 0x7FFF_FFFF_FFFF_FFFF
 
 
-@dataclass(frozen=True)
-class Migration:
-    """Upgrades a database from ``version - 1`` to ``version``."""
-
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _console_browse(conn: Connection) -> None:
-    """Version 2: case revisions and browse indexes, the word-search index, idempotency keys."""
-    conn.execute(text("ALTER TABLE cases ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
-    for index in s.cases.indexes:
-        if index.name in ("ix_cases_account_updated", "ix_cases_account_created"):
-            index.create(conn, checkfirst=True)
-    s.idempotency_keys.create(conn, checkfirst=True)
-    create_search_structures(conn)
+def _config(conn: Connection | None = None, **attributes: Any) -> Config:
+    """An Alembic configuration built in code: no ``alembic.ini`` is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(ENVIRONMENT))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(p) for p in VERSION_LOCATIONS))
+    if conn is not None:
+        config.attributes["connection"] = conn
+    config.attributes.update(attributes)
+    return config
 
 
-def _rich_text(conn: Connection) -> None:
-    """Version 3: a message's sanitized HTML, and which attachments are inline images (docs/design.md §8)."""
-    conn.execute(text("ALTER TABLE messages ADD COLUMN html TEXT"))
-    conn.execute(text("ALTER TABLE attachments ADD COLUMN inline BOOLEAN NOT NULL DEFAULT false"))
+def revisions() -> list[str]:
+    """The revision ids, oldest first: position N-1 holds schema version N."""
+    return list(_revisions(tuple(VERSION_LOCATIONS)))
 
 
-def _add_staff_fields(conn: Connection) -> None:
-    """Version 4: who wrote each user message; the priority, status label and mapped fields of a case."""
-    for table, column, kind in (
-        ("messages", "user_id", "VARCHAR(255)"),
-        ("cases", "priority", "VARCHAR(16)"),
-        ("cases", "status_label", "TEXT"),
-        ("cases", "fields", "JSON"),
-    ):
-        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+@functools.cache
+def _script(_locations: Sequence[Path]) -> ScriptDirectory:
+    """The revision files, read once per set of locations (opening a store must stay cheap)."""
+    return ScriptDirectory.from_config(_config())
 
 
-#: Steps after version 1 (the initial schema).  Versions must be consecutive and end at SCHEMA_VERSION.
-MIGRATIONS: list[Migration] = [
-    Migration(2, "case revisions, browse and search indexes, idempotency keys", _console_browse),
-    Migration(3, "messages.html and attachments.inline", _rich_text),
-    Migration(4, "messages.user_id; cases.priority, status_label, fields", _add_staff_fields),
-]
+@functools.cache
+def _revisions(locations: Sequence[Path]) -> tuple[str, ...]:
+    script = _script(locations)
+    heads = script.get_heads()
+    if len(heads) != 1:
+        raise ConfigurationError(f"the schema revisions must form one line, found heads {sorted(heads)}")
+    return tuple(reversed([rev.revision for rev in script.walk_revisions()]))
+
+
+def _stamped_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    version: int | None = conn.execute(
+        select(s.schema_version.c.version).where(s.schema_version.c.id == 1)
+    ).scalar()
+    return version
+
+
+def _alembic_revision(conn: Connection) -> str | None:
+    """The revision Alembic's version table names (read with plain SQL: a status check logs nothing)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:
+        raise ConfigurationError(f"the database names several schema revisions at once: {sorted(rows)}")
+    return str(rows[0]) if rows else None
 
 
 def read_status(conn: Connection, expected: int | None = None) -> SchemaStatus:
-    """Compare the database's stamp with ``expected`` (default: this code's SCHEMA_VERSION)."""
+    """Compare the database's revision with ``expected`` (default: this code's SCHEMA_VERSION).
+
+    Reads only: an empty database stays empty.  A revision this code does not know was written by a newer
+    casesync; its ``schema_version`` stamp then says which version.
+    """
     want = s.SCHEMA_VERSION if expected is None else expected
-    if not inspect(conn).has_table("schema_version"):
+    stamped = _stamped_version(conn)
+    revision = _alembic_revision(conn)
+    if revision is not None:
+        known = revisions()
+        if revision not in known:
+            newer = stamped if stamped is not None and stamped > want else want + 1
+            return SchemaStatus("newer", newer, want)
+        current = known.index(revision) + 1
+    elif stamped is None:
         return SchemaStatus("empty", None, want)
-    current = conn.execute(select(s.schema_version.c.version).where(s.schema_version.c.id == 1)).scalar()
-    if current is None:
-        return SchemaStatus("empty", None, want)
+    else:
+        current = stamped
     if current == want:
         return SchemaStatus("current", current, want)
     return SchemaStatus("outdated" if current < want else "newer", current, want)
 
 
 def upgrade(conn: Connection, now: datetime) -> list[int]:
-    """Create or upgrade the schema inside the caller's (write) transaction; returns versions applied."""
+    """Create or upgrade the schema inside the caller's (write) transaction; returns the versions applied."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
     status = read_status(conn)
@@ -92,21 +132,29 @@ def upgrade(conn: Connection, now: datetime) -> list[int]:
         return []
     if status.state == "newer":
         raise ConfigurationError(status.message)
+    known = revisions()
+    if len(known) < s.SCHEMA_VERSION:
+        raise ConfigurationError(f"no revision for schema version {s.SCHEMA_VERSION} (the newest is {len(known)})")
+    target = known[s.SCHEMA_VERSION - 1]
     if status.state == "empty":
         s.metadata.create_all(conn)
         create_search_structures(conn)
         if conn.dialect.name != "postgresql":
             conn.execute(s.counters.insert().values(name="case_number", value=0))
         conn.execute(s.schema_version.insert().values(id=1, version=s.SCHEMA_VERSION, applied_at=now))
+        # Stamped directly: nothing runs, so Alembic's environment need not be loaded for a new database.
+        MigrationContext.configure(conn).stamp(_script(tuple(VERSION_LOCATIONS)), target)
         return [s.SCHEMA_VERSION]
     assert status.current is not None
+    if _alembic_revision(conn) is None:  # adopt a database of the hand-written steps
+        command.stamp(_config(conn), known[status.current - 1])
     applied: list[int] = []
-    for step in sorted(MIGRATIONS, key=lambda m: m.version):
-        if status.current < step.version <= s.SCHEMA_VERSION:
-            step.apply(conn)
-            applied.append(step.version)
-    if not applied or applied[-1] != s.SCHEMA_VERSION:
-        raise ConfigurationError(f"no upgrade path from schema version {status.current} to {s.SCHEMA_VERSION}")
+
+    def note(*, step: Any, **_: Any) -> None:
+        if step.is_upgrade and not step.is_stamp:
+            applied.append(known.index(step.up_revision_id) + 1)
+
+    command.upgrade(_config(conn, on_version_apply=[note]), target)
     conn.execute(
         s.schema_version.update().where(s.schema_version.c.id == 1).values(version=s.SCHEMA_VERSION, applied_at=now)
     )

@@ -1,7 +1,7 @@
 """The store's tables, in SQLAlchemy Core terms that both SQLite and PostgreSQL understand.
 
 ``SCHEMA_VERSION`` is the version these tables describe.  An empty database gets them all at once; an
-older database is brought here by the steps in :mod:`sync.store.migrations`.
+older database is brought here by the Alembic revisions that :mod:`sync.store.migrations` runs.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,24 +132,39 @@ def test_dead_letters_discard_asks_for_confirmation(
 def test_migrate_twice(db_url: str, cli: Cli) -> None:
     code, out, err = cli("migrate")
     assert code == 0
+    from sync.store.migrations import revisions
     from sync.store.schema import SCHEMA_VERSION
 
     # the result on stdout, the log on stderr
-    assert out.splitlines() == [f"created the schema (version {SCHEMA_VERSION}) in an empty database"]
+    assert out.splitlines() == [
+        f"created the schema (version {SCHEMA_VERSION}) in an empty database, stamped revision {revisions()[-1]}"
+    ]
     assert json.loads(err.splitlines()[-1])["event"] == "migrate.done"
     code, out, _ = cli("migrate")
     assert code == 0 and "already current" in out and "nothing to apply" in out
 
 
+def test_migrate_upgrades_a_release_1_database_and_names_the_revisions(db_url: str, cli: Cli) -> None:
+    from sync.store.migrations import revisions
+    from sync.store.schema import SCHEMA_VERSION
+    from tests.store.release1 import make_release_1
+
+    make_release_1(db_url)
+    code, out, _ = cli("migrate")
+    assert code == 0
+    assert out.splitlines() == [
+        f"upgraded the schema from version 1 to {SCHEMA_VERSION} (applied revisions: {', '.join(revisions()[1:])})"
+    ]
+
+
 def test_migrate_upgrades_and_serve_refuses_an_outdated_postgresql_schema(
-    pg_database: str, cli: Cli, monkeypatch: pytest.MonkeyPatch, db_url: str
+    pg_database: str, cli: Cli, monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
 ) -> None:
     import psycopg
-    from sqlalchemy import text
 
     from sync.store import open_store
     from sync.store import schema as s
-    from sync.store.migrations import MIGRATIONS, Migration
+    from tests.store.next_revision import add_next_revision
 
     with psycopg.connect(pg_database, autocommit=True) as conn:  # the session's database, emptied
         conn.execute("DROP SCHEMA public CASCADE")
@@ -156,26 +172,20 @@ def test_migrate_upgrades_and_serve_refuses_an_outdated_postgresql_schema(
     monkeypatch.setenv("CASESYNC_DATABASE_URL", pg_database)
     assert cli("migrate")[0] == 0
     now = s.SCHEMA_VERSION
-    monkeypatch.setattr(s, "SCHEMA_VERSION", now + 1)
-    MIGRATIONS.append(
-        Migration(now + 1, "cli probe", lambda conn: conn.execute(text("CREATE TABLE cli_probe (x int)")))
-    )
-    try:
-        monkeypatch.setenv("CASESYNC_ZENDESK_URL", "http://127.0.0.1:9")  # never contacted
-        monkeypatch.setenv("CASESYNC_ZENDESK_EMAIL", "agent@example.test")
-        monkeypatch.setenv("CASESYNC_ZENDESK_TOKEN", "t")
-        code, out, err = cli("serve")
-        assert code == 2 and out == ""
-        assert err.count("\n") == 1 and "casesync migrate" in err and "CASESYNC_DATABASE_URL" in err
-        code, _, err = cli("status")
-        assert code == 2 and "casesync migrate" in err
+    add_next_revision(monkeypatch, tmp_path / "next", "CREATE TABLE cli_probe (x int)")
+    monkeypatch.setenv("CASESYNC_ZENDESK_URL", "http://127.0.0.1:9")  # never contacted
+    monkeypatch.setenv("CASESYNC_ZENDESK_EMAIL", "agent@example.test")
+    monkeypatch.setenv("CASESYNC_ZENDESK_TOKEN", "t")
+    code, out, err = cli("serve")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "casesync migrate" in err and "CASESYNC_DATABASE_URL" in err
+    code, _, err = cli("status")
+    assert code == 2 and "casesync migrate" in err
 
-        code, out, _ = cli("migrate")
-        assert code == 0 and f"from version {now} to {now + 1}" in out
-        store = open_store(pg_database)
-        try:
-            assert store.schema_status().state == "current"
-        finally:
-            store.close()
+    code, out, _ = cli("migrate")
+    assert code == 0 and f"from version {now} to {now + 1} (applied revisions: test_next_{now + 1})" in out
+    store = open_store(pg_database)
+    try:
+        assert store.schema_status().state == "current"
     finally:
-        MIGRATIONS.pop()
+        store.close()

@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -20,8 +21,9 @@ from sync.inbound import webhook_sink
 from sync.settings import Settings
 from sync.store import Store, open_store
 from sync.store import schema as s
-from sync.store.migrations import MIGRATIONS, Migration
+from sync.store.migrations import revisions
 from sync.web import create_app, sign
+from tests.store.next_revision import add_next_revision
 
 from .procs import wait_for
 
@@ -113,41 +115,63 @@ def test_a_released_entry_is_not_counted_as_an_attempt(store: Store) -> None:
 # -- schema ---------------------------------------------------------------------------------------------
 
 
-def test_an_outdated_schema_is_reported_and_upgraded_by_migrate(empty_pg: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next version of the code meets a database stamped with this one (the row set back): outdated until
-    ``migrate()``."""
+def test_an_outdated_schema_is_reported_and_upgraded_by_migrate(
+    empty_pg: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The next version of the code meets a database made by this one: outdated until ``migrate()``."""
     now = s.SCHEMA_VERSION
-    nxt = now + 1
-    ran: list[int] = []
-
-    def step(conn: Connection) -> None:
-        ran.append(nxt)
-        conn.execute(text("CREATE TABLE IF NOT EXISTS upgrade_probe (id integer PRIMARY KEY)"))
-
-    monkeypatch.setattr(s, "SCHEMA_VERSION", nxt)
-    MIGRATIONS.append(Migration(nxt, "add upgrade_probe", step))
+    first = open_store(empty_pg)
+    try:
+        assert first.migrate() == [now]  # an empty database: created at the newest version at once
+    finally:
+        first.close()
+    # No IF NOT EXISTS: a second run of the revision would fail the migrate that ran it.
+    nxt = add_next_revision(monkeypatch, tmp_path / "next", "CREATE TABLE upgrade_probe (id integer PRIMARY KEY)")
     stores = [open_store(empty_pg) for _ in range(3)]
     try:
-        assert stores[0].migrate() == [nxt]  # an empty database: created at the newest version at once
-        with stores[0].engine.begin() as conn:  # type: ignore[attr-defined]
-            conn.execute(s.schema_version.update().values(version=now))
         status = stores[1].schema_status()
         assert (status.state, status.current, status.expected) == ("outdated", now, nxt)
         assert "casesync migrate" in status.message
         with pytest.raises(ConfigurationError, match="casesync migrate"):
             stores[1].counts()  # PostgreSQL never upgrades behind the operators' back
-        # Two machines running `casesync migrate` at once: one applies the step, the other finds it done.
+        # Two machines running `casesync migrate` at once: one applies the revision, the other finds it done.
         results: list[list[int]] = []
         threads = [threading.Thread(target=lambda st=st: results.append(st.migrate())) for st in stores[1:]]
         for t in threads:
             t.start()
         for t in threads:
             t.join(30)
-        assert sorted(results) == [[], [nxt]] and ran == [nxt]
+        assert sorted(results) == [[], [nxt]]
         assert stores[1].schema_status().state == "current"
         assert stores[2].counts().cases == 0
     finally:
-        MIGRATIONS.pop()
+        for st in stores:
+            st.close()
+
+
+def test_concurrent_first_uses_of_an_empty_database_create_the_schema_once(empty_pg: str) -> None:
+    """Replicas starting together on an empty database take turns: one creates the schema, the rest find it."""
+    stores = [open_store(empty_pg) for _ in range(4)]
+    try:
+        results: list[list[int]] = []
+        errors: list[BaseException] = []
+
+        def first_use(st: Store) -> None:
+            try:
+                results.append(st.migrate())
+            except BaseException as exc:  # collected: the assertion below names it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=first_use, args=(st,)) for st in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert sorted(results) == [[], [], [], [s.SCHEMA_VERSION]]
+        with stores[0].engine.connect() as conn:  # type: ignore[attr-defined]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [revisions()[-1]]
+    finally:
         for st in stores:
             st.close()
 

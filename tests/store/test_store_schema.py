@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, inspect
+from sqlalchemy import inspect, select
 
 from sync.errors import ConfigurationError
 from sync.store import open_store
 from sync.store import schema as s
 from sync.store.engine import normalise_url
-from sync.store.migrations import MIGRATIONS, Migration
+from tests.store.next_revision import add_next_revision
 
 
 def test_an_empty_database_gets_the_schema_on_first_use(store_url: str) -> None:
@@ -28,49 +27,31 @@ def test_an_empty_database_gets_the_schema_on_first_use(store_url: str) -> None:
         store.close()
 
 
-def _add_next_version(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Pretend this code is one schema version ahead, with a step that adds a table."""
-    ran: list[str] = []
-
-    def step(conn: Any) -> None:
-        from sqlalchemy import MetaData, Table
-
-        Table("upgrade_probe", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
-        ran.append("next")
-
-    nxt = s.SCHEMA_VERSION + 1
-    monkeypatch.setattr(s, "SCHEMA_VERSION", nxt)
-    MIGRATIONS.append(Migration(nxt, "add upgrade_probe", step))
-    return ran
-
-
 def test_older_schema_is_upgraded_in_place_on_sqlite_and_waits_for_migrate_on_postgresql(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     first = open_store(store_url)
     first.counts()
     first.close()
-    ran = _add_next_version(monkeypatch)
+    nxt = add_next_revision(monkeypatch, tmp_path / "next", "CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY)")
+    store = open_store(store_url)
     try:
-        store = open_store(store_url)
-        try:
-            assert store.schema_status().state == "outdated"
-            assert "casesync migrate" in store.schema_status().message
-            if store.dialect == "postgresql":
-                with pytest.raises(ConfigurationError, match="casesync migrate"):
-                    store.counts()
-                assert ran == []
-                assert store.migrate() == [s.SCHEMA_VERSION]
-            else:
-                store.counts()  # SQLite upgrades itself
-            assert ran == ["next"]
-            assert store.schema_status().state == "current"
+        assert store.schema_status().state == "outdated"
+        assert "casesync migrate" in store.schema_status().message
+        if store.dialect == "postgresql":
+            with pytest.raises(ConfigurationError, match="casesync migrate"):
+                store.counts()
             with store.engine.connect() as conn:
-                assert inspect(conn).has_table("upgrade_probe")
-        finally:
-            store.close()
+                assert not inspect(conn).has_table("upgrade_probe")
+            assert store.migrate() == [nxt]
+        else:
+            store.counts()  # SQLite upgrades itself
+        assert store.schema_status().state == "current"
+        with store.engine.connect() as conn:
+            assert inspect(conn).has_table("upgrade_probe")
+            assert conn.execute(select(s.schema_version.c.version)).scalar() == nxt
     finally:
-        MIGRATIONS.pop()
+        store.close()
 
 
 def test_a_newer_schema_is_refused(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
