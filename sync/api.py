@@ -25,36 +25,34 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from mappings.errors import TooManyRecipients, TransitionRefused
-from mappings.fields import FieldRefused, check_field_values, check_priority
-from mappings.lifecycle import Transition, apply_user_close, apply_user_reply
+from mappings.lifecycle import apply_user_close, apply_user_reply
 from mappings.models import Account, Attachment, Case, CaseChange, CaseStatus, FieldValue, User
-from mappings.recipients import MAX_CCS, ensure_within_limit, is_valid_email, same_email
 from mappings.references import ReferredCase, check_refers_to, refusal_message
-from sync import idempotency
+from sync import accounts, idempotency
 from sync.browse import CasePage, browse_page
 from sync.erasure import ErasureReport, erase_user
-from sync.errors import CaseClosed, CaseNotFound, InvalidInput, UnknownUser
+from sync.errors import CaseNotFound, InvalidInput, UnknownUser
 from sync.feed_wait import MAX_WAIT_S, wait_for_changes
 from sync.settings import Settings, load_settings
-from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, account_key, case_key, open_store, user_key
+from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, case_key, open_store
+from sync.validation import (
+    BODY_MAX,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    SUBJECT_MAX,
+    check_attachments,
+    check_case_details,
+    check_id,
+    check_idempotency_key,
+    check_int,
+    check_text,
+    check_transition,
+)
 
 __all__ = ["MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "SupportCases"]
 
-_SUBJECT_MAX = 255  # casesync's limits (docs/design.md §6)
-_BODY_MAX = 65_536
-_NAME_MAX = 255
-_ID_MAX = 255  # ids are stored in VARCHAR(255) columns on PostgreSQL
-_INT_MAX = 2**63 - 1  # case numbers and feed positions are 64-bit integers in both databases
-_FILENAME_MAX = 255
 _OCTETS = "application/octet-stream"
-
-#: At most this many attachments per message.
-MAX_ATTACHMENTS = 20
-#: At most this many bytes per attachment: Zendesk refuses larger uploads.
-MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
 
 
 class SupportCases:
@@ -78,87 +76,23 @@ class SupportCases:
 
     def upsert_account(self, account_id: str, name: str) -> Account:
         """Create or rename an account (its Zendesk organization follows)."""
-        check_id(account_id, "account_id")
-        name = check_text(name, "name", _NAME_MAX)
-        with self.store.transaction() as tx:
-            if tx.get_account(account_id, for_update=True) is None:
-                check_new_account_id(account_id)
-            after, before = tx.upsert_account(account_id, name)
-            if before is None or before.name != after.name:
-                tx.enqueue(
-                    OutboxKind.UPSERT_ACCOUNT,
-                    {"account_id": account_id, "previous_name": before.name if before else None},
-                    ordering_key=account_key(account_id),
-                    account_id=account_id,
-                )
-        return Account(id=after.id, name=after.name)
+        return accounts.upsert_account(self.store, account_id, name)
 
     def upsert_user(self, account_id: str, user_id: str, email: str, name: str, *, admin: bool = False) -> User:
         """Create or update a user of an account; admins' addresses are on the account's recipient list."""
-        check_id(account_id, "account_id")
-        check_id(user_id, "user_id")
-        email = check_email(email)
-        name = check_text(name, "name", _NAME_MAX)
-        if not isinstance(admin, bool):
-            raise InvalidInput("admin must be True or False")
-        with self.store.transaction() as tx:
-            self._account(tx, account_id)
-            if tx.is_staff_email(email):
-                raise InvalidInput(f"email {email!r} belongs to a Zendesk agent: console users cannot be support staff")
-            old_list = tx.recipients(account_id)
-            after, before = tx.upsert_user(account_id, user_id, email, name, admin)
-            new_list = self._checked_list(tx, account_id)
-            if before is None or (before.email, before.name, before.admin) != (email, name, admin):
-                email_changed = before is not None and before.email != email
-                tx.enqueue(
-                    OutboxKind.UPSERT_USER,
-                    {
-                        "account_id": account_id,
-                        "user_id": user_id,
-                        "email": email,
-                        "previous_email": before.email if before is not None and email_changed else None,
-                        "created": before is None,
-                    },
-                    ordering_key=user_key(account_id, user_id),
-                    account_id=account_id,
-                )
-            self._queue_list_change(tx, account_id, old_list, new_list)
-        return User(account_id=account_id, id=user_id, email=after.email, name=after.name, admin=after.admin)
+        return accounts.upsert_user(self.store, account_id, user_id, email, name, admin=admin)
 
     def add_recipient(self, account_id: str, email: str) -> list[str]:
         """Register an additional address; returns the account's full recipient list afterwards."""
-        check_id(account_id, "account_id")
-        email = check_email(email)
-        with self.store.transaction() as tx:
-            self._account(tx, account_id)
-            old_list = tx.recipients(account_id)
-            tx.add_registered_recipient(account_id, email)
-            new_list = self._checked_list(tx, account_id)
-            self._queue_list_change(tx, account_id, old_list, new_list)
-        return new_list
+        return accounts.add_recipient(self.store, account_id, email)
 
     def remove_recipient(self, account_id: str, email: str) -> list[str]:
         """Unregister an address (not an admin's: demote the admin instead); returns the list afterwards."""
-        check_id(account_id, "account_id")
-        email = check_email(email)
-        with self.store.transaction() as tx:
-            self._account(tx, account_id)
-            if any(u.admin and same_email(u.email, email) for u in tx.users(account_id)):
-                raise InvalidInput(
-                    f"{email!r} is an admin user's address: remove it by demoting the admin"
-                    " (upsert_user(..., admin=False))"
-                )
-            old_list = tx.recipients(account_id)
-            tx.remove_registered_recipient(account_id, email)
-            new_list = tx.recipients(account_id)
-            self._queue_list_change(tx, account_id, old_list, new_list)
-        return new_list
+        return accounts.remove_recipient(self.store, account_id, email)
 
     def recipients(self, account_id: str) -> list[str]:
         """The account's recipient list: admin users' addresses first, then the registered ones."""
-        check_id(account_id, "account_id")
-        with self.store.read() as tx:
-            return tx.recipients(account_id)
+        return accounts.recipients(self.store, account_id)
 
     # -- cases -------------------------------------------------------------------------------------
 
@@ -184,16 +118,22 @@ class SupportCases:
         """
         check_id(account_id, "account_id")
         check_id(user_id, "user_id")
-        subject = check_text(subject, "subject", _SUBJECT_MAX)
-        check_text(body, "body", _BODY_MAX)
+        subject = check_text(subject, "subject", SUBJECT_MAX)
+        check_text(body, "body", BODY_MAX)
         if refers_to is not None:
             check_int(refers_to, "refers_to")
         files = check_attachments(attachments)
-        details = self._case_details(priority, fields)
-        key = _key(idempotency_key)
+        details = check_case_details(priority, fields, self.settings.field_map if self.settings is not None else {})
+        key = check_idempotency_key(idempotency_key)
         digest = idempotency.fingerprint(
-            "submit", files, user_id=user_id, subject=subject, body=body, refers_to=refers_to,
-            priority=priority, fields=dict(fields) if fields else None,
+            "submit",
+            files,
+            user_id=user_id,
+            subject=subject,
+            body=body,
+            refers_to=refers_to,
+            priority=priority,
+            fields=dict(fields) if fields else None,
         )
         with self.store.transaction() as tx:
             if (first := idempotency.claim(tx, account_id, key, "submit", digest)) is not None:
@@ -241,11 +181,11 @@ class SupportCases:
         check_id(account_id, "account_id")
         check_int(case_id, "case_id")
         check_id(user_id, "user_id")
-        check_text(body, "body", _BODY_MAX)
+        check_text(body, "body", BODY_MAX)
         if not isinstance(acknowledges_solution, bool):
             raise InvalidInput("acknowledges_solution must be True or False")
         files = check_attachments(attachments)
-        key = _key(idempotency_key)
+        key = check_idempotency_key(idempotency_key)
         digest = idempotency.fingerprint(
             "reply", files, case_id=case_id, user_id=user_id, body=body, acknowledges_solution=acknowledges_solution
         )
@@ -256,7 +196,7 @@ class SupportCases:
             user = tx.get_user(account_id, user_id)
             if user is None:
                 raise UnknownUser(account_id, user_id)
-            move = _transition(apply_user_reply, case)
+            move = check_transition(apply_user_reply, case)
             message = tx.add_message(
                 case_id,
                 "user",
@@ -290,7 +230,7 @@ class SupportCases:
         check_id(account_id, "account_id")
         check_int(case_id, "case_id")
         check_id(user_id, "user_id")
-        key = _key(idempotency_key)
+        key = check_idempotency_key(idempotency_key)
         digest = idempotency.fingerprint("close", case_id=case_id, user_id=user_id)
         with self.store.transaction() as tx:
             if (first := idempotency.claim(tx, account_id, key, "close", digest)) is not None:
@@ -298,7 +238,7 @@ class SupportCases:
             case = self._own_case(tx, account_id, case_id, lock=True)
             if tx.get_user(account_id, user_id) is None:
                 raise UnknownUser(account_id, user_id)
-            move = _transition(apply_user_close, case)
+            move = check_transition(apply_user_close, case)
             tx.set_case_status(case_id, move.after, closed_by=move.closed_by, reason="closed by the user")
             tx.enqueue(
                 OutboxKind.CLOSE,
@@ -405,26 +345,6 @@ class SupportCases:
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _case_details(self, priority: object, fields: object) -> dict[str, Any]:
-        """The checked ``priority`` and mapped ``fields`` of a submit, as ``set_case_details`` takes them."""
-        field_map = self.settings.field_map if self.settings is not None else {}
-        try:
-            checked_priority = check_priority(priority)
-            checked_fields = check_field_values(fields, field_map) if fields is not None else {}
-        except FieldRefused as exc:
-            raise InvalidInput(str(exc)) from None
-        details: dict[str, Any] = {}
-        if checked_priority is not None:
-            details["priority"] = checked_priority
-        if checked_fields:
-            details["fields"] = checked_fields
-        return details
-
-    @staticmethod
-    def _account(tx: StoreTx, account_id: str) -> None:
-        if tx.get_account(account_id, for_update=True) is None:
-            raise InvalidInput(f"account {account_id!r} does not exist: call upsert_account first")
-
     @staticmethod
     def _own_case(tx: StoreTx, account_id: str, case_id: int, *, lock: bool = False) -> CaseRecord:
         record = tx.get_case(case_id, for_update=lock)
@@ -438,134 +358,3 @@ class SupportCases:
         case = tx.case(case_id)
         assert case is not None
         return case
-
-    @staticmethod
-    def _checked_list(tx: StoreTx, account_id: str) -> builtins.list[str]:
-        found = tx.recipients(account_id)
-        try:
-            return ensure_within_limit(found, MAX_CCS)
-        except TooManyRecipients as exc:
-            raise InvalidInput(
-                f"the recipient list of account {account_id!r} would have {exc.count} addresses;"
-                f" at most {exc.limit} are allowed (Zendesk's CC limit)"
-            ) from None
-
-    @staticmethod
-    def _queue_list_change(tx: StoreTx, account_id: str, old: builtins.list[str], new: builtins.list[str]) -> None:
-        old_keys, new_keys = {a.lower() for a in old}, {a.lower() for a in new}
-        added = [a for a in new if a.lower() not in old_keys]
-        removed = [a for a in old if a.lower() not in new_keys]
-        if added or removed:
-            tx.enqueue(
-                OutboxKind.RECIPIENTS_CHANGED,
-                {"account_id": account_id, "added": added, "removed": removed},
-                ordering_key=account_key(account_id),
-                account_id=account_id,
-            )
-
-
-# -- input checks: each raises InvalidInput with a message naming the field ---------------------------
-
-
-def _transition(rule: Any, case: CaseRecord) -> Transition:
-    """Apply a lifecycle rule; a refusal because the case is Closed is ``CaseClosed``."""
-    try:
-        result: Transition = rule(case.status)
-    except TransitionRefused as exc:
-        if exc.closed:
-            raise CaseClosed(case.id) from None
-        raise InvalidInput(str(exc)) from None
-    return result
-
-
-def _key(value: object) -> str | None:
-    return None if value is None else check_id(value, "idempotency_key")
-
-
-def _storable(value: str, field: str) -> None:
-    # Both databases store UTF-8 text: NUL characters and lone surrogates cannot be stored.
-    if "\x00" in value:
-        raise InvalidInput(f"{field} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{field} is not valid Unicode text") from None
-
-
-def check_id(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{field} must be a non-empty string")
-    if len(value) > _ID_MAX:
-        raise InvalidInput(f"{field} is longer than {_ID_MAX} characters")
-    _storable(value, field)
-    return value
-
-
-def check_new_account_id(account_id: str) -> str:
-    """A new account's id must be canonical: no surrounding whitespace, and lower case (Unicode case-folded).
-
-    Zendesk compares organization external ids case-insensitively ("company1" and "Company1" are the same
-    organization: the Support API's OpenAPI file, ``Organization.external_id``), and an account's
-    organization is found by ``console-account:<account_id>``.  Two accounts whose ids differ only by case
-    would share one organization — one tenant's tickets in another's — so only the case-folded spelling
-    is accepted; and ``"acme "`` is refused rather than silently trimmed into ``"acme"``.  Accounts that
-    already exist keep working under the id they were created with.
-    """
-    if account_id != account_id.strip():
-        raise InvalidInput(f"account_id {account_id!r} must not begin or end with whitespace")
-    folded = account_id.casefold()
-    if account_id != folded:
-        raise InvalidInput(
-            f"account_id {account_id!r} must be lower case ({folded!r}): Zendesk compares organization external"
-            " ids case-insensitively, so ids that differ only by case would share one organization"
-        )
-    return account_id
-
-
-def check_int(value: object, field: str, *, minimum: int = 1) -> int:
-    # bool is an int subclass: True is not a case number.
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidInput(f"{field} must be an integer of at least {minimum}")
-    if value > _INT_MAX:  # beyond 64 bits: no such case or feed position, and the databases cannot hold it
-        raise InvalidInput(f"{field} must be an integer of at most {_INT_MAX}")
-    return value
-
-
-def check_text(value: object, field: str, limit: int) -> str:
-    """Non-blank text of at most ``limit`` characters; returned as given (the body keeps its blanks)."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{field} must not be empty")
-    if len(value) > limit:
-        raise InvalidInput(f"{field} is {len(value)} characters long; at most {limit} are allowed")
-    _storable(value, field)
-    return value
-
-
-def check_email(value: object) -> str:
-    """A syntactically valid address (reserved names such as ``.test`` are valid), trimmed."""
-    if not isinstance(value, str) or not is_valid_email(value):
-        raise InvalidInput(f"invalid email address: {value!r}")
-    return value.strip()
-
-
-def check_attachments(files: object) -> builtins.list[Attachment]:
-    if isinstance(files, (str, bytes)) or not isinstance(files, Sequence):
-        raise InvalidInput("attachments must be a sequence of Attachment")
-    if len(files) > MAX_ATTACHMENTS:
-        raise InvalidInput(f"{len(files)} attachments: at most {MAX_ATTACHMENTS} per message")
-    out: builtins.list[Attachment] = []
-    for f in files:
-        if not isinstance(f, Attachment):
-            raise InvalidInput("attachments must be Attachment(filename, content_type, data) values")
-        if not f.filename.strip():
-            raise InvalidInput("an attachment's filename must not be empty")
-        if len(f.filename) > _FILENAME_MAX:
-            raise InvalidInput(f"attachment filename is longer than {_FILENAME_MAX} characters")
-        _storable(f.filename, "attachment filename")
-        _storable(f.content_type, "attachment content_type")
-        if len(f.data) > MAX_ATTACHMENT_BYTES:
-            raise InvalidInput(
-                f"attachment {f.filename!r} is {len(f.data)} bytes; at most {MAX_ATTACHMENT_BYTES} per file"
-            )
-        out.append(f)
-    return out

@@ -54,7 +54,8 @@ FORBIDDEN_LOADED = ["zenpy", "requests", "urllib3", "http.client", "sqlite3", "p
 
 PACKAGE_DIR = Path(mappings.__file__).parent
 SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
-MODULES = ["mappings", *(f"mappings.{m.name}" for m in pkgutil.walk_packages([str(PACKAGE_DIR)]))]
+# The prefix makes subpackages (``mappings.inbound``) walk as themselves, not as same-named packages elsewhere.
+MODULES = ["mappings", *(m.name for m in pkgutil.walk_packages([str(PACKAGE_DIR)], prefix="mappings."))]
 
 
 def _imports(path: Path, package: str) -> list[str]:

@@ -33,18 +33,17 @@ from mappings.inbound import (
     decide_ticket,
     find_merge_target,
 )
-from mappings.models import CaseStatus, ChangeKind
+from mappings.models import ChangeKind
 from mappings.references import find_ticket_references
-from mappings.rich_text import imported_attachment_id
 from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.clock import utc_now
-from sync.errors import RetriableError
 from sync.gateway import ZendeskGateway
+from sync.inbound.actions import change_status, create_follow_up_case, import_message, withdraw_comment
 from sync.inbound.redactions import apply_redactions
 from sync.inbound.ticket_details import TicketDetails
 from sync.metrics import Metrics
 from sync.settings import Settings
-from sync.store import OutboxKind, Store, StoreTx, TicketState, account_key, case_key
+from sync.store import Store, StoreTx, TicketState, case_key
 from sync.ticket_facts import remember_ticket
 
 __all__ = ["TicketApplier", "gap_key", "private_key", "withdraw_comment"]
@@ -67,25 +66,6 @@ def private_key(ticket_id: int) -> str:
     A comment list read just before the change may still show them public: the applier never imports them.
     """
     return f"inbound.private.{ticket_id}"
-
-
-def withdraw_comment(tx: StoreTx, comment_id: int, *, case_id: int | None = None, ticket_id: int | None = None) -> bool:
-    """Withdraw the console message imported from ``comment_id`` (made private in Zendesk), with its feed entry.
-
-    Only a message imported from Zendesk, of ``case_id`` / of the case linked to ``ticket_id`` when given;
-    ``False`` when there is none or it is withdrawn already.
-    """
-    message = tx.message_by_comment(comment_id)
-    if message is None or message.withdrawn or message.origin == "console":
-        return False
-    if case_id is not None and message.case_id != case_id:
-        return False
-    record = tx.get_case(message.case_id)
-    if record is None or (ticket_id is not None and record.ticket_id != ticket_id):
-        return False
-    tx.withdraw_message(message.id)
-    tx.append_change(record.account_id, record.id, ChangeKind.WITHDRAWN_MESSAGE, f"message {message.id}")
-    return True
 
 
 class TicketApplier:
@@ -318,25 +298,16 @@ class TicketApplier:
         conflicts: list[str] = list(extra.get("conflicts") or [])
         for action in plan.actions:
             if isinstance(action, CreateFollowUpCase):
-                case_id, account_id = self._create_follow_up(tx, action), action.account_id
+                case_id, account_id = create_follow_up_case(tx, action), action.account_id
                 continue
             if case_id is None:
                 continue
             if isinstance(action, ImportMessage):
-                self._import(tx, case_id, account_id, action, downloads)
+                import_message(tx, case_id, account_id, action, downloads)
             elif isinstance(action, WithdrawMessage):
                 withdraw_comment(tx, action.comment_id, case_id=case_id)
             elif isinstance(action, ChangeStatus):
-                closing = action.status is CaseStatus.CLOSED
-                tx.set_case_status(
-                    case_id, action.status, closed_by=action.actor if closing else None, reason=action.reason
-                )
-                if action.merged_into is not None:
-                    tx.set_case_refs(case_id, merged_into=action.merged_into)
-                detail = action.status.value + (f": {action.reason}" if action.reason else "")
-                if action.merged_into is not None:
-                    detail += f" (merged into case #{action.merged_into})"
-                tx.append_change(account_id, case_id, action.feed_kind, detail)
+                change_status(tx, case_id, account_id, action)
             elif isinstance(action, SetCc):
                 tx.set_case_cc(case_id, list(action.emails))
             elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
@@ -380,69 +351,6 @@ class TicketApplier:
                 ticket_cases=lambda: self._ticket_cases(tx, account_id, ticket, comments, None),
                 zendesk_host=self.zendesk_host,
             )
-
-    @staticmethod
-    def _create_follow_up(tx: StoreTx, action: CreateFollowUpCase) -> int:
-        source_case = tx.get_case(action.refers_to)
-        requester = source_case.requester_id if source_case else ""
-        if action.requester_zendesk_id is not None:
-            same = [u for u in tx.users_by_zendesk_id(action.requester_zendesk_id) if u.account_id == action.account_id]
-            if same:
-                requester = same[0].user_id
-        number = tx.next_case_number()
-        subject = action.subject or "(no subject)"
-        tx.create_case(number, action.account_id, requester, subject, refers_to=action.refers_to)
-        tx.link_ticket(number, action.ticket_id)
-        tx.append_change(
-            action.account_id, number, ChangeKind.LINKED_CASE, f"follow-up of case #{action.refers_to}"
-        )
-        # Zendesk made the ticket (an email to a closed ticket): it carries the parent's CCs, not the account's
-        # list as it is now, so the outbox brings them in line (the parent's CCs count as casesync's own).
-        tx.enqueue(
-            OutboxKind.REPAIR_CCS,
-            {
-                "account_id": action.account_id,
-                "ticket_ids": [action.ticket_id],
-                "previously_managed": list(source_case.cc) if source_case else [],
-            },
-            ordering_key=account_key(action.account_id),
-            account_id=action.account_id,
-        )
-        return number
-
-    @staticmethod
-    def _import(tx: StoreTx, case_id: int, account_id: str, action: ImportMessage, downloads: dict[int, bytes]) -> None:
-        if tx.message_by_comment(action.comment_id) is not None:
-            return  # already imported (a concurrent apply): exactly once
-        # An end user's comment written by a console user of this account (an email reply) is theirs.
-        writers = tx.users_by_zendesk_id(action.author_zendesk_id) if action.author == "user" else []
-        message = tx.add_message(
-            case_id,
-            action.author,
-            action.author_name,
-            action.body,
-            origin="zendesk",
-            zendesk_comment_id=action.comment_id,
-            created_at=action.created_at,
-            html=action.html,
-            user_id=next((u.user_id for u in writers if u.account_id == account_id), None),
-        )
-        for attachment in action.attachments:
-            data = downloads.get(attachment.id)
-            if data is None:
-                # The plan changed between the two decisions: let the caller retry with fresh downloads.
-                raise RetriableError(f"attachment {attachment.id} of comment {action.comment_id} not downloaded")
-            tx.add_attachment(
-                message.id,
-                attachment.file_name,
-                attachment.content_type,
-                data,
-                zendesk_attachment_id=attachment.id,
-                inline=attachment.inline,
-                # The message's HTML names its inline images by this id already.
-                attachment_id=imported_attachment_id(attachment.id) if attachment.inline else None,
-            )
-        tx.append_change(account_id, case_id, action.feed_kind, f"message {message.id} from {action.author_name}")
 
     def _observe(self, plan: InboundPlan) -> None:
         if self.metrics is None:

@@ -1,0 +1,214 @@
+"""Delivering a user's message (``reply``): posted once; a ticket closed or deleted meanwhile continues it
+as a new case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mappings.inbound import assumed_close_actor
+from mappings.lifecycle import SystemCloseReason
+from mappings.models import CaseStatus, ChangeKind
+from mappings.outbound import (
+    ReplyOutbound,
+    build_reply,
+    continuation_subject,
+    find_message_comment,
+)
+from mappings.zendesk import TicketUpdateDraft, ZTicket
+from sync.errors import (
+    MappingError,
+    NetworkError,
+    RecordNotFound,
+    TicketClosedRemotely,
+)
+from sync.logging import get_logger
+from sync.outbound.case_handler import CaseHandler
+from sync.outbound.dependencies import wait_for_users
+from sync.outbound.outcomes import Finish
+from sync.store import CaseRecord, MessageRecord, OutboxEntry, OutboxKind, StoreTx, case_key
+from sync.ticket_facts import remember_ticket
+
+__all__ = ["ReplyDelivery"]
+
+log = get_logger(__name__)
+
+#: The reason recorded on a case whose ticket Zendesk closed before a queued reply reached it.
+_CLOSED_BEFORE_REPLY = "closed in Zendesk before a reply arrived"
+
+
+class ReplyDelivery(CaseHandler):
+    """The ``reply`` handler."""
+
+    def reply(self, entry: OutboxEntry) -> Finish | None:
+        """Post the user's message once; a ticket closed or deleted meanwhile makes it a new, linked case."""
+        case_id = int(entry.payload["case_id"])
+        message_id = int(entry.payload["message_id"])
+        with self.store.read() as tx:
+            case = tx.get_case(case_id)
+            message = tx.message(message_id)
+            # The message's own author (any user of the account); messages stored before authorship was
+            # kept are the requester's.  One read for everything a steady-state reply needs.
+            author = (message.user_id if message else None) or (case.requester_id if case else "")
+            linked = self.directory.linked_end_user(tx, case.account_id, author) if case else None
+            if case is not None:
+                wait_for_users(tx, entry, case.account_id, [author], self.settled)
+        if case is None or message is None:
+            raise MappingError(f"case {case_id} or message {message_id} is not in the store")
+        if message.zendesk_comment_id is not None or message.case_id != case_id:
+            return None  # delivered already, or moved to a continuation case that delivers it
+        ticket_id = case.ticket_id
+        if ticket_id is None:
+            raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
+        user, author_id = linked or self.directory.end_user(case.account_id, author)
+        try:
+            return self._post_reply(entry, case, message, ticket_id, user.email, author_id)
+        except RecordNotFound:
+            if not self._ticket_gone(ticket_id):
+                raise
+            # Staff deleted the ticket before the reply reached it: like a ticket Zendesk closed, the reply is
+            # neither lost nor forced in, it continues as a new case.
+            self._continue_as_new_case(case_id, message, deleted=True)
+            return None
+
+    def _post_reply(
+        self,
+        entry: OutboxEntry,
+        case: CaseRecord,
+        message: MessageRecord,
+        ticket_id: int,
+        email: str,
+        author_id: int,
+    ) -> Finish | None:
+        """Post ``message`` as its author (``email``, Zendesk user ``author_id``), in either authorship mode."""
+        impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
+        if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, author_id):
+            return None
+        before = CaseStatus(entry.payload.get("status_before") or _status_before(case.status))
+        by_requester = message.user_id in (None, case.requester_id)
+        plan = build_reply(
+            ReplyOutbound(
+                message_id=message.id,
+                body=message.body,
+                requester_zendesk_id=author_id,
+                status_before=before,
+                acknowledges_solution=bool(entry.payload.get("acknowledges_solution")),
+                uploads=self.upload(message),
+                impersonate=impersonate,
+                author_zendesk_id=author_id,
+                cc_author_email=None if by_requester or _listed(email, case.cc) else email,
+            )
+        )
+        updated: ZTicket | None = None
+        try:
+            if plan.ccs_before:
+                # Zendesk lets an end user update only a request they are the requester or a CC of.
+                self.gateway.update_ticket(ticket_id, TicketUpdateDraft(email_ccs=plan.ccs_before))
+            if impersonate:
+                assert plan.update.comment is not None
+                comment = self.gateway.reply_on_behalf(ticket_id, email, plan.update.comment)
+                comment_id = comment.id if comment is not None else None
+                if plan.tags_after:
+                    self.gateway.add_tags(ticket_id, plan.tags_after)
+            else:
+                updated, comments = self.gateway.update_ticket(ticket_id, plan.update)
+                comment_id = comments[0].id if comments else None
+        except TicketClosedRemotely:
+            self._continue_as_new_case(case.id, message)
+            return None
+        except NetworkError as exc:
+            if exc.ambiguous and self._already_posted(entry, ticket_id, message, author_id):
+                return None
+            raise
+        if comment_id is None:
+            comment_id = self._find_posted(ticket_id, message, author_id, entry.created_at)
+
+        def finish(tx: StoreTx) -> None:
+            if updated is not None:
+                remember_ticket(tx, updated)
+            if comment_id is not None:
+                tx.set_message_comment(message.id, comment_id)
+
+        return finish
+
+    def _ticket_gone(self, ticket_id: int) -> bool:
+        """True when the ticket no longer exists (a 404 from the Requests API may only mean the user can't see it)."""
+        try:
+            return self.gateway.get_ticket(ticket_id).status == "deleted"
+        except RecordNotFound:
+            return True
+
+    def _already_posted(self, entry: OutboxEntry, ticket_id: int, message: MessageRecord, author_id: int) -> bool:
+        found = self._find_posted(ticket_id, message, author_id, entry.created_at)
+        if found is None:
+            return False
+        with self.store.transaction() as tx:
+            tx.set_message_comment(message.id, found)
+        log.info("reply_found_after_failure", case_id=message.case_id, message_id=message.id, comment_id=found)
+        return True
+
+    def _find_posted(self, ticket_id: int, message: MessageRecord, author_id: int, sent_after: datetime) -> int | None:
+        found = find_message_comment(
+            self.gateway.list_comments(ticket_id),
+            message.id,
+            author_id=author_id,
+            body=message.body,
+            sent_after=sent_after,
+        )
+        return found.id if found is not None else None
+
+    def _continue_as_new_case(self, case_id: int, message: MessageRecord, *, deleted: bool = False) -> None:
+        """Zendesk closed (or staff deleted) the ticket before the reply arrived: the reply opens a case
+        continuing it."""
+        with self.store.transaction() as tx:
+            case = tx.get_case(case_id, for_update=True)
+            assert case is not None
+            continuation = tx.kv_get(f"continuation:{case_id}")
+            if case.status is not CaseStatus.CLOSED:
+                # The 422 does not say who closed it: judge by the status casesync last saw on the ticket.
+                state = tx.ticket_state(case.ticket_id) if case.ticket_id is not None else None
+                seen = CaseStatus.SOLVED if state is not None and state.status == "solved" else case.status
+                actor = "system" if deleted else assumed_close_actor(seen)
+                reason = SystemCloseReason.DELETED.value if deleted else _CLOSED_BEFORE_REPLY
+                feed = ChangeKind.CLOSED_BY_SYSTEM if actor == "system" else ChangeKind.STATUS
+                tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=actor, reason=reason)
+                tx.append_change(case.account_id, case_id, feed, f"{CaseStatus.CLOSED.value}: {reason}")
+            if isinstance(continuation, int):
+                # A continuation exists already: the message joins it as a reply.
+                tx.move_message(message.id, continuation)
+                tx.enqueue(
+                    OutboxKind.REPLY,
+                    {"case_id": continuation, "message_id": message.id, "status_before": CaseStatus.NEW.value},
+                    ordering_key=case_key(continuation),
+                    account_id=case.account_id,
+                    case_id=continuation,
+                )
+                return
+            number = tx.next_case_number()
+            tx.create_case(
+                number, case.account_id, case.requester_id, continuation_subject(case.subject), refers_to=case_id
+            )
+            tx.move_message(message.id, number)
+            tx.kv_set(f"continuation:{case_id}", number)
+            tx.append_change(
+                case.account_id,
+                number,
+                ChangeKind.LINKED_CASE,
+                f"case #{number} continues case #{case_id}: Zendesk closed it before a reply arrived",
+            )
+            tx.enqueue(
+                OutboxKind.SUBMIT,
+                {"case_id": number},
+                ordering_key=case_key(number),
+                account_id=case.account_id,
+                case_id=number,
+            )
+        log.info("reply_continued_as_case", case_id=case_id, new_case_id=number, message_id=message.id)
+
+
+def _listed(email: str, cc: list[str]) -> bool:
+    return email.strip().lower() in {address.lower() for address in cc}
+
+
+def _status_before(current: CaseStatus) -> str:
+    # The reply already moved Pending/Solved to Open; New stays New, which is all the ticket needs to know.
+    return CaseStatus.NEW.value if current is CaseStatus.NEW else CaseStatus.OPEN.value

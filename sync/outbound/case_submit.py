@@ -1,0 +1,199 @@
+"""Delivering a case's ticket (``submit``): once, recognisably, and a follow-up only after its source closed."""
+
+from __future__ import annotations
+
+import uuid
+
+from mappings.external_ids import case_external_id
+from mappings.fields import ticket_custom_fields
+from mappings.outbound import (
+    NewTicket,
+    build_ticket_draft,
+)
+from sync.errors import (
+    MappingError,
+    NetworkError,
+    RecordNotFound,
+)
+from sync.logging import get_logger
+from sync.outbound.accounts import REPAIR_CCS
+from sync.outbound.case_handler import CaseHandler
+from sync.outbound.dependencies import wait_for_users
+from sync.outbound.outcomes import Deferred, Finish
+from sync.store import MessageRecord, OutboxEntry, StoreTx, account_key
+from sync.ticket_facts import remember_ticket
+
+__all__ = ["TicketSubmission"]
+
+log = get_logger(__name__)
+
+#: How long a follow-up waits between checks of its source ticket's closure.
+_FOLLOWUP_WAIT_S = 15.0
+#: The store's random id, part of every Idempotency-Key.
+_INSTALLATION_KEY = "installation_id"
+
+
+class TicketSubmission(CaseHandler):
+    """The ``submit`` handler: create the case's ticket, or adopt the one an earlier attempt created."""
+
+    def submit(self, entry: OutboxEntry) -> Finish | None:
+        """Create the case's ticket once: look it up by ``external_id`` after any earlier failed attempt."""
+        case_id = int(entry.payload["case_id"])
+        with self.store.read() as tx:
+            case = tx.get_case(case_id)
+            if case is None:
+                raise MappingError(f"case {case_id} is not in the store")
+            if case.ticket_id is not None:
+                return None  # already created (a lost completion)
+            messages = tx.case_messages(case_id, include_withdrawn=True)
+            recipients = tx.recipients(case.account_id)
+            source_ticket = tx.ticket_of(case.refers_to) if case.refers_to is not None else None
+            # Everything else a steady-state submit needs, in the same read: the organization, the linked
+            # requester and the installation id.
+            account = tx.get_account(case.account_id)
+            # An address known as an agent's fails the case itself (the console is told); only then wait.
+            linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
+            wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
+            installation = tx.kv_get(_INSTALLATION_KEY)
+        if not messages:
+            raise MappingError(f"case {case_id} has no first message")
+        first = messages[0]
+
+        if case.refers_to is not None:
+            if source_ticket is None:
+                raise Deferred(f"case {case.refers_to} has no ticket yet", _FOLLOWUP_WAIT_S)
+            if not self._source_closed(case.refers_to, source_ticket):
+                # Staff deleted the ticket of the case this one continues: Zendesk has nothing to make a
+                # follow-up of, so the case gets a ticket of its own (the console keeps its ``refers_to``).
+                source_ticket = None
+
+        if entry.attempts > 0 and self._adopt_existing(case_id, first):
+            return None
+
+        known_org = account.zendesk_org_id if account is not None else None
+        org_id = known_org if known_org is not None else self.directory.organization(case.account_id)
+        user, requester_id = linked or self.directory.end_user(case.account_id, case.requester_id)
+        # A reply that continues a closed case is the first message of its new ticket: still its writer's.
+        writer = None
+        if first.user_id is not None and first.user_id != case.requester_id:
+            writer = self.directory.writer(case.account_id, first.user_id)
+        draft = build_ticket_draft(
+            NewTicket(
+                case_id=case_id,
+                subject=case.subject,
+                body=first.body,
+                requester_zendesk_id=requester_id,
+                requester_email=user.email,
+                organization_id=org_id,
+                recipients=recipients,
+                first_message_id=first.id,
+                uploads=self.upload(first),
+                console_case_field_id=self.settings.console_case_field_id,
+                followup_source_ticket_id=source_ticket,
+                priority=case.priority,
+                mapped_fields=ticket_custom_fields(case.fields, self.settings.field_map),
+                first_author_zendesk_id=writer[1] if writer else None,
+                first_author_email=writer[0].email if writer else None,
+            )
+        )
+        key = self._idempotency_key(case_id, installation)
+        try:
+            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=key)
+        except NetworkError as exc:
+            # The ticket may exist: never create again before looking.
+            if exc.ambiguous and self._adopt_existing(case_id, first):
+                return None
+            raise
+        log.info("ticket_created", case_id=case_id, ticket_id=ticket.id)
+        if source_ticket is not None:
+            self._verify_followup(case_id, source_ticket, ticket.id)
+
+        def finish(tx: StoreTx) -> None:
+            tx.link_ticket(case_id, ticket.id)
+            if comment is not None:
+                tx.set_message_comment(first.id, comment.id)
+            tx.set_case_cc(case_id, [email.email for email in draft.email_ccs])
+            remember_ticket(tx, ticket)
+            if tx.recipients(case.account_id) != recipients:
+                # The list changed while the ticket was being created: the bulk CC update of that change
+                # may have run before this ticket was linked, so bring the account's tickets in line.
+                tx.enqueue(
+                    REPAIR_CCS,
+                    {"account_id": case.account_id, "ticket_ids": [ticket.id], "previously_managed": recipients},
+                    ordering_key=account_key(case.account_id),
+                    account_id=case.account_id,
+                )
+
+        return finish
+
+    def _idempotency_key(self, case_id: int, installation: object) -> str:
+        # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
+        # reused sandbox) must never collide with this one's case numbers.
+        if not isinstance(installation, str):
+            with self.store.transaction() as tx:
+                installation = tx.kv_get(_INSTALLATION_KEY)
+                if not isinstance(installation, str):
+                    installation = uuid.uuid4().hex
+                    tx.kv_set(_INSTALLATION_KEY, installation)
+        return f"casesync-{installation}-{case_external_id(case_id)}"
+
+    def _source_closed(self, source_case: int, source_ticket: int) -> bool:
+        """True once the source ticket is closed; False when staff deleted it; Deferred while it is open."""
+        try:
+            status = self.gateway.get_ticket(source_ticket).status
+        except RecordNotFound:
+            log.info("followup_source_deleted", source_case=source_case, source_ticket=source_ticket)
+            return False
+        if status == "deleted":
+            return False
+        if status != "closed":
+            # Zendesk makes a follow-up only of a closed ticket; the source's close is queued before us.
+            raise Deferred(
+                f"ticket #{source_ticket} of case {source_case} is {status}, not closed yet", _FOLLOWUP_WAIT_S
+            )
+        return True
+
+    def _adopt_existing(self, case_id: int, first: MessageRecord) -> bool:
+        """Link a ticket an earlier attempt created (its response was lost); False if there is none."""
+        with self.store.read() as tx:
+            linked_requester = tx.get_case(case_id)
+            user = tx.get_user(linked_requester.account_id, linked_requester.requester_id) if linked_requester else None
+        requester = user.zendesk_user_id if user is not None else None
+        found = [
+            t
+            for t in self.gateway.find_tickets_by_external_id(case_external_id(case_id))
+            # Only this case's own ticket: same requester (another store may use the same case number).
+            if t.status != "deleted" and (requester is None or t.requester_id == requester)
+        ]
+        if not found:
+            return False
+        ticket = min(found, key=lambda t: t.id)  # the first one created, should there ever be two
+        comments = self.gateway.list_comments(ticket.id)
+        with self.store.transaction() as tx:
+            tx.link_ticket(case_id, ticket.id)
+            if comments and first.zendesk_comment_id is None:
+                tx.set_message_comment(first.id, comments[0].id)
+            remember_ticket(tx, ticket)
+            if linked_requester is not None:
+                # The lost attempt created it from the recipient list of its time, which may have changed
+                # since (the bulk CC update of that change could not see an unlinked ticket): repair it.
+                tx.enqueue(
+                    REPAIR_CCS,
+                    {"account_id": linked_requester.account_id, "ticket_ids": [ticket.id]},
+                    ordering_key=account_key(linked_requester.account_id),
+                    account_id=linked_requester.account_id,
+                )
+        log.info("ticket_adopted", case_id=case_id, ticket_id=ticket.id)
+        return True
+
+    def _verify_followup(self, case_id: int, source_ticket: int, ticket_id: int) -> None:
+        source = self.gateway.get_ticket(source_ticket)
+        if ticket_id not in source.followup_ids:
+            with self.store.transaction() as tx:
+                tx.record_conflict(
+                    "reference",
+                    f"ticket #{ticket_id} is not listed among the follow-ups of ticket #{source_ticket}",
+                    account_id=None,
+                    case_id=case_id,
+                    ticket_id=ticket_id,
+                )

@@ -1,0 +1,194 @@
+"""SQL implementation of the store's messages and their attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from mappings.models import Author
+from sync.store import schema as s
+from sync.store._sqlbase import ATTACHMENT_META, TxBase
+from sync.store.search_index import append_to_document, reindex_case
+from sync.store.types import (
+    AttachmentRecord,
+    MessageRecord,
+    Origin,
+)
+
+__all__ = ["MessagesMixin"]
+
+# Run for every delivery: built once with bound parameters (see sql_entities).
+_MESSAGE_BY_ID = select(s.messages).where(s.messages.c.id == bindparam("message_id"))
+_FILES_OF_MESSAGE = (
+    select(*ATTACHMENT_META)
+    .where(s.attachments.c.message_id == bindparam("message_id"))
+    .order_by(s.attachments.c.filename)
+)
+_SET_MESSAGE_COMMENT = (
+    s.messages.update()
+    .where(s.messages.c.id == bindparam("b_message_id"))
+    .values(zendesk_comment_id=bindparam("b_comment_id"))
+)
+
+
+class MessagesMixin(TxBase):
+    """Adding, reading, withdrawing, moving and attaching to messages."""
+
+    def add_message(
+        self,
+        case_id: int,
+        author: Author,
+        author_name: str,
+        body: str,
+        *,
+        origin: Origin,
+        zendesk_comment_id: int | None = None,
+        acknowledges_solution: bool = False,
+        created_at: datetime | None = None,
+        html: str | None = None,
+        user_id: str | None = None,
+    ) -> MessageRecord:
+        self._check_writable()
+        if zendesk_comment_id is not None:
+            known = self.message_by_comment(zendesk_comment_id)
+            if known is not None:
+                return known
+        case = self.get_case(case_id)
+        if case is None:
+            raise KeyError(f"case {case_id} does not exist")
+        message_id = self.conn.execute(
+            s.messages.insert()
+            .values(
+                case_id=case_id,
+                account_id=case.account_id,
+                author=author,
+                author_name=author_name,
+                body=body,
+                html=html,
+                created_at=created_at or self.now,
+                origin=origin,
+                zendesk_comment_id=zendesk_comment_id,
+                withdrawn=False,
+                acknowledges_solution=acknowledges_solution,
+                user_id=user_id,
+            )
+            .returning(s.messages.c.id)
+        ).scalar_one()
+        append_to_document(self.conn, case_id, body)
+        self._touch_case(case_id)
+        record = self.message(message_id)
+        assert record is not None
+        return record
+
+    def _messages_of(self, case_ids: list[int], *, include_withdrawn: bool) -> list[MessageRecord]:
+        m = s.messages.c
+        q = select(s.messages).where(m.case_id.in_(case_ids)).order_by(m.id)
+        if not include_withdrawn:
+            q = q.where(m.withdrawn.is_(False))
+        rows = list(self.conn.execute(q))
+        files: dict[int, list[AttachmentRecord]] = defaultdict(list)
+        if rows:
+            a = s.attachments.c
+            q2 = select(*ATTACHMENT_META).where(a.case_id.in_(case_ids)).order_by(a.message_id, a.filename)
+            for r in self.conn.execute(q2):
+                files[r._mapping["message_id"]].append(self._attachment(r))
+        return [self._message(r, files[r._mapping["id"]]) for r in rows]
+
+    def case_messages(self, case_id: int, *, include_withdrawn: bool = False) -> list[MessageRecord]:
+        return self._messages_of([case_id], include_withdrawn=include_withdrawn)
+
+    def _message_with_files(self, row: Any) -> MessageRecord | None:
+        if row is None:
+            return None
+        files = self.conn.execute(_FILES_OF_MESSAGE, {"message_id": row._mapping["id"]})
+        return self._message(row, [self._attachment(r) for r in files])
+
+    def message(self, message_id: int) -> MessageRecord | None:
+        return self._message_with_files(self.conn.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first())
+
+    def message_by_comment(self, zendesk_comment_id: int) -> MessageRecord | None:
+        q = select(s.messages).where(s.messages.c.zendesk_comment_id == zendesk_comment_id)
+        return self._message_with_files(self.conn.execute(q).first())
+
+    def set_message_comment(self, message_id: int, zendesk_comment_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(_SET_MESSAGE_COMMENT, {"b_message_id": message_id, "b_comment_id": zendesk_comment_id})
+
+    def withdraw_message(self, message_id: int) -> None:
+        self._check_writable()
+        case_id = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).scalar()
+        self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(withdrawn=True))
+        if case_id is not None:
+            reindex_case(self.conn, case_id)
+            self._touch_case(case_id)
+
+    def move_message(self, message_id: int, case_id: int) -> None:
+        self._check_writable()
+        before = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).scalar()
+        self.conn.execute(s.messages.update().where(s.messages.c.id == message_id).values(case_id=case_id))
+        self.conn.execute(
+            s.attachments.update().where(s.attachments.c.message_id == message_id).values(case_id=case_id)
+        )
+        for touched in {case_id, before} - {None}:
+            assert touched is not None
+            reindex_case(self.conn, touched)
+            self._touch_case(touched)
+
+    def add_attachment(
+        self,
+        message_id: int,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        *,
+        zendesk_attachment_id: int | None = None,
+        inline: bool = False,
+        attachment_id: str | None = None,
+    ) -> AttachmentRecord:
+        self._check_writable()
+        msg = self.conn.execute(select(s.messages.c.case_id).where(s.messages.c.id == message_id)).first()
+        if msg is None:
+            raise KeyError(f"message {message_id} does not exist")
+        record = AttachmentRecord(
+            id=attachment_id or uuid.uuid4().hex,
+            message_id=message_id,
+            case_id=msg[0],
+            filename=filename,
+            content_type=content_type,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            zendesk_attachment_id=zendesk_attachment_id,
+            inline=inline,
+        )
+        self.conn.execute(
+            s.attachments.insert().values(
+                id=record.id,
+                message_id=message_id,
+                case_id=record.case_id,
+                filename=filename,
+                content_type=content_type,
+                size=record.size,
+                sha256=record.sha256,
+                content=data,
+                zendesk_attachment_id=zendesk_attachment_id,
+                inline=inline,
+            )
+        )
+        return record
+
+    def attachment_content(self, attachment_id: str) -> tuple[AttachmentRecord, bytes] | None:
+        row = self.conn.execute(select(s.attachments).where(s.attachments.c.id == attachment_id)).first()
+        return (self._attachment(row), bytes(row._mapping["content"])) if row else None
+
+    def set_attachment_zendesk(self, attachment_id: str, zendesk_attachment_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(
+            s.attachments.update()
+            .where(s.attachments.c.id == attachment_id)
+            .values(zendesk_attachment_id=zendesk_attachment_id)
+        )
