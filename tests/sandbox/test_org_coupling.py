@@ -128,3 +128,24 @@ def test_a_follow_up_for_another_requester_takes_that_requesters_organization(
     assert (same["requester_id"], same["organization_id"]) == (alice, acme)
     other = _create(zd, admin, via_followup_source_id=tid, requester_id=gus).json()["ticket"]
     assert other["organization_id"] == globex
+
+
+def test_a_bulk_update_refuses_the_item_whose_requester_is_not_in_the_organization(
+        zd: Sandbox, admin: requests.Session, orgs: tuple[int, int]) -> None:
+    acme, globex = orgs
+    alice = _member(zd, admin, "alice@x.test", acme)
+    both = _member(zd, admin, "both@x.test", acme, globex)
+    refused = _create(zd, admin, requester_id=alice).json()["ticket"]["id"]
+    moved = _create(zd, admin, requester_id=both).json()["ticket"]["id"]
+    job = admin.put(f"{zd.url}/api/v2/tickets/update_many.json", json={"tickets": [
+        {"id": refused, "organization_id": globex}, {"id": moved, "organization_id": globex}]}).json()["job_status"]
+    requests.post(f"{zd.url}/__sandbox/jobs/run", timeout=10).raise_for_status()
+    done = admin.get(f"{zd.url}/api/v2/job_statuses/{job['id']}.json").json()["job_status"]
+    assert done["status"] == "completed"
+    results = done["results"]
+    [failed] = [r for r in results if r["id"] == refused]
+    assert "error" in failed and "success" not in failed
+    assert [r["success"] for r in results if r["id"] == moved] == [True]
+    shown = {t: admin.get(f"{zd.url}/api/v2/tickets/{t}.json").json()["ticket"]["organization_id"]
+             for t in (refused, moved)}
+    assert shown == {refused: acme, moved: globex}
