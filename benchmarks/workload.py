@@ -370,9 +370,33 @@ class Workload:
         self.agent.call("DELETE", f"tickets/{ticket}")
 
     def _move(self, ticket: int, account: str | None) -> None:
-        others = [org for a, org in self.orgs.items() if a != account]
-        if others:
-            self._update("move_org", ticket, {"organization_id": self.rng.choice(others)})
+        """Move the ticket to another account the ways Zendesk accepts: a ticket's organization must be one
+        of its requester's (OAS ``TicketUpdateInput.organization_id``), so staff either first give the
+        requester a membership of the other account's organization, or make a user of the other account the
+        requester (the ticket then takes that requester's organization)."""
+        others = [a for a in self.orgs if a != account]
+        if not others:
+            return
+        other = self.rng.choice(others)
+        if self.rng.random() < 0.5:
+            self._move_organization(ticket, self.orgs[other])
+        else:
+            found = self.agent.call("GET", f"users/search?query=u1@{other}.test") or {}
+            users = found.get("users") or []
+            if users:
+                self._update("move_requester", ticket, {"requester_id": users[0]["id"]})
+
+    def _move_organization(self, ticket: int, org: int) -> None:
+        shown = (self.agent.call("GET", f"tickets/{ticket}") or {}).get("ticket") or {}
+        requester = shown.get("requester_id")
+        if requester is None:
+            return
+        held = self.agent.call("GET", f"users/{requester}/organization_memberships") or {}
+        if org not in {m["organization_id"] for m in held.get("organization_memberships") or []}:
+            self.ops["staff:add_membership"] += 1
+            self.agent.call("POST", "organization_memberships",
+                            {"organization_membership": {"user_id": requester, "organization_id": org}})
+        self._update("move_org", ticket, {"organization_id": org})
 
     def _foreign_followup(self, ticket: int, account: str | None) -> None:
         """A follow-up of this ticket whose requester is a user of another account."""

@@ -14,6 +14,7 @@ from sync.errors import (
     MappingError,
     NetworkError,
     RecordNotFound,
+    ZendeskRejected,
 )
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
@@ -104,6 +105,13 @@ class TicketSubmission(CaseHandler):
             if exc.ambiguous and self._adopt_existing(case_id, first):
                 return None
             raise
+        except ZendeskRejected as exc:
+            # A ticket's organization must be one of its requester's; staff may have removed the linked
+            # user from the account's organization since: make it a member again, then create once more.
+            if linked is None or exc.status != 422 or "organization_id" not in exc.body:
+                raise
+            self.directory.end_user(case.account_id, case.requester_id, refresh=True)
+            ticket, comment = self.gateway.create_ticket(draft, idempotency_key=key)
         log.info("ticket_created", case_id=case_id, ticket_id=ticket.id)
         if source_ticket is not None:
             self._verify_followup(case_id, source_ticket, ticket.id)

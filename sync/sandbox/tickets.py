@@ -9,6 +9,7 @@ from . import custom_statuses, render
 from .errors import ApiError, conflict, not_found, record_invalid
 from .followers import apply_collaborator_ids, apply_followers, recompute_is_public
 from .notifications import notify
+from .org_coupling import organization_for_create, organization_for_update
 from .render import html_body, rich_html_body
 from .rich_text import html_to_text, mark_inline_images
 from .state import Record, State
@@ -292,11 +293,7 @@ def create_ticket(st: State, data: dict[str, Any], *, actor: Record, client: str
     via = via or API_VIA
     subject = data.get("subject") or (source["subject"] if source else None)
     body_text = str(spec.get("body") or spec.get("html_body") or "")
-    org_id = data.get("organization_id")
-    if org_id is not None and int(org_id) not in st.organizations:
-        raise record_invalid("organization", "Organization: not found", "InvalidValue")
-    if org_id is None:
-        org_id = source["organization_id"] if source else requester["organization_id"]
+    org_id = organization_for_create(st, data, requester, source)
     tid = st.next_id("ticket")
     t: Record = {
         "id": tid,
@@ -421,10 +418,8 @@ def apply_update(st: State, t: Record, data: dict[str, Any], *, actor: Record, c
     elif isinstance(data.get("requester"), dict) and data["requester"].get("email"):
         work["requester_id"] = find_or_create_user(st, str(data["requester"]["email"]),
                                                    data["requester"].get("name"))["id"]
-    if "organization_id" in data and data["organization_id"] != work["organization_id"]:
-        if data["organization_id"] is not None and int(data["organization_id"]) not in st.organizations:
-            raise record_invalid("organization", "Organization: not found", "InvalidValue")
-        work["organization_id"] = data["organization_id"]
+    work["organization_id"] = organization_for_update(st, data, t, st.users[work["requester_id"]],
+                                                      work["requester_id"] != t["requester_id"])
     assigned, assignee_id = _resolve_assignee(st, data)
     if assigned:
         work["assignee_id"] = assignee_id

@@ -189,7 +189,8 @@ def test_each_damage_is_reported(
 @pytest.fixture(scope="module")
 def moved_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine, dict[str, Any]]]:
     """A ticket of acct0 moved by staff into acct1's organization (a conflict), closed, then answered by its
-    requester by email: Zendesk makes a follow-up in the organization of its source, acct1's."""
+    requester by email: Zendesk makes a follow-up in the organization of its source, acct1's (the requester
+    was made a member of it for the move)."""
     tmp: Path = tmp_path_factory.mktemp("moved")
     with Sandbox(rate_limits=False) as zd:
         engine, support, http = _engine(zd, tmp)
@@ -202,7 +203,12 @@ def moved_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sync
         orgs = http.get(f"{zd.url}/api/v2/organizations", timeout=10).json()["organizations"]
         other = next(o["id"] for o in orgs if o["external_id"] == "console-account:acct1")
         me = http.get(f"{zd.url}/api/v2/users/me", timeout=10).json()["user"]["id"]
-        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"organization_id": other}}, timeout=10)
+        # Zendesk takes only an organization of the requester: staff make the requester a member first.
+        requester = http.get(f"{zd.url}/api/v2/tickets/{ticket}", timeout=10).json()["ticket"]["requester_id"]
+        http.post(f"{zd.url}/api/v2/organization_memberships", json={"organization_membership": {
+            "user_id": requester, "organization_id": other}}, timeout=10).raise_for_status()
+        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"organization_id": other}},
+                 timeout=10).raise_for_status()
         http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"status": "closed", "assignee_id": me}},
                  timeout=10)
         followup = http.post(f"{zd.url}/__sandbox/tickets/{ticket}/email_reply",

@@ -34,8 +34,10 @@ def _history(world: World) -> dict[str, int]:
     staff.reply(old, "Here is the answer")
     staff.reply(old, "internal: customer is grumpy", public=False)
     staff.status(old, "solved")
-    stranger = staff.create_ticket(subject="Stranger", organization_id=acme_org,
-                                   requester={"email": "zed@acme.test", "name": "Zed Zero"},
+    # A ticket's organization must be one of its requester's: staff add Zed to Acme's organization first.
+    zed = staff.post("users", {"user": {"email": "zed@acme.test", "name": "Zed Zero",
+                                        "organization_id": acme_org}})["user"]["id"]
+    stranger = staff.create_ticket(subject="Stranger", organization_id=acme_org, requester_id=zed,
                                    comment={"body": "Who am I?", "public": True})["id"]
     outside = staff.create_ticket(subject="Not ours", requester={"email": "x@elsewhere.test", "name": "X"},
                                   comment={"body": "Hi", "public": True})["id"]

@@ -81,7 +81,7 @@ def _moved_then_made_private(world: World) -> tuple[int, int]:
     with world.store.read() as tx:
         globex = tx.get_account("globex")
     assert globex is not None and globex.zendesk_org_id is not None
-    world.staff.update(ticket_id, organization_id=globex.zendesk_org_id)
+    world.staff.move_to_organization(ticket_id, globex.zendesk_org_id)
     world.sync()
     assert world.kinds("acme")[-1] == "conflict"
     world.staff.make_private(ticket_id, comment_id)

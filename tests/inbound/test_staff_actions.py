@@ -235,8 +235,8 @@ def test_ticket_moved_to_another_accounts_organization_is_a_conflict(world: Worl
     with world.store.read() as tx:
         globex = tx.get_account("globex")
     assert globex is not None and globex.zendesk_org_id is not None
-    world.staff.update(ticket_id, organization_id=globex.zendesk_org_id, status="pending",
-                       comment={"body": "moved", "public": True})
+    world.staff.move_to_organization(ticket_id, globex.zendesk_org_id, status="pending",
+                                     comment={"body": "moved", "public": True})
     world.sync()
     case = world.case("acme", case_id)
     assert case.status is CaseStatus.NEW and len(case.messages) == 1
@@ -244,6 +244,25 @@ def test_ticket_moved_to_another_accounts_organization_is_a_conflict(world: Worl
     assert world.api.changes(account_id="globex") == []
     world.sync()
     assert world.kinds("acme") == ["conflict"]  # recorded once
+
+
+def test_a_requester_of_another_account_brings_its_organization_and_is_a_conflict(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.submit("globex", "gus")
+    world.sync()
+    with world.store.read() as tx:
+        gus = tx.get_user("globex", "gus")
+        globex = tx.get_account("globex")
+    assert gus is not None and gus.zendesk_user_id is not None and globex is not None
+    moved = world.staff.update(ticket_id, requester_id=gus.zendesk_user_id,
+                               comment={"body": "this is Gus's problem", "public": True})["ticket"]
+    assert moved["organization_id"] == globex.zendesk_org_id  # Zendesk: the new requester's organization
+    world.sync()
+    case = world.case("acme", case_id)
+    assert case.account_id == "acme" and len(case.messages) == 1
+    assert world.kinds("acme") == ["conflict"]
+    assert not [c for c in world.api.list("globex") if c.ticket_id == ticket_id]
+    assert all(c.case_id != case_id for c in world.api.changes(account_id="globex"))
 
 
 def test_a_follow_up_for_another_accounts_requester_is_one_conflict_however_often_it_changes(world: World) -> None:

@@ -62,8 +62,13 @@ def test_a_ticket_moved_to_another_accounts_organization_does_not_move_its_case(
     world.submit("globex")
     orgs = world.staff.call("GET", "organizations")["organizations"]
     globex_org = next(o["id"] for o in orgs if o["external_id"] == "console-account:globex")
-    world.staff.call("PUT", f"tickets/{ticket}", {"ticket": {"organization_id": globex_org,
-                                                             "comment": {"body": "moved", "public": True}}})
+    # Zendesk takes only an organization of the requester (OAS TicketUpdateInput.organization_id): the
+    # agent makes the requester a member of globex first, then moves the ticket.
+    requester = world.staff.call("GET", f"tickets/{ticket}")["ticket"]["requester_id"]
+    assert world.staff.call("POST", "organization_memberships", {"organization_membership": {
+        "user_id": requester, "organization_id": globex_org}}) is not None
+    assert world.staff.call("PUT", f"tickets/{ticket}", {"ticket": {
+        "organization_id": globex_org, "comment": {"body": "moved", "public": True}}}) is not None
     world.sync()
     assert world.support.get("acme", case_id).account_id == "acme"
     assert "conflict" in [c.kind.value for c in world.support.changes(account_id="acme") if c.case_id == case_id]

@@ -120,6 +120,19 @@ class Staff:
             fields.setdefault("assignee_email", self.email)  # Zendesk solves only assigned tickets
         return self.put(f"tickets/{ticket_id}", {"ticket": fields})
 
+    def add_membership(self, user_id: int, organization_id: int) -> None:
+        """Make the user a member of the organization (nothing when it already is one)."""
+        held = self.get(f"users/{user_id}/organization_memberships")["organization_memberships"]
+        if organization_id not in {m["organization_id"] for m in held}:
+            self.post("organization_memberships",
+                      {"organization_membership": {"user_id": user_id, "organization_id": organization_id}})
+
+    def move_to_organization(self, ticket_id: int, organization_id: int, **fields: Any) -> dict[str, Any]:
+        """Move a ticket to an organization as Zendesk allows it: a ticket's organization must be one of its
+        requester's (OAS ``TicketUpdateInput.organization_id``), so the requester is made a member first."""
+        self.add_membership(int(self.ticket(ticket_id)["requester_id"]), organization_id)
+        return self.update(ticket_id, organization_id=organization_id, **fields)
+
     def reply(self, ticket_id: int, body: str, *, status: str | None = None, uploads: list[str] | None = None,
               public: bool = True) -> int:
         """A comment (public reply or internal note); returns the comment id."""
