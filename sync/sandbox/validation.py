@@ -80,7 +80,9 @@ _TICKET: Mapping[str, Check] = {
     "id": _ID, "requester_id": _ID, "submitter_id": _ID, "assignee_id": _OPT_ID, "organization_id": _OPT_ID,
     "group_id": _OPT_ID, "brand_id": _OPT_ID, "ticket_form_id": _OPT_ID, "via_followup_source_id": _ID,
     "problem_id": _OPT_ID, "subject": _opt(_str), "description": _opt(_str), "status": _str,
-    "type": _opt(_str), "priority": _opt(_str), "external_id": _opt(_scalar), "tags": _tags,
+    # ``priority`` is judged with its values by the ticket rules: Zendesk answers any invalid one, of any
+    # type, with "Priority: is invalid" under ``details.base``.
+    "type": _opt(_str), "external_id": _opt(_scalar), "tags": _tags,
     "additional_tags": _tags, "remove_tags": _tags, "collaborator_ids": _list_of(_ID),
     "email_ccs": _list_of(_user_ref), "followers": _list_of(_user_ref), "collaborators": _list_of(_user_ref),
     "custom_fields": _list_of(_obj),
