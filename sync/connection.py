@@ -30,9 +30,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from sync.clock import utc_now
 from sync.errors import AuthenticationFailed, NetworkError, SyncError
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -83,9 +84,6 @@ def read_pause(store: Store) -> Pause | None:
         return Pause.from_json(tx.kv_get(PAUSE_KEY))
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 class ConnectionGuard:
     """The connection's state, fed by every gateway call's outcome (:meth:`observe`); thread-safe.
@@ -99,7 +97,7 @@ class ConnectionGuard:
         store: Store,
         probe: Callable[[], object],
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
         unreachable_after_s: float = 120.0,

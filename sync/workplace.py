@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from sync.clock import utc_now
 from sync.store import ConflictRecord, DeadLetter, OutboxEntry, Store, StoreTx, case_key
 
 __all__ = ["CaseWhereabouts", "Minute", "Workplace", "WorkplaceView"]
@@ -59,9 +60,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def _delivered_since(tx: StoreTx, since: datetime) -> list[tuple[datetime, datetime]]:
     """(queued, delivered) times of the outbox entries delivered since ``since``, from the SQL table.
@@ -88,7 +86,7 @@ def _delivered_since(tx: StoreTx, since: datetime) -> list[tuple[datetime, datet
 class Workplace:
     """Reads the operator's view from ``store``; replays and discards dead letters."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
         self.clock = clock
 

@@ -9,11 +9,12 @@ comment is then imported as any other) or deleted; ``casesync status`` counts wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from mappings.models import ChangeKind
 from mappings.suspended import notice_detail, notice_for
+from sync.clock import utc_now
 from sync.errors import CaseSyncError
 from sync.gateway import ZendeskGateway
 from sync.report import SyncReport
@@ -24,9 +25,6 @@ __all__ = ["SUSPENDED_KEY", "SuspendedWatcher", "held_suspended"]
 
 _LAST_CHECK_KEY = "inbound.suspended_checked_at"
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def held_suspended(store: Store) -> dict[str, Any]:
@@ -44,7 +42,7 @@ class SuspendedWatcher:
         store: Store,
         gateway: ZendeskGateway,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         interval_s: float = 60.0,
     ) -> None:
         self.store = store
