@@ -248,17 +248,19 @@ def _check_redacted(report: Report, store: Store, secrets: list[str]) -> None:
     """No string staff redacted is left in any table (messages, attachments, inbox, kv, feed…)."""
     if not secrets:
         return
+    texts: dict[str, str] = {}  # table -> everything it holds, as text
     with store.engine.connect() as conn:  # type: ignore[attr-defined]
-        text_ = "\n".join(
-            bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else json.dumps(v, default=str)
-            for table in schema.metadata.sorted_tables
-            for row in conn.execute(select(table))
-            for v in row
-        )
+        for table in schema.metadata.sorted_tables:
+            texts[table.name] = "\n".join(
+                bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else json.dumps(v, default=str)
+                for row in conn.execute(select(table))
+                for v in row
+            )
     report.checked["redactions"] += len(secrets)
     for secret in secrets:
-        if secret in text_:
-            report.add("redacted_left", 3, f"the redacted string {secret!r} is still in the store")
+        where = sorted(name for name, text_ in texts.items() if secret in text_)
+        if where:
+            report.add("redacted_left", 3, f"the redacted string {secret!r} is still in the store ({', '.join(where)})")
 
 
 def _check_tickets(report: Report, zd: _Zendesk, case_ticket: dict[int, int], dead_cases: set[int]) -> None:
