@@ -112,67 +112,56 @@ def _actions(queue: str, entry_id: int, csrf: str | None) -> str:
     )
 
 
+def _table_section(title: str, shown_title: str, headers: list[str], rows: list[str]) -> str:
+    """One section of the page: ``title`` and "None." when empty, else ``shown_title`` over a table."""
+    if not rows:
+        return f'<section><h2>{title}</h2><p class="muted">None.</p></section>'
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = f'<div class="card"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
+    return f"<section><h2>{shown_title}</h2>{body}</section>"
+
+
 def _dead_letters(view: WorkplaceView, csrf: str | None) -> str:
-    if not view.dead_letters:
-        return '<section><h2>Dead letters</h2><p class="muted">None.</p></section>'
-    rows = "".join(
+    rows = [
         f"<tr><td>{d.queue} {d.id}</td><td>{escape(d.kind)}</td><td>{escape(d.account_id or '')}</td>"
         f"<td>{d.case_id if d.case_id is not None else ''}</td><td>{d.attempts}</td>"
         f'<td class="reason">{escape(d.reason)}</td><td>{_time(d.created_at)}</td>'
         f"<td>{_actions(d.queue, d.id, csrf)}</td></tr>"
         for d in view.dead_letters
-    )
-    return (
-        f"<section><h2>Dead letters ({len(view.dead_letters)})</h2>"
-        '<div class="card"><table><tr><th>Entry</th><th>Kind</th><th>Account</th><th>Case</th><th>Attempts</th>'
-        f"<th>Reason</th><th>Queued</th><th></th></tr>{rows}</table></div></section>"
-    )
+    ]
+    headers = ["Entry", "Kind", "Account", "Case", "Attempts", "Reason", "Queued", ""]
+    return _table_section("Dead letters", f"Dead letters ({len(rows)})", headers, rows)
 
 
 def _held(view: WorkplaceView) -> str:
-    if not view.held:
-        return '<section><h2>Held entries</h2><p class="muted">None.</p></section>'
-    rows = "".join(
+    rows = [
         f"<tr><td>{e.id}</td><td>{escape(e.kind)}</td><td>{escape(e.ordering_key)}</td>"
         f'<td class="reason">{escape(why)}</td></tr>'
         for e, why in view.held
-    )
-    return (
-        f"<section><h2>Held entries ({len(view.held)})</h2>"
-        '<div class="card"><table><tr><th>Entry</th><th>Kind</th><th>Ordering key</th><th>Waiting for</th></tr>'
-        f"{rows}</table></div></section>"
-    )
+    ]
+    headers = ["Entry", "Kind", "Ordering key", "Waiting for"]
+    return _table_section("Held entries", f"Held entries ({len(rows)})", headers, rows)
 
 
 def _conflicts(view: WorkplaceView) -> str:
-    if not view.conflicts:
-        return '<section><h2>Open conflicts</h2><p class="muted">None.</p></section>'
-    rows = "".join(
+    rows = [
         f"<tr><td>{c.id}</td><td>{escape(c.kind)}</td><td>{c.case_id if c.case_id is not None else ''}</td>"
         f"<td>{c.ticket_id if c.ticket_id is not None else ''}</td>"
         f'<td class="reason">{escape(c.detail)}</td><td>{_time(c.created_at)}</td></tr>'
         for c in view.conflicts
-    )
-    return (
-        f"<section><h2>Open conflicts ({len(view.conflicts)})</h2>"
-        '<div class="card"><table><tr><th>Id</th><th>Kind</th><th>Case</th><th>Ticket</th><th>Detail</th>'
-        f"<th>Recorded</th></tr>{rows}</table></div></section>"
-    )
+    ]
+    headers = ["Id", "Kind", "Case", "Ticket", "Detail", "Recorded"]
+    return _table_section("Open conflicts", f"Open conflicts ({len(rows)})", headers, rows)
 
 
 def _errors(view: WorkplaceView) -> str:
-    if not view.recent_errors:
-        return '<section><h2>Latest errors</h2><p class="muted">None.</p></section>'
-    rows = "".join(
+    rows = [
         f"<tr><td>{e.id}</td><td>{escape(e.kind)}</td><td>{e.attempts}</td>"
         f'<td class="reason">{escape(e.last_error or "")}</td><td>{_time(e.next_attempt_at)}</td></tr>'
         for e in view.recent_errors
-    )
-    return (
-        "<section><h2>Latest errors (retrying)</h2>"
-        '<div class="card"><table><tr><th>Entry</th><th>Kind</th><th>Attempts</th><th>Error</th>'
-        f"<th>Next attempt</th></tr>{rows}</table></div></section>"
-    )
+    ]
+    headers = ["Entry", "Kind", "Attempts", "Error", "Next attempt"]
+    return _table_section("Latest errors", "Latest errors (retrying)", headers, rows)
 
 
 def _operator(enabled: bool, csrf: str | None) -> str:
