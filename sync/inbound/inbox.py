@@ -93,28 +93,38 @@ class InboxWorker:
         self.batch = batch
 
     def run_once(self) -> SyncReport:
-        """Handle every hint due now (claiming again until none is due); never raises for Zendesk errors."""
+        """Handle every hint due now (claiming again until none is due); never raises for Zendesk errors.
+
+        Every entry claimed and not handled (claimed again after a retry made it due within this pass, or left
+        when the connection paused) is handed back: the lease heartbeat renews a live worker's leases, so an
+        entry kept leased here would wait for this process to die.
+        """
         applied, errors = 0, []
         seen: set[int] = set()
         while True:
-            entries = [
-                e
-                for e in self.store.claim_inbox(
-                    self.worker_id, self.clock(), limit=self.batch, lease_s=self.settings.lease_s
-                )
-                if e.id not in seen
-            ]
+            claimed = self.store.claim_inbox(
+                self.worker_id, self.clock(), limit=self.batch, lease_s=self.settings.lease_s
+            )
+            entries = [e for e in claimed if e.id not in seen]
+            self._release([e for e in claimed if e.id in seen])
             if not entries:
                 break
-            for entry in entries:
+            for index, entry in enumerate(entries):
                 seen.add(entry.id)
                 done, error = self._handle(entry)
                 applied += done
                 if error:
                     errors.append(error)
                 if self.connection is not None and self.connection.paused is not None:
+                    self._release(entries[index + 1 :])
                     return SyncReport(inbound_applied=applied, errors=errors)
         return SyncReport(inbound_applied=applied, errors=errors)
+
+    def _release(self, entries: list[InboxEntry]) -> None:
+        if entries:
+            with self.store.transaction() as tx:
+                for entry in entries:
+                    tx.release_inbox(entry)
 
     def _handle(self, entry: InboxEntry) -> tuple[int, str | None]:
         try:

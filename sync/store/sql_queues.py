@@ -231,6 +231,9 @@ class QueuesMixin(TxBase):
             lease_until=None,
         )
 
+    def release_inbox(self, entry: InboxEntry) -> bool:
+        return self._update_inbox_held(entry, lease_owner=None, lease_until=None)
+
     def dead_letter_inbox(self, entry: InboxEntry, reason: str) -> bool:
         return self._update_inbox_held(
             entry, status="dead", attempts=_i.attempts + 1, last_error=reason, lease_owner=None, lease_until=None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from mappings.inbound import TicketOutcome
 from mappings.models import CaseStatus
@@ -15,6 +16,7 @@ from sync.errors import MappingError
 from sync.inbound import InboundPoller, webhook_sink
 from sync.inbound.poller import REQUEST_LOG_KEY, TICKETS_CURSOR
 from sync.sandbox import Sandbox
+from sync.store import schema
 from sync.web.webhooks import WebhookHint
 
 from .conftest import World
@@ -209,3 +211,31 @@ def test_transient_errors_are_retried_not_dead_lettered(world: World) -> None:
     world.zd.configure_faults({"rules": []})
     world.inbox.run_once()
     assert world.case("acme", case_id).messages[-1].body == "hello"
+
+
+def test_a_pass_leaves_no_inbox_entry_leased(world: World) -> None:
+    # A retry that falls due within the same pass is claimed again and handed back, not kept leased: the
+    # heartbeat renews a live worker's leases, so a kept lease would hold the ticket until the process died.
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.reply(ticket_id, "hello")
+    webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id="t1"))
+    world.zd.configure_faults({"seed": 3, "rules": [{"path": f"tickets/{ticket_id}", "method": "GET",
+                                                     "error_503": 1.0}]})
+    offset = [timedelta(0)]
+
+    def clock() -> datetime:
+        offset[0] += timedelta(minutes=10)  # every retry is due again at the next claim
+        return datetime.now(UTC) + offset[0]
+
+    world.inbox.clock = clock
+    report = world.inbox.run_once()
+    assert report.errors
+    inbox = schema.inbox.c
+    with world.store.engine.connect() as conn:
+        leased = conn.execute(select(inbox.id).where(inbox.status == "pending", inbox.lease_owner.is_not(None)))
+        assert leased.all() == []
+    world.zd.configure_faults({"rules": []})
+    world.inbox.clock = lambda: datetime.now(UTC) + offset[0] + timedelta(hours=1)
+    world.inbox.run_once()
+    assert world.case("acme", case_id).messages[-1].body == "hello"
+    assert world.store.counts().inbox_pending == 0

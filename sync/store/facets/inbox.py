@@ -26,6 +26,10 @@ class InboxTx(ABC):
     def fail_inbox(self, entry: InboxEntry, error: str, next_attempt_at: datetime) -> bool: ...
 
     @abstractmethod
+    def release_inbox(self, entry: InboxEntry) -> bool:
+        """Hand a claimed entry back untouched (no attempt counted), due as it was."""
+
+    @abstractmethod
     def dead_letter_inbox(self, entry: InboxEntry, reason: str) -> bool: ...
 
     @abstractmethod
