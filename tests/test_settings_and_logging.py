@@ -71,7 +71,7 @@ def test_require_zendesk_names_the_first_missing_variable(fields: dict[str, str]
 
 
 def test_oauth_token_alone_is_enough() -> None:
-    Settings(zendesk_url="https://a.zendesk.com", zendesk_oauth_token="tok").require_zendesk()  # type: ignore[arg-type]
+    Settings(zendesk_url="https://a.zendesk.com", zendesk_oauth_token="tok").require_zendesk()
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,7 @@ def test_a_cursor_only_continues_the_listing_it_was_made_for(world: SupportCases
     assert cursor is not None
     for other in ({"order": "-created_at"}, {"status": "New"}, {"query": "case"}, {"requester_id": "bob"}):
         with pytest.raises(InvalidInput, match="cursor"):
-            world.browse("acme", limit=1, cursor=cursor, **{"order": "created_at", **other})
+            world.browse("acme", limit=1, cursor=cursor, **{"order": "created_at", **other})  # type: ignore[arg-type]
     tampered = cursor[:-4] + ("AAAA" if not cursor.endswith("AAAA") else "BBBB")
     with pytest.raises(InvalidInput):
         world.browse("acme", limit=1, order="created_at", cursor=tampered)

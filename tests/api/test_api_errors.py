@@ -170,8 +170,8 @@ def test_attachment_rules(world: SupportCases, refused: Any, monkeypatch: pytest
     )
     case = world.submit("acme", "bob", "s", "b")
     refused(
-        lambda: world.reply("acme", case.id, "bob", "b", attachments=["x"]),
-        InvalidInput,  # type: ignore[list-item]
+        lambda: world.reply("acme", case.id, "bob", "b", attachments=["x"]),  # type: ignore[list-item]
+        InvalidInput,
         "attachments must be Attachment(filename, content_type, data) values",
     )
     refused(
@@ -193,12 +193,12 @@ def test_missing_accounts_and_malformed_arguments(world: SupportCases, refused: 
     refused(lambda: world.get("acme", True), InvalidInput, "case_id must be an integer of at least 1")
     refused(lambda: world.changes(-1), InvalidInput, "since must be an integer of at least 0")
     refused(
-        lambda: world.list("acme", status="Done"),
-        InvalidInput,  # type: ignore[arg-type]
+        lambda: world.list("acme", status="Done"),  # type: ignore[arg-type]
+        InvalidInput,
         "status must be one of ['New', 'Open', 'Pending', 'Solved', 'Closed']",
     )
     refused(
-        lambda: world.upsert_user("acme", "u", "u@acme.test", "U", admin="yes"),
-        InvalidInput,  # type: ignore[arg-type]
+        lambda: world.upsert_user("acme", "u", "u@acme.test", "U", admin="yes"),  # type: ignore[arg-type]
+        InvalidInput,
         "admin must be True or False",
     )

@@ -67,7 +67,7 @@ def _operation(data: st.DataObject) -> tuple[str, Callable[[SupportCases], Any]]
     elif name == "submit":
         account, user, subject, body = d(_accounts), d(_users), d(_texts), d(_texts)
         refers_to, files = d(st.one_of(st.none(), _case_ids)), d(_files)
-        call = lambda s: s.submit(account, user, subject, body, refers_to=refers_to, attachments=files)  # noqa: E731
+        call = lambda s: s.submit(account, user, subject, body, refers_to=refers_to, attachments=files)  # type: ignore[arg-type]  # noqa: E731
     elif name == "reply":
         account, case_id, user, body, ack, files = (
             d(_accounts),
@@ -77,19 +77,19 @@ def _operation(data: st.DataObject) -> tuple[str, Callable[[SupportCases], Any]]
             d(st.booleans()),
             d(_files),
         )
-        call = lambda s: s.reply(account, case_id, user, body, acknowledges_solution=ack, attachments=files)  # noqa: E731
+        call = lambda s: s.reply(account, case_id, user, body, acknowledges_solution=ack, attachments=files)  # type: ignore[arg-type]  # noqa: E731
     elif name == "close":
         account, case_id, user = d(_accounts), d(_case_ids), d(_users)
-        call = lambda s: s.close(account, case_id, user)  # noqa: E731
+        call = lambda s: s.close(account, case_id, user)  # type: ignore[arg-type]  # noqa: E731
     elif name == "get":
         account, case_id = d(_accounts), d(_case_ids)
-        call = lambda s: s.get(account, case_id)  # noqa: E731
+        call = lambda s: s.get(account, case_id)  # type: ignore[arg-type]  # noqa: E731
     elif name == "list":
         account, status = d(_accounts), d(st.one_of(st.none(), st.sampled_from(list(CaseStatus))))
         call = lambda s: s.list(account, status=status)  # noqa: E731
     elif name == "attachment":
         account, case_id, attachment_id = d(_accounts), d(_case_ids), d(_texts)
-        call = lambda s: s.attachment(account, case_id, attachment_id)  # noqa: E731
+        call = lambda s: s.attachment(account, case_id, attachment_id)  # type: ignore[arg-type]  # noqa: E731
     else:
         since = d(st.integers(-1, 5))
         call = lambda s: s.changes(since)  # noqa: E731

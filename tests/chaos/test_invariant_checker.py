@@ -20,7 +20,7 @@ from sync.settings import Settings
 def _engine(zd: Sandbox, tmp: Path) -> tuple[SyncEngine, SupportCases, requests.Session]:
     """An engine on a fresh SQLite store against ``zd``, the console's API on it, and an agent's session."""
     settings = Settings(
-        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
         database_url=f"sqlite:///{tmp / 'c.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
     )
     engine = SyncEngine(settings)

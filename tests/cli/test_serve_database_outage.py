@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
-from support.tcpproxy import TcpProxy
+
+from tests.support.tcpproxy import TcpProxy
 
 from .procs import CASESYNC, free_port, running, sandbox_process, wait_until, zendesk_env
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-from support.zendesk import Console, Staff, no_sleep, sandbox, zd
 
 from sync.consistency import Reconciler
 from sync.report import SyncReport
 from sync.sandbox import Sandbox
+from tests.support.zendesk import Console, Staff, no_sleep, sandbox, zd
 
 __all__ = ["Staff", "World", "delta", "sandbox", "zd"]
 

@@ -193,7 +193,7 @@ def test_a_continuation_whose_ticket_is_not_a_follow_up_is_reported(world: World
 
 
 def test_a_redaction_without_a_webhook_is_applied_by_reconcile(world: World) -> None:
-    from support.store_bytes import store_text
+    from tests.support.store_bytes import store_text
 
     case_id, ticket_id = world.submit("acme", "carol")
     world.staff.reply(ticket_id, "Your password is Tr0ub4dor&3, change it")

@@ -100,5 +100,6 @@ def test_a_reply_racing_the_close_continues_as_a_linked_case(world: World) -> No
 
     continued = [c for c in world.api.list("acme") if c.refers_to == case_id]
     assert len(continued) == 1
+    assert continued[0].ticket_id is not None
     assert world.staff.ticket(continued[0].ticket_id)["via"]["source"]["from"]["ticket_id"] == ticket_id
     assert world.case("acme", case_id).status is CaseStatus.CLOSED

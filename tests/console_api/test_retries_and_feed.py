@@ -52,7 +52,7 @@ def test_browse_filters_searches_and_pages(acme_on_each: Served) -> None:
     third = submit(acme, subject="Login loop", body="The printer page loops")
     acme.http.post(f"{A}/cases/{third['id']}/close", json={"user_id": "bob"})
 
-    def ids(**params: object) -> list[int]:
+    def ids(**params: str | int) -> list[int]:
         response = acme.http.get(f"{A}/cases", params=params)
         assert response.status_code == 200, response.text
         return [c["id"] for c in response.json()["cases"]]
@@ -65,7 +65,7 @@ def test_browse_filters_searches_and_pages(acme_on_each: Served) -> None:
     seen: list[int] = []
     cursor = None
     while True:
-        params = {"limit": 2, "order": "created_at", **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 2, "order": "created_at", **({"cursor": cursor} if cursor else {})}
         page = acme.http.get(f"{A}/cases", params=params).json()
         seen += [c["id"] for c in page["cases"]]
         cursor = page["next_cursor"]

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from support.zendesk import sandbox, zd
+
+from tests.support.zendesk import sandbox, zd
 
 __all__ = ["Receiver", "sandbox", "zd"]
 

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Receiver
-from support.zendesk import Clock
 
 from mappings.models import ChangeKind
 from sync.console_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ConsoleWebhookWorker, sign, verify
@@ -23,6 +21,8 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.status import collect_status
 from sync.store import Store, open_store
+from tests.console_webhooks.conftest import Receiver
+from tests.support.zendesk import Clock
 
 SECRET = "console-secret"
 
@@ -154,7 +154,7 @@ def _settings(zd: Sandbox, tmp_path: Path, **kw: Any) -> Settings:
     return Settings(
         zendesk_url=zd.url,
         zendesk_email=zd.agent_email,
-        zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        zendesk_token=zd.agent_token,
         database_url=f"sqlite:///{tmp_path / 'casesync.db'}",
         default_assignee_email=zd.agent_email,
         **kw,
@@ -172,7 +172,7 @@ def test_one_variable_without_the_other_is_a_configuration_error(
 def test_a_failing_console_never_holds_up_the_zendesk_sync(zd: Sandbox, tmp_path: Path, receiver: Receiver) -> None:
     receiver.always = 500
     engine = SyncEngine(
-        _settings(zd, tmp_path, console_webhook_url=receiver.url, console_webhook_secret=SECRET)  # type: ignore[arg-type]
+        _settings(zd, tmp_path, console_webhook_url=receiver.url, console_webhook_secret=SECRET)
     )
     try:
         from sync.api import SupportCases
@@ -194,7 +194,7 @@ def test_a_failing_console_never_holds_up_the_zendesk_sync(zd: Sandbox, tmp_path
 @pytest.mark.timeout(60)
 def test_serve_loop_pushes_a_new_feed_entry_promptly(zd: Sandbox, tmp_path: Path, receiver: Receiver) -> None:
     engine = SyncEngine(
-        _settings(zd, tmp_path, console_webhook_url=receiver.url, console_webhook_secret=SECRET, poll_interval_s=3600)  # type: ignore[arg-type]
+        _settings(zd, tmp_path, console_webhook_url=receiver.url, console_webhook_secret=SECRET, poll_interval_s=3600)
     )
     stop = threading.Event()
     loop = threading.Thread(target=engine.run_forever, args=(stop,))

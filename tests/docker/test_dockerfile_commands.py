@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli.procs import cli_env, free_port, running, sandbox_process, wait_until, zendesk_env
+
+from tests.cli.procs import cli_env, free_port, running, sandbox_process, wait_until, zendesk_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from support.zendesk import sandbox, zd
+from tests.support.zendesk import sandbox, zd
 
 __all__ = ["sandbox", "zd"]

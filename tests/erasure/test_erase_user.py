@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.zendesk import Console
 
 from mappings.models import Attachment, CaseStatus
 from sync.errors import UnknownUser
 from sync.sandbox import Sandbox
+from tests.support.zendesk import Console
 
 EMAIL = "bob.erasable@acme.test"
 NAME = "Bob Erasable"

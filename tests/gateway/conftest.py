@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 import responses
-from gateway_fakes import FakeTime
 
 from sync.gateway import DateHeaderClock, GatewaySession, ZendeskGateway
 from sync.retry import Pacer, RetryPolicy
+from tests.gateway.gateway_fakes import FakeTime
 
 
 @pytest.fixture

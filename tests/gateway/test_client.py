@@ -9,7 +9,6 @@ from unittest import mock
 import pytest
 import requests
 import responses
-from gateway_fakes import BASE, FakeTime
 from responses import matchers
 
 from mappings.zendesk import CcChange, CommentDraft, TicketDraft, TicketUpdateDraft
@@ -24,6 +23,7 @@ from sync.errors import (
 )
 from sync.gateway import GatewaySession, ZendeskGateway
 from sync.retry import RetryPolicy
+from tests.gateway.gateway_fakes import BASE, FakeTime
 
 TICKET = {
     "id": 42,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
-from gateway_fakes import BASE
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
@@ -28,6 +27,7 @@ from sync.errors import (
 )
 from sync.gateway import ZendeskGateway, parse_retry_after, translate
 from sync.retry import RetryPolicy
+from tests.gateway.gateway_fakes import BASE
 
 CLOSED_BODY = (
     '{"error":"RecordInvalid","description":"Record validation errors",'

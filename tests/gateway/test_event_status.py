@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import responses
-from gateway_fakes import BASE
 
 from sync.gateway import ZendeskGateway
+from tests.gateway.gateway_fakes import BASE
 
 
 def _status(event_id: int, value: str, previous: str | None, via: object) -> dict[str, object]:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import responses
-from gateway_fakes import BASE
 
 from sync.gateway import JobResult, ZendeskGateway
+from tests.gateway.gateway_fakes import BASE
 
 RECORDED: dict[str, Any] = json.loads((Path(__file__).parent / "recorded" / "job_statuses.json").read_text())
 

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 import responses
-from gateway_fakes import BASE, FakeTime
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from sync.errors import (
 from sync.gateway import DateHeaderClock, GatewaySession, ZendeskGateway
 from sync.gateway.session import RateLimitResponse
 from sync.retry import Pacer, RetryPolicy
+from tests.gateway.gateway_fakes import BASE, FakeTime
 
 
 class Flaky:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import responses
-from gateway_fakes import BASE
 from responses import matchers
 
 from sync.errors import MappingError
 from sync.gateway import ZendeskGateway
+from tests.gateway.gateway_fakes import BASE
 
 
 def _item(i: int) -> dict[str, object]:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.zendesk import Console, Staff, no_sleep, sandbox, zd
 
 from sync.retry import RetryPolicy
 from sync.sandbox import Sandbox
+from tests.support.zendesk import Console, Staff, no_sleep, sandbox, zd
 
 __all__ = ["Staff", "World", "sandbox", "zd"]
 

@@ -18,6 +18,7 @@ from sync.inbound.poller import REQUEST_LOG_KEY, TICKETS_CURSOR
 from sync.sandbox import Sandbox
 from sync.store import schema
 from sync.web.webhooks import WebhookHint
+from tests.support.sql import engine_of
 
 from .conftest import World
 
@@ -231,7 +232,7 @@ def test_a_pass_leaves_no_inbox_entry_leased(world: World) -> None:
     report = world.inbox.run_once()
     assert report.errors
     inbox = schema.inbox.c
-    with world.store.engine.connect() as conn:
+    with engine_of(world.store).connect() as conn:
         leased = conn.execute(select(inbox.id).where(inbox.status == "pending", inbox.lease_owner.is_not(None)))
         assert leased.all() == []
     world.zd.configure_faults({"rules": []})

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.store_bytes import store_text
 
 from sync.errors import CaseSyncError
 from sync.inbound.inbox import webhook_sink
 from sync.web.webhooks import WebhookHint
+from tests.support.store_bytes import store_text
 
 from .conftest import World
 

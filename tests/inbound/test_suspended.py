@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mappings.models import ChangeKind
 from sync.inbound.suspended import SuspendedWatcher, held_suspended
 from sync.status import collect_status
 
@@ -46,7 +47,7 @@ def test_a_suspended_reply_is_surfaced_and_imported_once_when_recovered(world: W
     watcher.run_once(force=True)
     assert held_suspended(world.store) == {}
     assert collect_status(world.store, now=datetime.now(UTC))["suspended_emails"] == 0
-    assert [c.kind for c in world.api.changes(account_id="acme")].count("suspended_message") == 1
+    assert [c.kind for c in world.api.changes(account_id="acme")].count(ChangeKind.SUSPENDED_MESSAGE) == 1
 
 
 def test_another_accounts_suspended_email_is_never_shown_on_the_case(world: World) -> None:

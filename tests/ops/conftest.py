@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.zendesk import Clock, no_sleep, sandbox, zd
 
 from sync.api import SupportCases
 from sync.engine import SyncEngine
@@ -18,6 +17,7 @@ from sync.metrics import Metrics
 from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
+from tests.support.zendesk import Clock, no_sleep, sandbox, zd
 
 __all__ = ["Monotonic", "sandbox", "zd"]
 
@@ -68,7 +68,7 @@ def engine_for(zd: Sandbox, store: Store, clock: Clock, monotonic: Monotonic, tm
         settings = Settings(
             zendesk_url=url or zd.url,
             zendesk_email=zd.agent_email,
-            zendesk_token=token,  # type: ignore[arg-type]
+            zendesk_token=token,
             database_url=f"sqlite:///{tmp_path / 'casesync.db'}",
             default_assignee_email=zd.agent_email,
             poll_interval_s=0,

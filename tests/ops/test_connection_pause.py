@@ -9,8 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from support.tcpproxy import TcpProxy
-from support.zendesk import Clock
 
 from sync.api import SupportCases
 from sync.connection import CREDENTIALS_REFUSED, UNREACHABLE, ConnectionGuard
@@ -18,6 +16,8 @@ from sync.errors import AuthenticationFailed, NetworkError, RecordNotFound, Serv
 from sync.metrics import Metrics
 from sync.sandbox import Sandbox
 from sync.store import Store
+from tests.support.tcpproxy import TcpProxy
+from tests.support.zendesk import Clock
 
 from .conftest import EngineFor, Monotonic
 

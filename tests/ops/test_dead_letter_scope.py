@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from support.zendesk import Clock
 
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.sandbox import Sandbox
 from sync.store import Store
+from tests.support.zendesk import Clock
 
 from .conftest import EngineFor
 

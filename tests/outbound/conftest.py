@@ -1,7 +1,7 @@
 """Fixtures for outbound sync: a sandbox over real HTTP, a fresh SQLite store, the API and the worker.
 
-:class:`~support.zendesk.Staff` (an agent in Zendesk) and :class:`~support.zendesk.Clock` (a wall clock tests
-move forward) come from ``tests/support/zendesk.py``; the test modules import them from here.
+:class:`~tests.support.zendesk.Staff` (an agent in Zendesk) and :class:`~tests.support.zendesk.Clock` (a wall
+clock tests move forward) come from ``tests/support/zendesk.py``; the test modules import them from here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.zendesk import Clock, Staff, sandbox, zd
 
 from sync.api import SupportCases
 from sync.gateway import GatewaySession, ZendeskGateway
@@ -23,6 +22,7 @@ from sync.retry import Pacer, RetryPolicy
 from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
+from tests.support.zendesk import Clock, Staff, sandbox, zd
 
 __all__ = ["Clock", "Drain", "Staff", "make_gateway", "sandbox", "ticket_of_case", "zd"]
 
@@ -57,7 +57,7 @@ def settings(zd: Sandbox, tmp_path: Path) -> Settings:
     return Settings(
         zendesk_url=zd.url,
         zendesk_email=zd.agent_email,
-        zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+        zendesk_token=zd.agent_token,
         database_url=f"sqlite:///{tmp_path / 'casesync.db'}",
         default_assignee_email=zd.agent_email,
     )

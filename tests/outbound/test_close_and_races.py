@@ -108,12 +108,12 @@ def test_a_ticket_created_while_the_list_changed_gets_the_new_list(
     racing = _ListChangesDuringCreate(gateway, change)
     worker = OutboxWorker(
         store,
-        racing,
+        racing,  # type: ignore[arg-type]
         settings,
         worker_id="racer",
         clock=clock,
         sleep=sleeps.append,
-        rng=random.Random(3),  # type: ignore[arg-type]
+        rng=random.Random(3),
     )
     case = support.submit(account, "bob", "Race", "while the list changes")
     # Only the submit: the recipient change is delivered afterwards, as by a second worker that had

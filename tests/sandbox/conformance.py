@@ -193,7 +193,7 @@ def run_conformance(sb: Sandbox, *, max_examples: int = 5) -> ConformanceReport:
     report = ConformanceReport(operations=len(ops))
     for result in schema.get_all_operations():
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _run_operation(result.ok(), mode, sb, http, report, max_examples)
+            _run_operation(result.ok(), mode, sb, http, report, max_examples)  # type: ignore[union-attr]
     return report
 
 

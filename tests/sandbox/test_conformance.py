@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conformance import implemented_operations, oas_path, patched_oas, run_conformance
 
 from sync.sandbox import Sandbox
+from tests.sandbox.conformance import implemented_operations, oas_path, patched_oas, run_conformance
 
 pytestmark = pytest.mark.skipif(not oas_path().is_file(), reason="Zendesk's OpenAPI document is not available")
 

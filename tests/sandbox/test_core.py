@@ -213,7 +213,7 @@ def test_make_private_is_an_audit_in_the_ticket_and_the_event_export(zd: Sandbox
     assert len(admin.get(f"{zd.url}/api/v2/tickets/{t['id']}/audits.json").json()["audits"]) == len(audits)
     zd.advance_clock(120)
     for include in ("comment_events", None):
-        params: dict[str, object] = {"start_time": 0, **({"include": include} if include else {})}
+        params: dict[str, str | int] = {"start_time": 0, **({"include": include} if include else {})}
         ev = admin.get(f"{zd.url}/api/v2/incremental/ticket_events.json", params=params).json()
         [mine] = [e for e in ev["ticket_events"] if e["id"] == last["id"]]
         assert mine["ticket_id"] == t["id"] and mine["updater_id"] == me["id"] and mine["via"] == "api"
@@ -241,7 +241,7 @@ def test_incremental_exports_and_their_limit(zd: Sandbox, admin: requests.Sessio
     page = admin.get(page["after_url"]).json()
     assert page["tickets"][0]["status"] == "deleted" and page["end_of_stream"] is True
     ev = admin.get(f"{zd.url}/api/v2/incremental/ticket_events.json",
-                   params={"start_time": 0, "include": "comment_events"}).json()
+                   params={"start_time": "0", "include": "comment_events"}).json()
     kinds = {c["event_type"] for e in ev["ticket_events"] for c in e["child_events"]}
     assert "Comment" in kinds
     codes = [admin.get(f"{zd.url}/api/v2/incremental/tickets/cursor.json",

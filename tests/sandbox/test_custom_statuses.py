@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import requests
-from test_fidelity import _nullable, _schema, oas  # noqa: F401  (the OAS fixture)
 
 from sync.sandbox import Sandbox
+from tests.sandbox.test_fidelity import _nullable, _schema, oas  # noqa: F401  (the OAS fixture)
 
 
 def _create(admin: requests.Session, zd: Sandbox, **fields: Any) -> requests.Response:

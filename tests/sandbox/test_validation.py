@@ -14,7 +14,7 @@ from sync.sandbox import Sandbox
 
 T = "{ticket}"
 
-MALFORMED = [
+MALFORMED: list[tuple[str, str, dict[str, Any] | None, int, str, str | None]] = [
     # (method, path, body, status, error, detail field)
     ("PUT", "/api/v2/tickets/update_many.json?ids=12a,x", {"ticket": {"status": "open"}}, 400, "InvalidValue", None),
     ("GET", "/api/v2/tickets/show_many.json?ids=one", None, 400, "InvalidValue", None),

@@ -7,7 +7,6 @@ runs through the same code and transport as in ``casesync serve``.
 from __future__ import annotations
 
 import http.client
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +22,6 @@ from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
 from sync.web.app import create_app, serve_app
-
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 SECRET = "whsec-security-tests-0123456789abcdef"
 MAX_BODY = 8192
@@ -61,7 +56,7 @@ def db_store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def receiver(db_store: Store) -> Iterator[Receiver]:
-    settings = Settings(webhook_secret=SECRET, webhook_max_body_bytes=MAX_BODY)  # type: ignore[arg-type]
+    settings = Settings(webhook_secret=SECRET, webhook_max_body_bytes=MAX_BODY)
     app = create_app(settings=settings, sink=webhook_sink(db_store), status_provider=dict, ready=lambda: (True, ""))
     stop = threading.Event()
     started = threading.Event()
@@ -96,7 +91,7 @@ class World:
 
         self.zd = zd
         self.settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
             database_url=f"sqlite:///{db}", default_assignee_email=zd.agent_email, poll_interval_s=0, **settings,
         )
         self.engine = SyncEngine(self.settings)

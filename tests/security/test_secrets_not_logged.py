@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -79,11 +80,11 @@ def test_no_secret_appears_in_any_log_line(captured: io.StringIO, tmp_path: Path
         # Every error path: refusals, resets, lost answers; the retries log each attempt.
         zd.configure_faults({"seed": 3, "rules": [{"path": "^/api/v2/", "error_429": 0.04, "error_500": 0.05,
                                                    "error_503": 0.04, "reset": 0.05, "drop_after_commit": 0.05}]})
-        common = {"zendesk_url": zd.url, "default_assignee_email": zd.agent_email, "poll_interval_s": 0,
+        common: dict[str, Any] = {"zendesk_url": zd.url, "default_assignee_email": zd.agent_email, "poll_interval_s": 0,
                   "webhook_secret": WEBHOOK_SECRET, "outbox_max_backoff_s": 0.01}
-        _run(Settings(zendesk_email=zd.agent_email, zendesk_token=API_TOKEN,  # type: ignore[arg-type]
+        _run(Settings(zendesk_email=zd.agent_email, zendesk_token=API_TOKEN,
                       database_url=f"sqlite:///{tmp_path / 'a.db'}", **common), zd)
-        _run(Settings(zendesk_oauth_token=oauth,  # type: ignore[arg-type]
+        _run(Settings(zendesk_oauth_token=oauth,
                       database_url=f"sqlite:///{tmp_path / 'b.db'}", **common), zd)
         _webhooks(tmp_path)
     log = get_logger("security-test")
@@ -111,7 +112,7 @@ def _webhooks(tmp_path: Path) -> None:
     from sync.store import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
-    settings = Settings(webhook_secret=WEBHOOK_SECRET)  # type: ignore[arg-type]
+    settings = Settings(webhook_secret=WEBHOOK_SECRET)
     app = create_app(settings=settings, sink=webhook_sink(store), status_provider=dict, ready=lambda: (True, ""))
     body = b'{"ticket_id": 5}'
     ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

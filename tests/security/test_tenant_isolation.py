@@ -43,7 +43,7 @@ def test_every_call_treats_another_accounts_case_as_missing(world: World) -> Non
         "attachment": lambda n: s.attachment("acme", n, attachment_id),
     }
     for name, call in calls.items():
-        their_error, missing_error = _error(lambda c=call: c(theirs)), _error(lambda c=call: c(missing))
+        their_error, missing_error = _error(lambda c=call: c(theirs)), _error(lambda c=call: c(missing))  # type: ignore[misc]
         assert isinstance(their_error, CaseNotFound), name
         _same_refusal(their_error, missing_error, theirs, missing)
     # refers_to another account's case: refused exactly like an unknown case number.

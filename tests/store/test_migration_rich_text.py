@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 from sync.store import StoreTx, open_store
 from sync.store import schema as s
 from tests.store.release1 import make_release_1
+from tests.support.sql import engine_of
 
 
 def _fill(tx: StoreTx) -> None:
@@ -28,7 +29,7 @@ def test_a_version_1_store_upgrades_and_keeps_its_messages(store_url: str) -> No
         assert store.schema_status().current == 1
         assert s.SCHEMA_VERSION in store.migrate()
         assert store.schema_status().state == "current"
-        with store.engine.connect() as conn:
+        with engine_of(store).connect() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("messages")}
             assert "html" in columns
             assert "inline" in {c["name"] for c in inspect(conn).get_columns("attachments")}

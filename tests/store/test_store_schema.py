@@ -13,6 +13,7 @@ from sync.store import open_store
 from sync.store import schema as s
 from sync.store.engine import normalise_url
 from tests.store.next_revision import add_next_revision
+from tests.support.sql import engine_of
 
 
 def test_an_empty_database_gets_the_schema_on_first_use(store_url: str) -> None:
@@ -41,13 +42,13 @@ def test_older_schema_is_upgraded_in_place_on_sqlite_and_waits_for_migrate_on_po
         if store.dialect == "postgresql":
             with pytest.raises(ConfigurationError, match="casesync migrate"):
                 store.counts()
-            with store.engine.connect() as conn:
+            with engine_of(store).connect() as conn:
                 assert not inspect(conn).has_table("upgrade_probe")
             assert store.migrate() == [nxt]
         else:
             store.counts()  # SQLite upgrades itself
         assert store.schema_status().state == "current"
-        with store.engine.connect() as conn:
+        with engine_of(store).connect() as conn:
             assert inspect(conn).has_table("upgrade_probe")
             assert conn.execute(select(s.schema_version.c.version)).scalar() == nxt
     finally:
@@ -91,7 +92,7 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/w.db")
     try:
         store.counts()
-        with store.engine.connect() as conn:
+        with engine_of(store).connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     finally:

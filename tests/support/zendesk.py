@@ -1,7 +1,7 @@
 """What the sandbox tests share: a support agent acting in Zendesk, a movable clock, a console wired to a sandbox.
 
-Import as ``from support.zendesk import …`` (``tests/`` is on ``sys.path``: ``tests/conftest.py`` has no
-package above it).
+Import as ``from tests.support.zendesk import …`` (``tests`` is a package; pytest puts the project root on
+``sys.path``).
 
 * :class:`Staff` works through the sandbox's ordinary Zendesk API with an agent's credentials (Basic auth
   ``email/token:TOKEN``), as a person in Zendesk would.
@@ -237,7 +237,7 @@ class Console:
         self.settings = Settings(
             zendesk_url=zd.url,
             zendesk_email=zd.agent_email,
-            zendesk_token=zd.agent_token,  # type: ignore[arg-type]
+            zendesk_token=zd.agent_token,
             database_url=f"sqlite:///{db_path}",
             default_assignee_email=zd.agent_email,
             **settings,
@@ -246,8 +246,11 @@ class Console:
         self.gateway = ZendeskGateway(self.settings, policy=policy)
         self.api = SupportCases(self.settings, store=self.store)
         self.clock = Clock()
+        def advance(seconds: float) -> None:  # a retry's wait passes on the sandbox's clock, not the wall's
+            zd.advance_clock(seconds)
+
         self.outbox = OutboxWorker(self.store, self.gateway, self.settings, worker_id="out", clock=self.clock,
-                                   sleep=sleep or zd.advance_clock)
+                                   sleep=sleep or advance)
         self.applier = TicketApplier(self.store, self.gateway, self.settings)
         self.inbox = InboxWorker(self.store, self.gateway, self.applier, self.settings, worker_id="inbox")
         self.poller = InboundPoller(self.store, self.gateway, self.settings, owner_id="poller",

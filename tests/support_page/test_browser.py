@@ -105,9 +105,9 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
             {"name": "login.har", "mimeType": "application/json", "buffer": b'{"log": {"entries": []}}'}])
         console.click("#submit-form button[type=submit]")
         console.wait_for_selector("#case-title:has-text('Cannot sign in to the portal')")
-        case_id = int(console.text_content("#case-title").split()[0].lstrip("#"))  # type: ignore[union-attr]
+        case_id = int(console.text_content("#case-title").split()[0].lstrip("#"))
         assert console.text_content("#case-status") == "New"
-        assert "login.har" in console.text_content("#messages")  # type: ignore[operator]
+        assert "login.har" in console.text_content("#messages")
         shot(console, "1-submitted")
 
         # 2. Sam answers in the agent view: a public reply, and the ticket becomes pending.
@@ -140,8 +140,8 @@ def test_a_case_from_submit_to_close_on_the_support_page(browser: Any) -> None:
             playwright_api.expect(image).to_have_attribute("src", re.compile(r"^blob:"))
             assert console.evaluate("img => img.naturalWidth", image.element_handle()) == 120
         else:  # a casesync without Message.html: the plain body, the image as an attachment
-            assert "<strong>" not in console.text_content("#messages li.staff")  # type: ignore[operator]
-            assert "where.png" in console.text_content("#messages li.staff .files")  # type: ignore[operator]
+            assert "<strong>" not in console.text_content("#messages li.staff")
+            assert "where.png" in console.text_content("#messages li.staff .files")
         shot(console, "3-staff-reply")
 
         # 4. Bob replies (Open again), then closes the case.

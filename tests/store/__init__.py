@@ -1,0 +1,1 @@
+"""Tests of casesync; see docs/design.md for what they specify."""
