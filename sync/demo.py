@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 from rich.console import Console
 from rich.table import Table
 
@@ -23,6 +22,7 @@ from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
 from sync.sandbox import Sandbox
+from sync.sandbox.staff import Staff
 from sync.settings import Settings
 from sync.web.webhooks import WebhookHint
 
@@ -50,51 +50,6 @@ class _Checks:
         else:
             self.failed.append(what)
             self.console.print(f"   [red]✗ {what}[/red]")
-
-
-class _Agent:
-    """A support agent working in Zendesk through its ordinary API."""
-
-    def __init__(self, zd: Sandbox) -> None:
-        self.email, token = zd.create_agent("sam.rivera@sandbox.test", "Sam Rivera")
-        self.base = f"{zd.url}/api/v2"
-        self.http = requests.Session()
-        self.http.auth = (f"{self.email}/token", token)
-        self.id = int(self._call("GET", "users/me")["user"]["id"])
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.request(method, f"{self.base}/{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return dict(response.json()) if response.content else {}
-
-    def update(self, ticket_id: int, **fields: Any) -> None:
-        self._call("PUT", f"tickets/{ticket_id}", {"ticket": fields})
-
-    def reply(self, ticket_id: int, body: str, *, public: bool = True, **fields: Any) -> None:
-        self.update(ticket_id, comment={"body": body, "public": public}, **fields)
-
-    def ticket(self, ticket_id: int) -> dict[str, Any]:
-        return dict(self._call("GET", f"tickets/{ticket_id}")["ticket"])
-
-    def comments(self, ticket_id: int) -> list[dict[str, Any]]:
-        return list(self._call("GET", f"tickets/{ticket_id}/comments")["comments"])
-
-    def upload(self, filename: str, data: bytes) -> dict[str, Any]:
-        response = self.http.post(
-            f"{self.base}/uploads",
-            params={"filename": filename},
-            data=data,
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return dict(response.json()["upload"])
-
-    def redact(self, ticket_id: int, comment_id: int, text: str) -> None:
-        self._call("PUT", f"tickets/{ticket_id}/comments/{comment_id}/redact", {"text": text})
-
-    def email_of(self, user_id: int) -> str:
-        return str(self._call("GET", f"users/{user_id}")["user"]["email"])
 
 
 def run_demo(*, verbose: bool = True) -> int:
@@ -127,7 +82,7 @@ def run_demo(*, verbose: bool = True) -> int:
 
 def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Checks) -> None:
     out = checks.console
-    agent = _Agent(zd)
+    agent = Staff(zd, "sam.rivera@sandbox.test", "Sam Rivera")
 
     def sync() -> None:
         # Zendesk's incremental export leaves out the most recent minute: move the sandbox's clock past it.
@@ -212,7 +167,7 @@ def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Check
 
 
 def _rich_reply_and_redaction(
-    agent: _Agent,
+    agent: Staff,
     engine: SyncEngine,
     support: SupportCases,
     checks: _Checks,
@@ -222,7 +177,7 @@ def _rich_reply_and_redaction(
     show: Callable[[str, int], Case],
 ) -> None:
     """Staff answer in the rich editor with a pasted screenshot, then redact the password Bob pasted."""
-    upload = agent.upload("screenshot.png", SCREENSHOT)
+    upload = agent.attach("screenshot.png", SCREENSHOT)
     url = upload["attachment"]["content_url"]
     agent.update(
         ticket_id,
@@ -290,7 +245,7 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _timeline(out: Console, case: Case, agent: _Agent) -> None:
+def _timeline(out: Console, case: Case, agent: Staff) -> None:
     table = Table(show_header=True, header_style="bold", expand=True)
     table.add_column(f"console: case #{case.id} — {case.status.value}", ratio=1)
     ticket: dict[str, Any] = agent.ticket(case.ticket_id) if case.ticket_id else {}
