@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from mappings.closer import StatusChange
 from mappings.inbound import (
     CaseView,
     ChangeStatus,
@@ -97,32 +98,31 @@ class TicketApplier:
         ticket: ZTicket,
         comments: Sequence[ZComment] | None,
         *,
-        changed_by: str | None = None,
+        status_change: StatusChange | None = None,
         merge_target: int | None = None,
         complete: bool = False,
-        await_close_actor: bool = False,
+        events_pending: bool = False,
     ) -> InboundPlan:
         """Apply ``ticket`` with ``comments`` (``None``: list them now) and return the plan executed.
 
         ``complete`` says the comments are the ticket's full list (not a slice from the event export), which
-        clears the ticket's comment-gap marker.  ``changed_by`` (``"staff"``/``"system"``) and ``merge_target``
-        pass on what an export's events told.  ``await_close_actor`` (for a caller without the events) leaves
-        a close of a Solved case whose actor is unknown to the poller, which reads who closed it in the event
-        export (:class:`~mappings.inbound.InboundContext`).  Raises the gateway's errors and the mappings' decision
+        clears the ticket's comment-gap marker.  ``status_change`` (the ticket's latest status change in the event
+        export) and ``merge_target`` pass on what the export's events told; ``events_pending`` says the poller
+        has yet to read this change there, so a close whose actor nothing tells yet is left to it (the evidence
+        of who closed it: :func:`mappings.closer.who_closed`).  Raises the gateway's errors and the mappings' decision
         errors (``UnknownZendeskStatus``, ``MissingAuthor``); nothing is written then.
         """
         if comments is None:
             comments = self.gateway.list_comments(ticket.id)
             complete = True
         comments = list(comments)
-        by: Any = changed_by if changed_by in ("staff", "system") else None
         with self.store.read() as tx:
-            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
+            plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target)
         downloads = self._download(plan)
         label = self.details.prepare(ticket) if plan.outcome is not TicketOutcome.IGNORE_UNMANAGED else None
         with self.store.transaction() as tx:
             # Decide again on the committed state: another worker may have applied this ticket since.
-            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
+            plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target)
             self._execute(tx, plan, ticket, comments, downloads, complete)
             self.details.apply(tx, plan, ticket, label)
         self._observe(plan)
@@ -183,9 +183,9 @@ class TicketApplier:
         tx: StoreTx,
         ticket: ZTicket,
         comments: list[ZComment],
-        by: Any,
+        status_change: StatusChange | None,
+        events_pending: bool,
         merge_target: int | None,
-        await_close_actor: bool = False,
     ) -> InboundPlan:
         case_id = tx.case_of_ticket(ticket.id)
         view = self._case_view(tx, case_id) if case_id is not None else None
@@ -209,8 +209,8 @@ class TicketApplier:
                 u.account_id for u in (tx.users_by_zendesk_id(ticket.requester_id) if ticket.requester_id else [])
             ),
             followup_source_case=source,
-            status_changed_by=by,
-            await_close_actor=await_close_actor,
+            status_change=status_change,
+            await_close_actor=events_pending,
             merge_target_ticket_id=merge_target,
         )
         return decide_ticket(view, ticket, comments, ledger, context)
