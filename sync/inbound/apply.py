@@ -4,8 +4,9 @@
 it reads the console's side from the store, looks up what the decision needs in Zendesk (comment authors and
 CC users, cached), downloads the attachments of the comments it will import — **before** opening the write
 transaction, and never those of internal notes — then re-reads the console's side inside the transaction,
-decides again (another worker may have applied the ticket meanwhile) and executes the plan's actions in order,
-with the change-feed entries of docs/design.md §6, the ticket's watermark and the comments seen.
+decides again (another worker may have applied the ticket meanwhile) and executes the plan — the follow-up case
+it creates, if any, then its changes in order — with the change-feed entries of docs/design.md §6, the ticket's
+watermark and the comments seen.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from mappings.inbound import (
     CaseView,
     ChangeStatus,
     CommentLedger,
-    CreateFollowUpCase,
     ImportMessage,
     InboundContext,
     InboundPlan,
@@ -150,7 +150,7 @@ class TicketApplier:
                 return None
             plan = decide_ticket(view, ghost, [], CommentLedger(), InboundContext())
             # The snapshot is made up: only its status speaks, not its (empty) CC list.
-            plan = plan.model_copy(update={"actions": [a for a in plan.actions if not isinstance(a, SetCc)]})
+            plan = plan.model_copy(update={"changes": [a for a in plan.changes if not isinstance(a, SetCc)]})
             self._execute(tx, plan, ghost, [], {}, True)
         self._observe(plan)
         return plan
@@ -270,7 +270,7 @@ class TicketApplier:
     def _download(self, plan: InboundPlan) -> dict[int, bytes]:
         # Only the attachments of comments the plan imports: an internal note's never appear here.
         out: dict[int, bytes] = {}
-        for action in plan.actions:
+        for action in plan.changes:
             if isinstance(action, ImportMessage):
                 for attachment in action.attachments:
                     if attachment.content_url and attachment.id not in out:
@@ -296,26 +296,10 @@ class TicketApplier:
         state = tx.ticket_state(ticket.id)
         extra: dict[str, Any] = dict(state.extra) if state else {}
         conflicts: list[str] = list(extra.get("conflicts") or [])
-        for action in plan.actions:
-            if isinstance(action, CreateFollowUpCase):
-                case_id, account_id = create_follow_up_case(tx, action), action.account_id
-                continue
-            if case_id is None:
-                continue
-            if isinstance(action, ImportMessage):
-                import_message(tx, case_id, account_id, action, downloads)
-            elif isinstance(action, WithdrawMessage):
-                withdraw_comment(tx, action.comment_id, case_id=case_id)
-            elif isinstance(action, ChangeStatus):
-                change_status(tx, case_id, account_id, action)
-            elif isinstance(action, SetCc):
-                tx.set_case_cc(case_id, list(action.emails))
-            elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
-                # Once per ticket and reason: a ticket that stays moved must not flood the feed.
-                conflicts.append(action.reason.value)
-                tx.record_conflict(
-                    action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=ticket.id
-                )
+        if plan.follow_up is not None:
+            case_id, account_id = create_follow_up_case(tx, plan.follow_up), plan.follow_up.account_id
+        if case_id is not None:
+            self._apply_changes(tx, plan, case_id, account_id, downloads, conflicts)
         extra["conflicts"] = conflicts
         if plan.outcome in (TicketOutcome.IGNORE_UNMANAGED, TicketOutcome.AWAIT_LINK):
             return  # nothing of ours: no state kept for it
@@ -352,11 +336,32 @@ class TicketApplier:
                 zendesk_host=self.zendesk_host,
             )
 
+    @staticmethod
+    def _apply_changes(
+        tx: StoreTx, plan: InboundPlan, case_id: int, account_id: str, downloads: dict[int, bytes], conflicts: list[str]
+    ) -> None:
+        """Apply the plan's changes, in order, to ``case_id`` (the linked case, or the follow-up just created)."""
+        for action in plan.changes:
+            if isinstance(action, ImportMessage):
+                import_message(tx, case_id, account_id, action, downloads)
+            elif isinstance(action, WithdrawMessage):
+                withdraw_comment(tx, action.comment_id, case_id=case_id)
+            elif isinstance(action, ChangeStatus):
+                change_status(tx, case_id, account_id, action)
+            elif isinstance(action, SetCc):
+                tx.set_case_cc(case_id, list(action.emails))
+            elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
+                # Once per ticket and reason: a ticket that stays moved must not flood the feed.
+                conflicts.append(action.reason.value)
+                tx.record_conflict(
+                    action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=plan.ticket_id
+                )
+
     def _observe(self, plan: InboundPlan) -> None:
         if self.metrics is None:
             return
         now = self.clock()
-        for action in plan.actions:
+        for action in plan.changes:
             if isinstance(action, ImportMessage):
                 self.metrics.count_inbound_applied(action.feed_kind.value)
                 self.metrics.observe_inbound_lag((now - action.created_at).total_seconds())
