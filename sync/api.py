@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 
+from mappings.closer import CloseEvidence, CloseWitness, who_closed
 from mappings.lifecycle import apply_user_close, apply_user_reply
 from mappings.models import Account, Attachment, Case, CaseChange, CaseStatus, FieldValue, User
 from mappings.references import ReferredCase, check_refers_to, refusal_message
@@ -239,7 +240,9 @@ class SupportCases:
             if tx.get_user(account_id, user_id) is None:
                 raise UnknownUser(account_id, user_id)
             move = check_transition(apply_user_close, case)
-            tx.set_case_status(case_id, move.after, closed_by=move.closed_by, reason="closed by the user")
+            closer = who_closed(CloseEvidence(witness=CloseWitness.CONSOLE))
+            assert closer is not None  # the console user's own close
+            tx.set_case_status(case_id, move.after, closed_by=closer.actor, reason=closer.reason)
             tx.enqueue(
                 OutboxKind.CLOSE,
                 {"case_id": case_id, "user_id": user_id},

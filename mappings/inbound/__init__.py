@@ -3,8 +3,9 @@
 The I/O layer gathers, for one ticket: the console's view of its case (:class:`CaseView`, or ``None`` when the
 ticket is not linked), the ticket snapshot, its comments, what it already knows about those comments
 (:class:`CommentLedger`) and the lookups in :class:`InboundContext`.  :func:`decide_ticket` returns an
-:class:`InboundPlan` whose ``actions`` the I/O layer executes **in order**, in one transaction, then stores the
-plan's watermark (``updated_at`` / ``generated_timestamp``) for the ticket.
+:class:`InboundPlan` that the I/O layer executes in one transaction — it creates the plan's follow-up case, if
+any, and applies the plan's ``changes`` **in order** to the case — then stores the plan's watermark
+(``updated_at`` / ``generated_timestamp``) for the ticket.
 
 What the decisions guarantee:
 
@@ -15,17 +16,19 @@ What the decisions guarantee:
 * a snapshot older than the last one applied changes nothing (order, docs/design.md §4.10);
 * a ticket moved to another account's organization or requester moves nothing: a conflict is recorded and no
   comment of that ticket is imported any more (tenant isolation, §4.8);
-* Zendesk's follow-ups of managed tickets become new cases referring to the source's case; merges and deletions
-  close the case with actor ``system`` and a reason; tickets casesync does not manage are ignored.
+* Zendesk's follow-ups of managed tickets become new cases referring to the source's case (the plan's
+  ``follow_up``); who closed a ticket is :func:`mappings.closer.who_closed`'s answer (merges and deletions
+  close the case with actor ``system`` and a reason); tickets casesync does not manage are ignored.
 
 The package's modules, by topic: ``inputs`` (what the I/O layer supplies), ``plan`` (what it executes),
 ``names`` (how authors are named), ``comments`` (which comments are imported or withdrawn), ``status_change``
-(status and its actor, merges, deletions), ``ownership`` (stale snapshots, tickets moved across accounts),
+(status, and the evidence of who closed it), ``ownership`` (stale snapshots, tickets moved across accounts),
 ``followups`` (unlinked tickets) and ``ticket`` (:func:`decide_ticket`, composing them).
 """
 
 from __future__ import annotations
 
+from mappings.closer import MERGE_TAG, RULE_CHANNEL, SYSTEM_UPDATER_ID, assumed_close_actor, status_actor
 from mappings.inbound.comments import MARKER_KEY, STAFF_ROLES, decide_comment, marker_message_id
 from mappings.inbound.inputs import CaseView, CommentLedger, InboundContext
 from mappings.inbound.names import StaffNames, StaffNameStyle, staff_display_name, user_display_name
@@ -45,14 +48,7 @@ from mappings.inbound.plan import (
     TicketOutcome,
     WithdrawMessage,
 )
-from mappings.inbound.status_change import (
-    MERGE_TAG,
-    RULE_CHANNEL,
-    SYSTEM_UPDATER_ID,
-    assumed_close_actor,
-    find_merge_target,
-    status_actor,
-)
+from mappings.inbound.status_change import find_merge_target
 from mappings.inbound.ticket import decide_ticket
 
 __all__ = [

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mappings.closer import StatusChange
 from mappings.inbound.names import StaffNames
 from mappings.models import CaseStatus
 from mappings.zendesk import ZUser
@@ -67,10 +68,12 @@ class InboundContext(_Value):
     * ``requester_account_ids``: the console accounts the ticket's current requester belongs to;
     * ``followup_source_case``: for an unlinked ticket with ``followup_source_id``, the case of that source
       ticket (``None`` when the source is not managed);
-    * ``status_changed_by``: who changed the status when the export's events tell (:func:`status_actor`);
-      ``None`` → a close of a Solved case is taken as Zendesk's auto-close, any other change as staff's —
-      unless ``await_close_actor``, when such a close is left for a later apply that knows the actor
-      (the plan then applies everything else and stores no watermark);
+    * the evidence of who closed the ticket (:func:`mappings.closer.who_closed` reads it with the snapshot):
+      ``status_change``, the ticket's latest status change the event export reported (read now or carried);
+      ``status_changed_by``, who made it when the caller was told without its event; ``await_close_actor``,
+      the poller has yet to read this change in the export, so a close of a Solved case whose actor is unknown
+      is left for a later apply that knows it (the plan then applies everything else and stores no
+      watermark);
     * ``merge_target_ticket_id``: the ticket a merged ticket went into, when known (else read from comments).
     """
 
@@ -81,6 +84,7 @@ class InboundContext(_Value):
     organization_account_id: str | None = None
     requester_account_ids: frozenset[str] = frozenset()
     followup_source_case: CaseView | None = None
+    status_change: StatusChange | None = None
     status_changed_by: Literal["staff", "system"] | None = None
     await_close_actor: bool = False
     merge_target_ticket_id: int | None = None

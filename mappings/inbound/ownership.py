@@ -74,7 +74,7 @@ def conflict_plan(
         case_id=case_id,
         outcome=TicketOutcome.CONFLICT,
         status=StatusDecision.SKIPPED,
-        actions=[*withdrawals, conflict],
+        changes=[*withdrawals, conflict],
         updated_at=ticket.updated_at if watermark else None,
         generated_timestamp=ticket.generated_timestamp if watermark else None,
     )

@@ -1,6 +1,7 @@
-"""What the inbound decisions return: the plan for one ticket and the actions the I/O layer executes in order.
+"""What the inbound decisions return: the plan for one ticket and the changes the I/O layer executes in order.
 
-The I/O layer executes an :class:`InboundPlan`'s ``actions`` **in order**, in one transaction, then stores the
+The I/O layer executes an :class:`InboundPlan` in one transaction: it creates the plan's ``follow_up`` case when
+there is one, applies the ``changes`` **in order** to the plan's case (or to that new case), then stores the
 plan's watermark (``updated_at`` / ``generated_timestamp``) for the ticket (docs/design.md §4).
 """
 
@@ -54,7 +55,7 @@ class CommentVerdict(_Value):
 
 
 class CreateFollowUpCase(_Value):
-    """Create a console case for a follow-up made in Zendesk; the actions after it apply to that new case."""
+    """Create a console case for a follow-up made in Zendesk; the plan's ``changes`` apply to that new case."""
 
     kind: Literal["create_follow_up_case"] = "create_follow_up_case"
     account_id: str
@@ -124,15 +125,16 @@ class RecordConflict(_Value):
     detail: str
 
 
+#: A change to one case; which case is the plan's to say (its ``case_id``, or its ``follow_up``'s new case).
 InboundAction = Annotated[
-    CreateFollowUpCase | ImportMessage | WithdrawMessage | ChangeStatus | SetCc | RecordConflict,
+    ImportMessage | WithdrawMessage | ChangeStatus | SetCc | RecordConflict,
     Field(discriminator="kind"),
 ]
 
 
 class TicketOutcome(StrEnum):
     APPLY = "apply"  # a linked ticket: execute the actions
-    NEW_FOLLOW_UP = "new_follow_up"  # an unlinked follow-up of a managed ticket: a new case, then its actions
+    NEW_FOLLOW_UP = "new_follow_up"  # an unlinked follow-up of a managed ticket: a new case, then its changes
     IGNORE_UNMANAGED = "ignore_unmanaged"  # not casesync's ticket
     AWAIT_LINK = "await_link"  # casesync created it but the link is not stored yet: the outbox will link it
     IGNORE_STALE = "ignore_stale"  # older than what was applied
@@ -150,13 +152,24 @@ class StatusDecision(StrEnum):
 
 
 class InboundPlan(_Value):
-    """The decisions for one ticket.  Execute ``actions`` in order; then store the watermark, unless ``None``."""
+    """The decisions for one ticket.
+
+    ``follow_up`` (outcome ``new_follow_up``, ``case_id`` ``None``): the case to create first; ``changes`` then
+    apply to it.  Otherwise ``changes`` apply to ``case_id`` (none when it is ``None``).  Then store the
+    watermark, unless ``None``.
+    """
 
     ticket_id: int
     case_id: int | None
     outcome: TicketOutcome
     status: StatusDecision
-    actions: list[InboundAction] = Field(default_factory=list)
+    follow_up: CreateFollowUpCase | None = None
+    changes: list[InboundAction] = Field(default_factory=list)
     comments: list[CommentVerdict] = Field(default_factory=list)
     updated_at: datetime | None = None
     generated_timestamp: int | None = None
+
+    @property
+    def actions(self) -> list[CreateFollowUpCase | InboundAction]:
+        """Everything the plan does, in the order it happens: the follow-up case (if any), then the changes."""
+        return [self.follow_up, *self.changes] if self.follow_up is not None else list(self.changes)

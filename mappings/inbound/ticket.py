@@ -1,7 +1,7 @@
 """The decision for one ticket snapshot: what it and its comments change on the console (docs/design.md §3, §4).
 
-It composes the topics of this package in a fixed order — the follow-up case first (for an unlinked ticket),
-then order and ownership, then the comments, the status and the CCs — so the actions of a plan apply in order.
+It composes the topics of this package in a fixed order — the follow-up case (for an unlinked ticket), else order
+and ownership, then the comments, the status and the CCs — so the changes of a plan apply in order.
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from mappings.inbound.comments import decide_comments, withdrawals
 from mappings.inbound.followups import decide_unlinked
 from mappings.inbound.inputs import CaseView, CommentLedger, InboundContext
 from mappings.inbound.ownership import conflict_plan, is_stale, ownership_conflict
-from mappings.inbound.plan import InboundAction, InboundPlan, SetCc, StatusDecision, TicketOutcome
+from mappings.inbound.plan import (
+    CreateFollowUpCase,
+    InboundAction,
+    InboundPlan,
+    SetCc,
+    StatusDecision,
+    TicketOutcome,
+)
 from mappings.inbound.status_change import decide_status
 from mappings.models import CaseStatus
 from mappings.status import status_from_zendesk
@@ -54,8 +61,8 @@ def decide_ticket(
         start = decide_unlinked(ticket, context)
         if isinstance(start, InboundPlan):
             return start
-        # The follow-up case does not exist yet: its number is assigned when the first action runs, and it
-        # starts New, with no CC and nothing queued for it.
+        # The follow-up case does not exist yet: the plan says to create it, its number is assigned then, and
+        # it starts New, with no CC and nothing queued for it.
         return _decide_changes(
             ticket,
             comments,
@@ -66,7 +73,7 @@ def decide_ticket(
             cc=(),
             pending_outbound=False,
             outcome=TicketOutcome.NEW_FOLLOW_UP,
-            first=[start],
+            follow_up=start,
         )
     status_from_zendesk(ticket.status)
     if is_stale(case, ticket):
@@ -75,7 +82,7 @@ def decide_ticket(
             case_id=case.case_id,
             outcome=TicketOutcome.IGNORE_STALE,
             status=StatusDecision.IGNORE_STALE,
-            actions=withdrawals(comments, ledger),
+            changes=withdrawals(comments, ledger),
         )
     conflict = ownership_conflict(case.account_id, case.organization_id, case.requester_zendesk_id, ticket, context)
     if conflict is not None:
@@ -104,19 +111,20 @@ def _decide_changes(
     cc: Sequence[str],
     pending_outbound: bool,
     outcome: TicketOutcome,
-    first: Sequence[InboundAction] = (),
+    follow_up: CreateFollowUpCase | None = None,
 ) -> InboundPlan:
-    """The comments', status' and CCs' actions for a case in ``status`` showing ``cc``, after ``first``."""
+    """The comments', status' and CCs' changes for a case in ``status`` showing ``cc`` (the case ``follow_up``
+    creates, when given)."""
     closed = status is CaseStatus.CLOSED
-    actions: list[InboundAction] = list(first)
-    comment_actions, verdicts = decide_comments(ticket.id, comments, ledger, context, case_closed=closed)
-    actions.extend(comment_actions)
-    status_decision, status_actions = decide_status(status, ticket, comments, pending_outbound, context)
-    actions.extend(status_actions)
+    changes: list[InboundAction] = []
+    comment_changes, verdicts = decide_comments(ticket.id, comments, ledger, context, case_closed=closed)
+    changes.extend(comment_changes)
+    status_decision, status_changes = decide_status(status, ticket, comments, pending_outbound, context)
+    changes.extend(status_changes)
     if not closed:
         emails = _cc_emails(ticket, cc, context)
         if emails is not None and emails != list(cc):
-            actions.append(SetCc(emails=emails))
+            changes.append(SetCc(emails=emails))
     # A close left for later keeps the watermark where it was, so that the snapshot is applied again.
     watermark = status_decision is not StatusDecision.AWAIT_ACTOR
     return InboundPlan(
@@ -124,7 +132,8 @@ def _decide_changes(
         case_id=case_id,
         outcome=outcome,
         status=status_decision,
-        actions=actions,
+        follow_up=follow_up,
+        changes=changes,
         comments=verdicts,
         updated_at=ticket.updated_at if watermark else None,
         generated_timestamp=ticket.generated_timestamp if watermark else None,

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
+from mappings.closer import MERGE_TAG, CloseEvidence, CloseWitness, who_closed
 from mappings.cursor import START_TIME_LAG_S
 from mappings.errors import MappingValueError
 from mappings.external_ids import parse_account_external_id, try_parse_case_external_id
@@ -66,7 +67,6 @@ log = get_logger(__name__)
 #: kv key of the resumable state ``{"since": epoch, "cursor": str, ...counts}``; None when no run is unfinished.
 CURSOR_KEY = "backfill:cursor"
 
-_MERGE_TAG = "closed_by_merge"
 T = TypeVar("T")
 _MAX_WAITS = 10
 
@@ -265,10 +265,12 @@ class Backfiller:
                                     if i in self._users and self._users[i].email])
             if status is CaseStatus.CLOSED:
                 merged = None
-                if _MERGE_TAG in ticket.tags:
+                if MERGE_TAG in ticket.tags:
                     merged = self._case_in(tx, account_id, find_merge_target(ticket, comments))
-                tx.set_case_status(number, CaseStatus.CLOSED, closed_by="system" if merged else "staff",
-                                   reason="merged in Zendesk" if merged else "closed in Zendesk before the import")
+                closer = who_closed(CloseEvidence(witness=CloseWitness.IMPORT, ticket_status=ticket.status,
+                                                  tags=frozenset(ticket.tags), merged_into=merged))
+                assert closer is not None  # an import never waits for the export's events
+                tx.set_case_status(number, CaseStatus.CLOSED, closed_by=closer.actor, reason=closer.reason)
                 if merged is not None:
                     tx.set_case_refs(number, merged_into=merged)
             tx.mark_comments_seen(ticket.id, {c.id for c in comments})

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from mappings.closer import MERGE_TAG
 from mappings.cursor import clamp_start_time
 from mappings.errors import MappingValueError
 from mappings.inbound import find_merge_target
@@ -43,8 +44,6 @@ log = get_logger(__name__)
 
 #: kv key of the last run's summary ``{"at": ISO, "drift": n, "repaired": m}`` (``casesync status`` shows it).
 RECONCILE_KEY = "reconcile:last"
-
-_MERGE_TAG = "closed_by_merge"
 
 
 @dataclass
@@ -240,7 +239,7 @@ class Reconciler:
                             on_ticket=follow_up,
                         )
                     )
-        if record.status is CaseStatus.CLOSED and record.merged_into is None and _MERGE_TAG in ticket.tags:
+        if record.status is CaseStatus.CLOSED and record.merged_into is None and MERGE_TAG in ticket.tags:
             target = find_merge_target(ticket, self.gateway.list_comments(ticket.id))
             with self.store.read() as tx:
                 case = self._same_account_case(tx, record.account_id, target) if target is not None else None

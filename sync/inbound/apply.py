@@ -4,8 +4,9 @@
 it reads the console's side from the store, looks up what the decision needs in Zendesk (comment authors and
 CC users, cached), downloads the attachments of the comments it will import — **before** opening the write
 transaction, and never those of internal notes — then re-reads the console's side inside the transaction,
-decides again (another worker may have applied the ticket meanwhile) and executes the plan's actions in order,
-with the change-feed entries of docs/design.md §6, the ticket's watermark and the comments seen.
+decides again (another worker may have applied the ticket meanwhile) and executes the plan — the follow-up case
+it creates, if any, then its changes in order — with the change-feed entries of docs/design.md §6, the ticket's
+watermark and the comments seen.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from mappings.closer import StatusChange
 from mappings.inbound import (
     CaseView,
     ChangeStatus,
     CommentLedger,
-    CreateFollowUpCase,
     ImportMessage,
     InboundContext,
     InboundPlan,
@@ -97,32 +98,31 @@ class TicketApplier:
         ticket: ZTicket,
         comments: Sequence[ZComment] | None,
         *,
-        changed_by: str | None = None,
+        status_change: StatusChange | None = None,
         merge_target: int | None = None,
         complete: bool = False,
-        await_close_actor: bool = False,
+        events_pending: bool = False,
     ) -> InboundPlan:
         """Apply ``ticket`` with ``comments`` (``None``: list them now) and return the plan executed.
 
         ``complete`` says the comments are the ticket's full list (not a slice from the event export), which
-        clears the ticket's comment-gap marker.  ``changed_by`` (``"staff"``/``"system"``) and ``merge_target``
-        pass on what an export's events told.  ``await_close_actor`` (for a caller without the events) leaves
-        a close of a Solved case whose actor is unknown to the poller, which reads who closed it in the event
-        export (:class:`~mappings.inbound.InboundContext`).  Raises the gateway's errors and the mappings' decision
+        clears the ticket's comment-gap marker.  ``status_change`` (the ticket's latest status change in the event
+        export) and ``merge_target`` pass on what the export's events told; ``events_pending`` says the poller
+        has yet to read this change there, so a close whose actor nothing tells yet is left to it (the evidence
+        of who closed it: :func:`mappings.closer.who_closed`).  Raises the gateway's errors and the mappings' decision
         errors (``UnknownZendeskStatus``, ``MissingAuthor``); nothing is written then.
         """
         if comments is None:
             comments = self.gateway.list_comments(ticket.id)
             complete = True
         comments = list(comments)
-        by: Any = changed_by if changed_by in ("staff", "system") else None
         with self.store.read() as tx:
-            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
+            plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target)
         downloads = self._download(plan)
         label = self.details.prepare(ticket) if plan.outcome is not TicketOutcome.IGNORE_UNMANAGED else None
         with self.store.transaction() as tx:
             # Decide again on the committed state: another worker may have applied this ticket since.
-            plan = self._decide(tx, ticket, comments, by, merge_target, await_close_actor)
+            plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target)
             self._execute(tx, plan, ticket, comments, downloads, complete)
             self.details.apply(tx, plan, ticket, label)
         self._observe(plan)
@@ -150,7 +150,7 @@ class TicketApplier:
                 return None
             plan = decide_ticket(view, ghost, [], CommentLedger(), InboundContext())
             # The snapshot is made up: only its status speaks, not its (empty) CC list.
-            plan = plan.model_copy(update={"actions": [a for a in plan.actions if not isinstance(a, SetCc)]})
+            plan = plan.model_copy(update={"changes": [a for a in plan.changes if not isinstance(a, SetCc)]})
             self._execute(tx, plan, ghost, [], {}, True)
         self._observe(plan)
         return plan
@@ -183,9 +183,9 @@ class TicketApplier:
         tx: StoreTx,
         ticket: ZTicket,
         comments: list[ZComment],
-        by: Any,
+        status_change: StatusChange | None,
+        events_pending: bool,
         merge_target: int | None,
-        await_close_actor: bool = False,
     ) -> InboundPlan:
         case_id = tx.case_of_ticket(ticket.id)
         view = self._case_view(tx, case_id) if case_id is not None else None
@@ -209,8 +209,8 @@ class TicketApplier:
                 u.account_id for u in (tx.users_by_zendesk_id(ticket.requester_id) if ticket.requester_id else [])
             ),
             followup_source_case=source,
-            status_changed_by=by,
-            await_close_actor=await_close_actor,
+            status_change=status_change,
+            await_close_actor=events_pending,
             merge_target_ticket_id=merge_target,
         )
         return decide_ticket(view, ticket, comments, ledger, context)
@@ -270,7 +270,7 @@ class TicketApplier:
     def _download(self, plan: InboundPlan) -> dict[int, bytes]:
         # Only the attachments of comments the plan imports: an internal note's never appear here.
         out: dict[int, bytes] = {}
-        for action in plan.actions:
+        for action in plan.changes:
             if isinstance(action, ImportMessage):
                 for attachment in action.attachments:
                     if attachment.content_url and attachment.id not in out:
@@ -296,26 +296,10 @@ class TicketApplier:
         state = tx.ticket_state(ticket.id)
         extra: dict[str, Any] = dict(state.extra) if state else {}
         conflicts: list[str] = list(extra.get("conflicts") or [])
-        for action in plan.actions:
-            if isinstance(action, CreateFollowUpCase):
-                case_id, account_id = create_follow_up_case(tx, action), action.account_id
-                continue
-            if case_id is None:
-                continue
-            if isinstance(action, ImportMessage):
-                import_message(tx, case_id, account_id, action, downloads)
-            elif isinstance(action, WithdrawMessage):
-                withdraw_comment(tx, action.comment_id, case_id=case_id)
-            elif isinstance(action, ChangeStatus):
-                change_status(tx, case_id, account_id, action)
-            elif isinstance(action, SetCc):
-                tx.set_case_cc(case_id, list(action.emails))
-            elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
-                # Once per ticket and reason: a ticket that stays moved must not flood the feed.
-                conflicts.append(action.reason.value)
-                tx.record_conflict(
-                    action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=ticket.id
-                )
+        if plan.follow_up is not None:
+            case_id, account_id = create_follow_up_case(tx, plan.follow_up), plan.follow_up.account_id
+        if case_id is not None:
+            self._apply_changes(tx, plan, case_id, account_id, downloads, conflicts)
         extra["conflicts"] = conflicts
         if plan.outcome in (TicketOutcome.IGNORE_UNMANAGED, TicketOutcome.AWAIT_LINK):
             return  # nothing of ours: no state kept for it
@@ -352,11 +336,32 @@ class TicketApplier:
                 zendesk_host=self.zendesk_host,
             )
 
+    @staticmethod
+    def _apply_changes(
+        tx: StoreTx, plan: InboundPlan, case_id: int, account_id: str, downloads: dict[int, bytes], conflicts: list[str]
+    ) -> None:
+        """Apply the plan's changes, in order, to ``case_id`` (the linked case, or the follow-up just created)."""
+        for action in plan.changes:
+            if isinstance(action, ImportMessage):
+                import_message(tx, case_id, account_id, action, downloads)
+            elif isinstance(action, WithdrawMessage):
+                withdraw_comment(tx, action.comment_id, case_id=case_id)
+            elif isinstance(action, ChangeStatus):
+                change_status(tx, case_id, account_id, action)
+            elif isinstance(action, SetCc):
+                tx.set_case_cc(case_id, list(action.emails))
+            elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
+                # Once per ticket and reason: a ticket that stays moved must not flood the feed.
+                conflicts.append(action.reason.value)
+                tx.record_conflict(
+                    action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=plan.ticket_id
+                )
+
     def _observe(self, plan: InboundPlan) -> None:
         if self.metrics is None:
             return
         now = self.clock()
-        for action in plan.actions:
+        for action in plan.changes:
             if isinstance(action, ImportMessage):
                 self.metrics.count_inbound_applied(action.feed_kind.value)
                 self.metrics.observe_inbound_lag((now - action.created_at).total_seconds())

@@ -27,11 +27,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mappings.closer import StatusChange
 from mappings.zendesk import ZComment, ZTicket
 from sync.gateway.models import CommentEvent, EventPage, StatusEvent
 
 __all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "latest_status",
-           "merge_comments", "to_comment", "with_privacy_changes"]
+           "merge_comments", "to_change", "to_comment", "with_privacy_changes"]
 
 #: Comments carried for one ticket at most; beyond, the ticket is gap-marked and its comments listed once
 #: (the kv is not a comment archive).
@@ -65,6 +66,13 @@ def latest_status(*events: StatusEvent | None) -> StatusEvent | None:
         if event is not None and (out is None or event.at >= out.at):
             out = event
     return out
+
+
+def to_change(event: StatusEvent | None) -> StatusChange | None:
+    """The status change an event of the export describes, as the evidence of who closed a ticket."""
+    if event is None:
+        return None
+    return StatusChange(status=event.status, updater_id=event.updater_id, via_channel=event.via_channel)
 
 
 def merge_comments(*groups: Iterable[CommentEvent]) -> list[CommentEvent]:

@@ -3,8 +3,9 @@
 A hint is never trusted: :class:`InboxWorker` fetches the ticket's current state and every comment itself, so
 a forged, stale, duplicated or reordered delivery can at worst cause one extra read.  Listing every comment
 also catches comments made private since they were imported.  The ticket alone does not tell who closed a
-solved ticket (an agent, or Zendesk's automation): while the poller has yet to read that change, the worker
-leaves the close to it, as the event export names the updater.
+solved ticket (an agent, or Zendesk's automation): the worker hands the applier what it knows — the status
+change the poller carried, and whether the poller has yet to read this change — and
+:func:`mappings.closer.who_closed` leaves such a close to the poller then, as the event export names the updater.
 
 A failure the connection's pause explains (refused credentials, Zendesk unreachable: :mod:`sync.connection`)
 is transient whatever its type: the hint waits, is never dead-lettered for it, and the pass ends.
@@ -17,14 +18,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mappings.inbound import status_actor
+from mappings.closer import StatusChange
 from mappings.zendesk import ZTicket
 from sync.clock import utc_now
 from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
 from sync.hints import WebhookHint
 from sync.inbound.apply import TicketApplier
-from sync.inbound.events import Carried, carry_key
+from sync.inbound.events import Carried, carry_key, to_change
 from sync.inbound.poller import poller_will_read
 from sync.logging import get_logger
 from sync.report import SyncReport
@@ -135,8 +136,8 @@ class InboxWorker:
                 plan = self.applier.apply_deleted(entry.ticket_id)
                 applied = len(plan.actions) if plan else 0
             else:
-                by, wait = self._status_actor(ticket)
-                plan = self.applier.apply(ticket, None, changed_by=by, await_close_actor=wait)
+                change, pending = self._close_evidence(ticket)
+                plan = self.applier.apply(ticket, None, status_change=change, events_pending=pending)
                 applied = len(plan.actions)
         except RetriableError as exc:
             self._retry(entry, exc)
@@ -151,19 +152,12 @@ class InboxWorker:
             tx.complete_inbox(entry)
         return applied, None
 
-    def _status_actor(self, ticket: ZTicket) -> tuple[str | None, bool]:
-        """Who set the ticket's status, and whether to leave a close of unknown actor to the poller.
-
-        Who closed a solved ticket (an agent, or Zendesk's automation) is in the event export only: the status
-        change the poller passed without applying it (kept with the ticket's carried comments) names the
-        updater; else the close is left to the poller while it has yet to read this change.
-        """
+    def _close_evidence(self, ticket: ZTicket) -> tuple[StatusChange | None, bool]:
+        """What tells who set the ticket's status: the status change the poller passed without applying it
+        (kept with the ticket's carried comments), and whether the poller has yet to read this change."""
         with self.store.read() as tx:
             carried = Carried.load(tx.kv_get(carry_key(ticket.id)))
-        status = carried.status if carried is not None else None
-        if status is not None and status.status == ticket.status:
-            return status_actor(status.updater_id, status.via_channel), False
-        return None, poller_will_read(self.store, ticket)
+        return to_change(carried.status if carried is not None else None), poller_will_read(self.store, ticket)
 
     def _backoff(self, entry: InboxEntry, exc: Exception) -> datetime:
         delay = min(self.settings.outbox_max_backoff_s, BASE_BACKOFF_S * 2 ** min(entry.attempts, 20))

@@ -7,9 +7,10 @@ the comments carried from earlier polls (:mod:`sync.inbound.events`); they are l
 only when the export cannot prove them complete (a gap marker, an old ticket seen for the first time, a
 change without any event in the export).  A comment made private is a ``CommentPrivacyChange`` event of the
 export: the message imported from it is withdrawn in the transaction that moves the events cursor past the
-event (:mod:`sync.inbound.settle`), whatever becomes of the ticket's snapshot, and without a listing.  Who set a
-ticket's status is the updater of its ``status`` change event (:func:`mappings.inbound.status_actor`): a close
-of a solved ticket by an agent is staff's, the automation's is the system's.
+event (:mod:`sync.inbound.settle`), whatever becomes of the ticket's snapshot, and without a listing.  The
+ticket's latest ``status`` change event (read now, or carried) goes with the snapshot as the evidence of who
+closed it (:func:`mappings.closer.who_closed`): a close of a solved ticket by an agent is staff's, the
+automation's is the system's.
 
 Rules (docs/design.md §6, "Polling in run_once()"):
 
@@ -47,7 +48,6 @@ from mappings.cursor import (
 )
 from mappings.errors import InvalidCursor
 from mappings.external_ids import try_parse_case_external_id
-from mappings.inbound import status_actor
 from mappings.zendesk import ZTicket
 from sync.clock import utc_now
 from sync.errors import CaseSyncError, RateLimited
@@ -62,6 +62,7 @@ from sync.inbound.events import (
     coverage,
     latest_status,
     merge_comments,
+    to_change,
     to_comment,
     with_privacy_changes,
 )
@@ -270,14 +271,12 @@ class InboundPoller:
                 held += 1
                 continue
             # Who set the snapshot's status, when the export's events tell (a close by staff or by Zendesk).
-            status = latest_status(snap.carried.status if snap.carried else None, window.status_event(ticket.id))
-            by = None
-            if status is not None and status.status == ticket.status:
-                by = status_actor(status.updater_id, status.via_channel)
+            carried = snap.carried.status if snap.carried else None
+            change = to_change(latest_status(carried, window.status_event(ticket.id)))
             try:
                 if cover is Coverage.LIST:
                     fallbacks += 1
-                    plan = self.applier.apply(ticket, None, changed_by=by)
+                    plan = self.applier.apply(ticket, None, status_change=change)
                 else:
                     events = merge_comments(snap.carried.comments if snap.carried else (), window.comments(ticket.id))
                     comments = [to_comment(e) for e in events]
@@ -285,7 +284,7 @@ class InboundPoller:
                     if made_private:
                         when = window.latest_event(ticket.id) or ticket.generated_timestamp or 0
                         comments = with_privacy_changes(comments, made_private, datetime.fromtimestamp(when, tz=UTC))
-                    plan = self.applier.apply(ticket, comments, changed_by=by)
+                    plan = self.applier.apply(ticket, comments, status_change=change)
                 applied += len(plan.actions)
                 handled[ticket.id] = ticket.generated_timestamp
             except CaseSyncError as exc:

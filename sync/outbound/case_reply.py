@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mappings.inbound import assumed_close_actor
-from mappings.lifecycle import SystemCloseReason
+from mappings.closer import CloseEvidence, CloseWitness, who_closed
 from mappings.models import CaseStatus, ChangeKind
 from mappings.outbound import (
     ReplyOutbound,
@@ -31,9 +30,6 @@ from sync.ticket_facts import remember_ticket
 __all__ = ["ReplyDelivery"]
 
 log = get_logger(__name__)
-
-#: The reason recorded on a case whose ticket Zendesk closed before a queued reply reached it.
-_CLOSED_BEFORE_REPLY = "closed in Zendesk before a reply arrived"
 
 
 class ReplyDelivery(CaseHandler):
@@ -164,14 +160,21 @@ class ReplyDelivery(CaseHandler):
             assert case is not None
             continuation = tx.kv_get(f"continuation:{case_id}")
             if case.status is not CaseStatus.CLOSED:
-                # The 422 does not say who closed it: judge by the status casesync last saw on the ticket.
+                # The 422 does not say who closed it: the status casesync last saw on the ticket is evidence.
                 state = tx.ticket_state(case.ticket_id) if case.ticket_id is not None else None
-                seen = CaseStatus.SOLVED if state is not None and state.status == "solved" else case.status
-                actor = "system" if deleted else assumed_close_actor(seen)
-                reason = SystemCloseReason.DELETED.value if deleted else _CLOSED_BEFORE_REPLY
-                feed = ChangeKind.CLOSED_BY_SYSTEM if actor == "system" else ChangeKind.STATUS
-                tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=actor, reason=reason)
-                tx.append_change(case.account_id, case_id, feed, f"{CaseStatus.CLOSED.value}: {reason}")
+                closer = who_closed(
+                    CloseEvidence(
+                        witness=CloseWitness.REPLY_REFUSED,
+                        case_status=case.status,
+                        ticket_status="deleted" if deleted else "closed",
+                        last_seen_ticket_status=state.status if state is not None else None,
+                    )
+                )
+                assert closer is not None  # a refused reply never waits for the export's events
+                tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=closer.actor, reason=closer.reason)
+                tx.append_change(
+                    case.account_id, case_id, closer.feed_kind, f"{CaseStatus.CLOSED.value}: {closer.reason}"
+                )
             if isinstance(continuation, int):
                 # A continuation exists already: the message joins it as a reply.
                 tx.move_message(message.id, continuation)

@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from mappings.models import CaseStatus, ChangeKind
+from mappings.closer import CloseEvidence, CloseWitness, who_closed
+from mappings.models import CaseStatus
 from sync.store import schema as s
 from sync.store._sqlbase import email_key
 from sync.store.search_index import reindex_case
@@ -35,7 +36,6 @@ __all__ = ["ERASED", "ERASED_NAME", "ErasureMixin", "scrub"]
 ERASED = "[erased]"
 #: The author name of an erased user's messages.
 ERASED_NAME = "Erased user"
-_CLOSE_REASON = "the requester's personal data was erased"
 
 
 def scrub(value: Any, pattern: re.Pattern[str]) -> tuple[Any, bool]:
@@ -135,11 +135,13 @@ class ErasureMixin(EntitiesMixin):
 
         # The user's cases stay, closed, for the account's other members.
         closed: list[int] = []
+        closer = who_closed(CloseEvidence(witness=CloseWitness.ERASURE))
+        assert closer is not None  # an erasure is its own answer
         for case_id in own_cases:
             record = self.get_case(case_id)
             if record is not None and record.status != CaseStatus.CLOSED:
-                self.set_case_status(case_id, CaseStatus.CLOSED, closed_by="system", reason=_CLOSE_REASON)
-                self.append_change(account_id, case_id, ChangeKind.CLOSED_BY_SYSTEM, f"Closed: {_CLOSE_REASON}")
+                self.set_case_status(case_id, CaseStatus.CLOSED, closed_by=closer.actor, reason=closer.reason)
+                self.append_change(account_id, case_id, closer.feed_kind, f"Closed: {closer.reason}")
                 closed.append(case_id)
         for case_id in sorted(touched):
             reindex_case(self.conn, case_id)
