@@ -36,13 +36,12 @@ from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
 from sync.settings import Settings
 from sync.store import CaseRecord, OutboxKind, Store, StoreTx, account_key, case_key
+from sync.store.kv_keys import RECONCILE_LAST
+from sync.store.kv_values import ReconcileSummary
 
-__all__ = ["RECONCILE_KEY", "Reconciler"]
+__all__ = ["Reconciler"]
 
 log = get_logger(__name__)
-
-#: kv key of the last run's summary ``{"at": ISO, "drift": n, "repaired": m}`` (``casesync status`` shows it).
-RECONCILE_KEY = "reconcile:last"
 
 _MERGE_TAG = "closed_by_merge"
 
@@ -119,7 +118,7 @@ class Reconciler:
         if repair:
             report.repaired = self._repair(report.drifts)
         with self.store.transaction() as tx:
-            tx.kv_set(RECONCILE_KEY, report.summary())
+            RECONCILE_LAST.put(tx, ReconcileSummary(at=report.at, drift=report.drift, repaired=report.repaired))
         log.info("reconciled", checked=report.checked, drift=report.drift, repaired=report.repaired)
         return report
 

@@ -24,12 +24,12 @@ from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
 from sync.hints import WebhookHint
 from sync.inbound.apply import TicketApplier
-from sync.inbound.events import Carried, carry_key
 from sync.inbound.poller import poller_will_read
 from sync.logging import get_logger
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import InboxEntry, Store
+from sync.store.kv_keys import CARRIED
 
 if TYPE_CHECKING:
     from sync.connection import ConnectionGuard
@@ -159,7 +159,7 @@ class InboxWorker:
         updater; else the close is left to the poller while it has yet to read this change.
         """
         with self.store.read() as tx:
-            carried = Carried.load(tx.kv_get(carry_key(ticket.id)))
+            carried = CARRIED.get(tx, ticket.id)
         status = carried.status if carried is not None else None
         if status is not None and status.status == ticket.status:
             return status_actor(status.updater_id, status.via_channel), False

@@ -162,7 +162,7 @@ class ReplyDelivery(CaseHandler):
         with self.store.transaction() as tx:
             case = tx.get_case(case_id, for_update=True)
             assert case is not None
-            continuation = tx.kv_get(f"continuation:{case_id}")
+            continuation = tx.continuation_of(case_id)
             if case.status is not CaseStatus.CLOSED:
                 # The 422 does not say who closed it: judge by the status casesync last saw on the ticket.
                 state = tx.ticket_state(case.ticket_id) if case.ticket_id is not None else None
@@ -172,7 +172,7 @@ class ReplyDelivery(CaseHandler):
                 feed = ChangeKind.CLOSED_BY_SYSTEM if actor == "system" else ChangeKind.STATUS
                 tx.set_case_status(case_id, CaseStatus.CLOSED, closed_by=actor, reason=reason)
                 tx.append_change(case.account_id, case_id, feed, f"{CaseStatus.CLOSED.value}: {reason}")
-            if isinstance(continuation, int):
+            if continuation is not None:
                 # A continuation exists already: the message joins it as a reply.
                 tx.move_message(message.id, continuation)
                 tx.enqueue(
@@ -188,7 +188,7 @@ class ReplyDelivery(CaseHandler):
                 number, case.account_id, case.requester_id, continuation_subject(case.subject), refers_to=case_id
             )
             tx.move_message(message.id, number)
-            tx.kv_set(f"continuation:{case_id}", number)
+            tx.set_continuation(case_id, number)
             tx.append_change(
                 case.account_id,
                 number,

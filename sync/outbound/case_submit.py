@@ -22,6 +22,7 @@ from sync.outbound.case_handler import CaseHandler
 from sync.outbound.dependencies import wait_for_users
 from sync.outbound.outcomes import Deferred, Finish
 from sync.store import MessageRecord, OutboxEntry, StoreTx, account_key
+from sync.store.kv_keys import INSTALLATION_ID
 from sync.ticket_facts import remember_ticket
 
 __all__ = ["TicketSubmission"]
@@ -30,8 +31,6 @@ log = get_logger(__name__)
 
 #: How long a follow-up waits between checks of its source ticket's closure.
 _FOLLOWUP_WAIT_S = 15.0
-#: The store's random id, part of every Idempotency-Key.
-_INSTALLATION_KEY = "installation_id"
 
 
 class TicketSubmission(CaseHandler):
@@ -55,7 +54,7 @@ class TicketSubmission(CaseHandler):
             # An address known as an agent's fails the case itself (the console is told); only then wait.
             linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
             wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
-            installation = tx.kv_get(_INSTALLATION_KEY)
+            installation = INSTALLATION_ID.get(tx)
         if not messages:
             raise MappingError(f"case {case_id} has no first message")
         first = messages[0]
@@ -134,15 +133,15 @@ class TicketSubmission(CaseHandler):
 
         return finish
 
-    def _idempotency_key(self, case_id: int, installation: object) -> str:
+    def _idempotency_key(self, case_id: int, installation: str | None) -> str:
         # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
         # reused sandbox) must never collide with this one's case numbers.
-        if not isinstance(installation, str):
+        if installation is None:
             with self.store.transaction() as tx:
-                installation = tx.kv_get(_INSTALLATION_KEY)
-                if not isinstance(installation, str):
+                installation = INSTALLATION_ID.get(tx)
+                if installation is None:
                     installation = uuid.uuid4().hex
-                    tx.kv_set(_INSTALLATION_KEY, installation)
+                    INSTALLATION_ID.put(tx, installation)
         return f"casesync-{installation}-{case_external_id(case_id)}"
 
     def _source_closed(self, source_case: int, source_ticket: int) -> bool:
