@@ -54,12 +54,12 @@ from sync.consistency.backfill_comments import BulkComments
 from sync.errors import RateLimited
 from sync.gateway import TicketPage, ZendeskGateway
 from sync.logging import get_logger
-from sync.outbound.accounts import REPAIR_CCS
 from sync.retry import BudgetWait
 from sync.settings import Settings
 from sync.store import Store, StoreTx, TicketState, account_key
 from sync.store.kv_keys import BACKFILL_CHECKPOINT
 from sync.store.kv_values import BackfillCheckpoint
+from sync.store.outbox_payloads import RepairCcsPayload, enqueue
 
 __all__ = ["BackfillResult", "Backfiller"]
 
@@ -287,8 +287,8 @@ class Backfiller:
         # The imported open tickets get the account's recipient list as CCs, through the outbox like any
         # other CC repair (hand-added CCs already on them stay).
         for account_id, ticket_ids in self._open.items():
-            tx.enqueue(REPAIR_CCS, {"account_id": account_id, "ticket_ids": ticket_ids},
-                       ordering_key=account_key(account_id), account_id=account_id)
+            enqueue(tx, RepairCcsPayload(account_id=account_id, ticket_ids=tuple(ticket_ids)),
+                    ordering_key=account_key(account_id), account_id=account_id)
         self._open.clear()
 
     def _messages(self, tx: StoreTx, account_id: str, case_id: int, comments: list[ZComment],

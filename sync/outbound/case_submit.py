@@ -17,12 +17,12 @@ from sync.errors import (
     ZendeskRejected,
 )
 from sync.logging import get_logger
-from sync.outbound.accounts import REPAIR_CCS
 from sync.outbound.case_handler import CaseHandler
 from sync.outbound.dependencies import wait_for_users
 from sync.outbound.outcomes import Deferred, Finish
 from sync.store import MessageRecord, OutboxEntry, StoreTx, account_key
 from sync.store.kv_keys import INSTALLATION_ID
+from sync.store.outbox_payloads import RepairCcsPayload, SubmitPayload, enqueue
 from sync.ticket_facts import remember_ticket
 
 __all__ = ["TicketSubmission"]
@@ -38,7 +38,7 @@ class TicketSubmission(CaseHandler):
 
     def submit(self, entry: OutboxEntry) -> Finish | None:
         """Create the case's ticket once: look it up by ``external_id`` after any earlier failed attempt."""
-        case_id = int(entry.payload["case_id"])
+        case_id = SubmitPayload.of(entry).case_id
         with self.store.read() as tx:
             case = tx.get_case(case_id)
             if case is None:
@@ -124,9 +124,11 @@ class TicketSubmission(CaseHandler):
             if tx.recipients(case.account_id) != recipients:
                 # The list changed while the ticket was being created: the bulk CC update of that change
                 # may have run before this ticket was linked, so bring the account's tickets in line.
-                tx.enqueue(
-                    REPAIR_CCS,
-                    {"account_id": case.account_id, "ticket_ids": [ticket.id], "previously_managed": recipients},
+                enqueue(
+                    tx,
+                    RepairCcsPayload(
+                        account_id=case.account_id, ticket_ids=(ticket.id,), previously_managed=tuple(recipients)
+                    ),
                     ordering_key=account_key(case.account_id),
                     account_id=case.account_id,
                 )
@@ -184,9 +186,9 @@ class TicketSubmission(CaseHandler):
             if linked_requester is not None:
                 # The lost attempt created it from the recipient list of its time, which may have changed
                 # since (the bulk CC update of that change could not see an unlinked ticket): repair it.
-                tx.enqueue(
-                    REPAIR_CCS,
-                    {"account_id": linked_requester.account_id, "ticket_ids": [ticket.id]},
+                enqueue(
+                    tx,
+                    RepairCcsPayload(account_id=linked_requester.account_id, ticket_ids=(ticket.id,)),
                     ordering_key=account_key(linked_requester.account_id),
                     account_id=linked_requester.account_id,
                 )
