@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "CcChange",
     "CommentDraft",
+    "CommentEvent",
+    "StatusEvent",
     "TicketDraft",
     "TicketUpdateDraft",
     "ZAttachment",
@@ -75,6 +77,36 @@ class ZComment(_Snapshot):
     audit_id: int | None = None
     #: ``metadata.custom`` of the update that added the comment; casesync's marker lives here.
     custom: dict[str, Any] = Field(default_factory=dict)
+    via_channel: str | None = None
+
+
+class CommentEvent(_Snapshot):
+    """A comment as the ticket-event export reports it (``include=comment_events``)."""
+
+    ticket_id: int
+    comment_id: int
+    author_id: int
+    public: bool
+    body: str = ""
+    html_body: str | None = None
+    created_at: datetime
+    attachments: list[ZAttachment] = Field(default_factory=list)
+    #: ``metadata.custom`` of the update that carried the comment, when the export includes it.
+    custom: dict[str, Any] = Field(default_factory=dict)
+    via_channel: str | None = None
+    #: The event's ``updater_id`` (the updater may differ from the author shown).
+    updater_id: int | None = None
+
+
+class StatusEvent(_Snapshot):
+    """A ticket's status set by an update, as the ticket-event export reports it (a ``Change`` child event of
+    ``status``), with who made the update: ``updater_id`` (Zendesk's own updates, automations among them, are
+    ``-1``) and the channel (``rule`` for triggers and automations)."""
+
+    ticket_id: int
+    status: str
+    at: int
+    updater_id: int | None = None
     via_channel: str | None = None
 
 

@@ -10,7 +10,13 @@ from mappings.errors import TooManyRecipients
 from mappings.models import Account, User
 from mappings.recipients import MAX_CCS, ensure_within_limit, same_email
 from sync.errors import InvalidInput
-from sync.store import OutboxKind, Store, StoreTx, account_key, user_key
+from sync.store import Store, StoreTx, account_key, user_key
+from sync.store.outbox_payloads import (
+    RecipientsChangedPayload,
+    UpsertAccountPayload,
+    UpsertUserPayload,
+    enqueue,
+)
 from sync.validation import NAME_MAX, check_email, check_id, check_new_account_id, check_text
 
 __all__ = ["add_recipient", "recipients", "remove_recipient", "require_account", "upsert_account", "upsert_user"]
@@ -25,9 +31,9 @@ def upsert_account(store: Store, account_id: str, name: str) -> Account:
             check_new_account_id(account_id)
         after, before = tx.upsert_account(account_id, name)
         if before is None or before.name != after.name:
-            tx.enqueue(
-                OutboxKind.UPSERT_ACCOUNT,
-                {"account_id": account_id, "previous_name": before.name if before else None},
+            enqueue(
+                tx,
+                UpsertAccountPayload(account_id=account_id, previous_name=before.name if before else None),
                 ordering_key=account_key(account_id),
                 account_id=account_id,
             )
@@ -51,15 +57,15 @@ def upsert_user(store: Store, account_id: str, user_id: str, email: str, name: s
         new_list = _checked_list(tx, account_id)
         if before is None or (before.email, before.name, before.admin) != (email, name, admin):
             email_changed = before is not None and before.email != email
-            tx.enqueue(
-                OutboxKind.UPSERT_USER,
-                {
-                    "account_id": account_id,
-                    "user_id": user_id,
-                    "email": email,
-                    "previous_email": before.email if before is not None and email_changed else None,
-                    "created": before is None,
-                },
+            enqueue(
+                tx,
+                UpsertUserPayload(
+                    account_id=account_id,
+                    user_id=user_id,
+                    email=email,
+                    previous_email=before.email if before is not None and email_changed else None,
+                    created=before is None,
+                ),
                 ordering_key=user_key(account_id, user_id),
                 account_id=account_id,
             )
@@ -126,9 +132,9 @@ def _queue_list_change(tx: StoreTx, account_id: str, old: list[str], new: list[s
     added = [a for a in new if a.lower() not in old_keys]
     removed = [a for a in old if a.lower() not in new_keys]
     if added or removed:
-        tx.enqueue(
-            OutboxKind.RECIPIENTS_CHANGED,
-            {"account_id": account_id, "added": added, "removed": removed},
+        enqueue(
+            tx,
+            RecipientsChangedPayload(account_id=account_id, added=tuple(added), removed=tuple(removed)),
             ordering_key=account_key(account_id),
             account_id=account_id,
         )

@@ -4,21 +4,9 @@ Every call validates its input first, then writes the console-side change and th
 carry it to Zendesk in one store transaction, and returns once that transaction has committed: a call
 that returned is durable even when Zendesk is down, and a call that raised changed nothing.
 
-Outbox entries carry ids only (the worker reloads the data by id), with these payloads:
-
-========================  ==================  ====================================================
-kind                      ordering key        payload
-========================  ==================  ====================================================
-``upsert_account``        ``account:<id>``    ``account_id``, ``previous_name`` (None: created)
-``upsert_user``           ``account:<id>``    ``account_id``, ``user_id``, ``email``,
-                                              ``previous_email`` (None unless the address changed),
-                                              ``created``
-``recipients_changed``    ``account:<id>``    ``account_id``, ``added``, ``removed`` (addresses)
-``submit``                ``case:<n>``        ``case_id``
-``reply``                 ``case:<n>``        ``case_id``, ``message_id``, ``acknowledges_solution``,
-                                              ``status_before``
-``close``                 ``case:<n>``        ``case_id``, ``user_id``
-========================  ==================  ====================================================
+Outbox entries carry ids only (the worker reloads the data by id); each kind's payload is a frozen model of
+:mod:`sync.store.outbox_payloads`, built here and read by the worker's handler, where the ordering keys and
+fields of every kind are listed.
 """
 
 from __future__ import annotations
@@ -36,7 +24,8 @@ from sync.erasure import ErasureReport, erase_user
 from sync.errors import CaseNotFound, InvalidInput, UnknownUser
 from sync.feed_wait import MAX_WAIT_S, wait_for_changes
 from sync.settings import Settings, load_settings
-from sync.store import CaseRecord, Clock, OutboxKind, Store, StoreTx, case_key, open_store
+from sync.store import CaseRecord, Clock, Store, StoreTx, case_key, open_store
+from sync.store.outbox_payloads import ClosePayload, ReplyPayload, SubmitPayload, enqueue
 from sync.validation import (
     BODY_MAX,
     MAX_ATTACHMENT_BYTES,
@@ -158,9 +147,9 @@ class SupportCases:
             message = tx.add_message(number, "user", user.name, body, origin="console", user_id=user_id)
             for f in files:
                 tx.add_attachment(message.id, f.filename, f.content_type or _OCTETS, f.data)
-            tx.enqueue(
-                OutboxKind.SUBMIT,
-                {"case_id": number},
+            enqueue(
+                tx,
+                SubmitPayload(case_id=number),
                 ordering_key=case_key(number),
                 account_id=account_id,
                 case_id=number,
@@ -211,15 +200,15 @@ class SupportCases:
                 tx.add_attachment(message.id, f.filename, f.content_type or _OCTETS, f.data)
             if move.changed:
                 tx.set_case_status(case_id, move.after)
-            tx.enqueue(
-                OutboxKind.REPLY,
-                {
-                    "case_id": case_id,
-                    "message_id": message.id,
-                    "acknowledges_solution": acknowledges_solution,
+            enqueue(
+                tx,
+                ReplyPayload(
+                    case_id=case_id,
+                    message_id=message.id,
+                    acknowledges_solution=acknowledges_solution,
                     # The ticket's status change depends on the status the user replied to (New stays new).
-                    "status_before": case.status.value,
-                },
+                    status_before=case.status,
+                ),
                 ordering_key=case_key(case_id),
                 account_id=account_id,
                 case_id=case_id,
@@ -243,9 +232,9 @@ class SupportCases:
             closer = who_closed(CloseEvidence(witness=CloseWitness.CONSOLE))
             assert closer is not None  # the console user's own close
             tx.set_case_status(case_id, move.after, closed_by=closer.actor, reason=closer.reason)
-            tx.enqueue(
-                OutboxKind.CLOSE,
-                {"case_id": case_id, "user_id": user_id},
+            enqueue(
+                tx,
+                ClosePayload(case_id=case_id, user_id=user_id),
                 ordering_key=case_key(case_id),
                 account_id=account_id,
                 case_id=case_id,

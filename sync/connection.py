@@ -20,7 +20,7 @@ default, so the sync resumes within a minute of Zendesk accepting the credential
 itself when the probe succeeds.  Nothing is dead-lettered for a pause: an entry whose failure the pause
 explains is handed back to the queue untouched (:meth:`ConnectionGuard.explains`).
 
-The pause is written to the store (kv ``connection:paused``) so ``casesync status`` and the status page,
+The pause is written to the store (``sync.store.kv_keys.CONNECTION_PAUSE``) so ``casesync status`` and the status page,
 which read the store alone, show it; ``/readyz`` and the ``casesync_connection_paused`` gauge show it too.
 """
 
@@ -29,60 +29,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sync.clock import utc_now
 from sync.errors import AuthenticationFailed, NetworkError, SyncError
 from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.store import Store
+from sync.store.kv_keys import CONNECTION_PAUSE
+from sync.store.kv_values import CREDENTIALS_REFUSED, UNREACHABLE, Pause
 
-__all__ = ["CREDENTIALS_REFUSED", "PAUSE_KEY", "UNREACHABLE", "ConnectionGuard", "Pause", "read_pause"]
+__all__ = ["CREDENTIALS_REFUSED", "UNREACHABLE", "ConnectionGuard", "Pause", "read_pause"]
 
 log = get_logger(__name__)
-
-#: kv key of the current pause (absent or ``None`` while the connection runs).
-PAUSE_KEY = "connection:paused"
-CREDENTIALS_REFUSED = "credentials_refused"
-UNREACHABLE = "unreachable"
-
-
-@dataclass(frozen=True)
-class Pause:
-    """Why and since when the connection is paused; ``detail`` is the last refusal, without secrets."""
-
-    cause: str
-    since: datetime
-    detail: str
-
-    def describe(self) -> str:
-        """One line for ``/readyz``, ``casesync status`` and the logs."""
-        what = "Zendesk refuses the credentials" if self.cause == CREDENTIALS_REFUSED else "Zendesk is unreachable"
-        return f"zendesk connection paused: {what} (since {self.since.isoformat(timespec='seconds')}): {self.detail}"
-
-    def to_json(self) -> dict[str, str]:
-        """The stored form."""
-        return {"cause": self.cause, "since": self.since.isoformat(), "detail": self.detail}
-
-    @classmethod
-    def from_json(cls, value: Any) -> Pause | None:
-        """The stored form read back; ``None`` for anything else (no pause)."""
-        if not isinstance(value, dict) or not isinstance(value.get("cause"), str):
-            return None
-        try:
-            since = datetime.fromisoformat(str(value.get("since")))
-        except ValueError:
-            return None
-        return cls(cause=value["cause"], since=since, detail=str(value.get("detail") or ""))
 
 
 def read_pause(store: Store) -> Pause | None:
     """The pause recorded in the store, if any (for readers without a running engine)."""
     with store.read() as tx:
-        return Pause.from_json(tx.kv_get(PAUSE_KEY))
-
+        return CONNECTION_PAUSE.get(tx)
 
 
 class ConnectionGuard:
@@ -202,7 +167,7 @@ class ConnectionGuard:
             self._probes = 0
             self._next_probe = self.monotonic() + self.probe_base_s
         with self.store.transaction() as tx:
-            tx.kv_set(PAUSE_KEY, pause.to_json())
+            CONNECTION_PAUSE.put(tx, pause)
         if self.metrics is not None:
             self.metrics.set_connection_paused(cause)
         log.error("connection_paused", cause=cause, detail=pause.detail)
@@ -213,7 +178,7 @@ class ConnectionGuard:
         self._unreachable_since = None
         self._probes = 0
         with self.store.transaction() as tx:
-            tx.kv_set(PAUSE_KEY, None)
+            CONNECTION_PAUSE.clear(tx)
         if self.metrics is not None:
             self.metrics.set_connection_paused(None)
         if pause is not None:

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.errors import UnknownUser
-from sync.store import OutboxKind, Store, account_key, case_key
+from sync.store import Store, account_key, case_key
+from sync.store.outbox_payloads import ClosePayload, EraseUserPayload, enqueue
 
 __all__ = ["ErasureReport", "erase_user"]
 
@@ -53,13 +54,13 @@ def erase_user(store: Store, account_id: str, user_id: str) -> ErasureReport:
         found = tx.erase_user_data(account_id, user_id)
         for case_id in found["linked_cases_closed"]:
             # Their open tickets are closed in Zendesk as well (the close carries no user data).
-            tx.enqueue(OutboxKind.CLOSE, {"case_id": case_id, "user_id": None}, ordering_key=case_key(case_id),
-                       account_id=account_id, case_id=case_id)
+            enqueue(tx, ClosePayload(case_id=case_id, user_id=None), ordering_key=case_key(case_id),
+                    account_id=account_id, case_id=case_id)
         zendesk_id = found["zendesk_user_id"]
         entry_id = None
         if zendesk_id is not None:
-            entry_id = tx.enqueue(OutboxKind.ERASE_USER, {"zendesk_user_id": zendesk_id},
-                                  ordering_key=account_key(account_id), account_id=account_id)
+            entry_id = enqueue(tx, EraseUserPayload(zendesk_user_id=zendesk_id),
+                               ordering_key=account_key(account_id), account_id=account_id)
     return ErasureReport(
         account_id=account_id,
         user_id=user_id,

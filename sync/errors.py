@@ -20,7 +20,8 @@
             ├── ZendeskRejected        any other 4xx (status and body kept)
             │   └── RecordNotFound     404: the ticket, user or object does not exist (or was deleted)
             ├── AuthenticationFailed   401/403: credentials are wrong or lack rights
-            └── MappingError           Zendesk sent something casesync cannot map (e.g. an unknown status)
+            ├── MappingError           Zendesk sent something casesync cannot map (e.g. an unknown status)
+            └── MalformedPayload       a stored outbox payload its kind's model cannot read
 
 Errors from zenpy and requests are translated into this tree in exactly one place,
 :mod:`sync.gateway.errors`; nothing else catches library exceptions.
@@ -36,6 +37,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InvalidInput",
+    "MalformedPayload",
     "MappingError",
     "NetworkError",
     "PermanentError",
@@ -161,6 +163,11 @@ class AuthenticationFailed(PermanentError):
 
 class MappingError(PermanentError):
     """Zendesk sent a value casesync cannot map (never guessed)."""
+
+
+class MalformedPayload(PermanentError):
+    """A stored outbox payload its kind's model cannot read (:mod:`sync.store.outbox_payloads`): retrying
+    cannot help, the entry is dead-lettered with the fields at fault."""
 
 
 class RecordNotFound(ZendeskRejected):

@@ -12,15 +12,14 @@ from typing import Any
 
 from mappings.cursor import decode_after_cursor
 from mappings.errors import InvalidCursor
-from sync.connection import PAUSE_KEY, Pause
 from sync.console_webhooks.state import delivery_status
 from sync.store import Store, StoreTx
+from sync.store.kv_keys import CONNECTION_PAUSE, RECONCILE_LAST, SUSPENDED
+from sync.store.kv_values import ReconcileSummary
 
 __all__ = [
     "EVENTS_CURSOR",
-    "RECONCILE_KEY",
     "STATUS_FIELDS",
-    "SUSPENDED_KEY",
     "TICKETS_CURSOR",
     "WEBHOOK_SOURCE",
     "collect_status",
@@ -31,12 +30,6 @@ __all__ = [
 TICKETS_CURSOR = "zendesk.tickets"
 EVENTS_CURSOR = "zendesk.ticket_events"
 WEBHOOK_SOURCE = "webhook"
-#: kv key the reconciler writes after each run: ``{"at": ISO, "drift": int, "repaired": int}``.
-RECONCILE_KEY = "reconcile:last"
-
-#: kv key of the console users' emails Zendesk holds suspended (written by ``sync.inbound.suspended``).
-SUSPENDED_KEY = "inbound.suspended"
-
 #: The figures, in display order, with the label ``casesync status`` prints for each.
 STATUS_FIELDS: dict[str, str] = {
     "connection": "Zendesk connection (running or paused)",
@@ -144,15 +137,10 @@ def _poll_and_webhooks(tx: StoreTx) -> tuple[datetime | None, int | None, dateti
     return polled, int(count), last, oldest
 
 
-def _reconcile(value: Any) -> tuple[str | None, int | None, int | None]:
-    if not isinstance(value, dict):
+def _reconcile(summary: ReconcileSummary | None) -> tuple[str | None, int | None, int | None]:
+    if summary is None:
         return None, None, None
-    at, drift, repaired = value.get("at"), value.get("drift"), value.get("repaired")
-    return (
-        str(at) if at is not None else None,
-        int(drift) if isinstance(drift, int | float) else None,
-        int(repaired) if isinstance(repaired, int | float) else None,
-    )
+    return summary.at.isoformat(), summary.drift, summary.repaired
 
 
 def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
@@ -167,11 +155,11 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         counts = tx.counts()
         tickets_cursor = tx.get_cursor(TICKETS_CURSOR)
         events_cursor = tx.get_cursor(EVENTS_CURSOR)
-        reconcile_at, drift, repaired = _reconcile(tx.kv_get(RECONCILE_KEY))
+        reconcile_at, drift, repaired = _reconcile(RECONCILE_LAST.get(tx))
         polled_at, webhooks, last_webhook, oldest_unapplied = _poll_and_webhooks(tx)
-        pause = Pause.from_json(tx.kv_get(PAUSE_KEY))
+        pause = CONNECTION_PAUSE.get(tx)
         console_webhooks = delivery_status(tx)
-        held = tx.kv_get(SUSPENDED_KEY)
+        held = SUSPENDED.get(tx)
     position = _cursor_position(tickets_cursor, events_cursor)
     status: dict[str, Any] = {
         "connection": "paused" if pause is not None else "running",
@@ -200,7 +188,7 @@ def collect_status(store: Store, *, now: datetime) -> dict[str, Any]:
         "reconcile_drift_left": max(drift - (repaired or 0), 0) if drift is not None else None,
         **console_webhooks,
         # Held back by Zendesk until staff recover or delete them (sync.inbound.suspended).
-        "suspended_emails": len(held) if isinstance(held, dict) else 0,
+        "suspended_emails": len(held) if held is not None else 0,
         "cases": counts.cases,
         "linked_cases": counts.linked_cases,
         "generated_at": _iso(now),

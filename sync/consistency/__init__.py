@@ -9,11 +9,10 @@ from __future__ import annotations
 from sync.consistency.backfill import Backfiller, BackfillResult
 from sync.consistency.commands import backfill_command, reconcile_command, setup_zendesk_command
 from sync.consistency.drift import Drift, DriftKind, DriftReport, render_report
-from sync.consistency.reconcile import RECONCILE_KEY, Reconciler
+from sync.consistency.reconcile import Reconciler
 from sync.consistency.setup import SetupOutcome, ZendeskSetup
 
 __all__ = [
-    "RECONCILE_KEY",
     "BackfillResult",
     "Backfiller",
     "Drift",

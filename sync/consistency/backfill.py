@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -55,17 +55,16 @@ from sync.consistency.backfill_comments import BulkComments
 from sync.errors import RateLimited
 from sync.gateway import TicketPage, ZendeskGateway
 from sync.logging import get_logger
-from sync.outbound.accounts import REPAIR_CCS
 from sync.retry import BudgetWait
 from sync.settings import Settings
 from sync.store import Store, StoreTx, TicketState, account_key
+from sync.store.kv_keys import BACKFILL_CHECKPOINT
+from sync.store.kv_values import BackfillCheckpoint
+from sync.store.outbox_payloads import RepairCcsPayload, enqueue
 
-__all__ = ["CURSOR_KEY", "BackfillResult", "Backfiller"]
+__all__ = ["BackfillResult", "Backfiller"]
 
 log = get_logger(__name__)
-
-#: kv key of the resumable state ``{"since": epoch, "cursor": str, ...counts}``; None when no run is unfinished.
-CURSOR_KEY = "backfill:cursor"
 
 T = TypeVar("T")
 _MAX_WAITS = 10
@@ -92,9 +91,20 @@ class BackfillResult:
             return None
         return self.export_date.astimezone(UTC) - timedelta(seconds=START_TIME_LAG_S)
 
-    def as_state(self) -> dict[str, Any]:
-        return {"imported": self.imported, "already_linked": self.already_linked, "not_console": self.not_console,
-                "unknown_requesters": self.unknown_requesters, "created_users": self.created_users}
+    def checkpoint(self, since: int, cursor: str, events: int, pending_refs: dict[str, int]) -> BackfillCheckpoint:
+        """Where the run stands, for a run resumed with the same ``since``."""
+        return BackfillCheckpoint(
+            since=since, cursor=cursor, events=events, pending_refs=pending_refs, imported=self.imported,
+            already_linked=self.already_linked, not_console=self.not_console,
+            unknown_requesters=self.unknown_requesters, created_users=tuple(self.created_users),
+        )
+
+    def resume(self, saved: BackfillCheckpoint) -> None:
+        """Carry on from the counts of an interrupted run."""
+        self.resumed = True
+        self.imported, self.already_linked, self.not_console = saved.imported, saved.already_linked, saved.not_console
+        self.unknown_requesters = dict(saved.unknown_requesters)
+        self.created_users = list(saved.created_users)
 
     def render(self, console: Console, *, since: datetime | None = None) -> None:
         if self.resumed:
@@ -151,19 +161,13 @@ class Backfiller:
         start = int(since.timestamp())
         result = BackfillResult()
         with self.store.read() as tx:
-            saved = tx.kv_get(CURSOR_KEY)
+            saved = BACKFILL_CHECKPOINT.get(tx)
         cursor: str | None = None
         events_start = start
         pending_refs: dict[str, int] = {}  # case id → source ticket not imported yet
-        if isinstance(saved, dict) and saved.get("since") == start and saved.get("cursor"):
-            cursor, result.resumed = str(saved["cursor"]), True
-            result.imported = int(saved.get("imported") or 0)
-            result.already_linked = int(saved.get("already_linked") or 0)
-            result.not_console = int(saved.get("not_console") or 0)
-            result.unknown_requesters = dict(saved.get("unknown_requesters") or {})
-            result.created_users = list(saved.get("created_users") or [])
-            pending_refs = {str(k): int(v) for k, v in (saved.get("pending_refs") or {}).items()}
-            events_start = int(saved.get("events") or start)
+        if saved is not None and saved.since == start:
+            cursor, pending_refs, events_start = saved.cursor, dict(saved.pending_refs), saved.events
+            result.resume(saved)
         bulk = BulkComments(self.gateway, events_start, self._budgeted)
         log.info("backfill.started", since=since.isoformat(), resumed=result.resumed)
         pages = seen = 0
@@ -181,9 +185,10 @@ class Backfiller:
             done = page.end_of_stream or not cursor
             with self.store.transaction() as tx:
                 self._queue_ccs(tx)
-                tx.kv_set(CURSOR_KEY, None if done else {
-                    "since": start, "cursor": cursor, "events": bulk.cursor, "pending_refs": pending_refs,
-                    **result.as_state()})
+                if done or not cursor:
+                    BACKFILL_CHECKPOINT.clear(tx)
+                else:
+                    BACKFILL_CHECKPOINT.put(tx, result.checkpoint(start, cursor, bulk.cursor, pending_refs))
             bulk.forget(page.tickets)
             pages, seen = pages + 1, seen + len(page.tickets)
             if page.server_date is not None:
@@ -284,8 +289,8 @@ class Backfiller:
         # The imported open tickets get the account's recipient list as CCs, through the outbox like any
         # other CC repair (hand-added CCs already on them stay).
         for account_id, ticket_ids in self._open.items():
-            tx.enqueue(REPAIR_CCS, {"account_id": account_id, "ticket_ids": ticket_ids},
-                       ordering_key=account_key(account_id), account_id=account_id)
+            enqueue(tx, RepairCcsPayload(account_id=account_id, ticket_ids=tuple(ticket_ids)),
+                    ordering_key=account_key(account_id), account_id=account_id)
         self._open.clear()
 
     def _messages(self, tx: StoreTx, account_id: str, case_id: int, comments: list[ZComment],

@@ -101,7 +101,7 @@ class DriftReport:
         }
 
     def summary(self) -> dict[str, Any]:
-        """The value stored under ``reconcile:last`` (read by ``casesync status``)."""
+        """What the run found, in a line's worth of JSON."""
         return {"at": self.at.isoformat(), "drift": self.drift, "repaired": self.repaired}
 
 

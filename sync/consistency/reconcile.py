@@ -36,14 +36,15 @@ from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.outbound.accounts import REPAIR_CCS
 from sync.settings import Settings
-from sync.store import CaseRecord, OutboxKind, Store, StoreTx, account_key, case_key
+from sync.store import CaseRecord, Store, StoreTx, account_key, case_key
+from sync.store.kv_keys import RECONCILE_LAST
+from sync.store.kv_values import ReconcileSummary
+from sync.store.outbox_payloads import ClosePayload, RepairCcsPayload, enqueue
 
-__all__ = ["RECONCILE_KEY", "Reconciler"]
+__all__ = ["Reconciler"]
 
 log = get_logger(__name__)
 
-#: kv key of the last run's summary ``{"at": ISO, "drift": n, "repaired": m}`` (``casesync status`` shows it).
-RECONCILE_KEY = "reconcile:last"
 
 
 @dataclass
@@ -118,7 +119,7 @@ class Reconciler:
         if repair:
             report.repaired = self._repair(report.drifts)
         with self.store.transaction() as tx:
-            tx.kv_set(RECONCILE_KEY, report.summary())
+            RECONCILE_LAST.put(tx, ReconcileSummary(at=report.at, drift=report.drift, repaired=report.repaired))
         log.info("reconciled", checked=report.checked, drift=report.drift, repaired=report.repaired)
         return report
 
@@ -333,9 +334,9 @@ class Reconciler:
                         )
                 elif item.repair == "outbox:close" and item.case_id is not None:
                     record = self._records[item.case_id]
-                    tx.enqueue(
-                        OutboxKind.CLOSE,
-                        {"case_id": item.case_id, "user_id": record.requester_id},
+                    enqueue(
+                        tx,
+                        ClosePayload(case_id=item.case_id, user_id=record.requester_id),
                         ordering_key=case_key(item.case_id),
                         account_id=item.account_id,
                         case_id=item.case_id,
@@ -348,8 +349,8 @@ class Reconciler:
                     continue
                 repaired += 1
             for account_id, ticket_ids in cc_tickets.items():
-                payload = {"account_id": account_id, "ticket_ids": sorted(set(ticket_ids))}
-                tx.enqueue(REPAIR_CCS, payload, ordering_key=account_key(account_id), account_id=account_id)
+                payload = RepairCcsPayload(account_id=account_id, ticket_ids=tuple(sorted(set(ticket_ids))))
+                enqueue(tx, payload, ordering_key=account_key(account_id), account_id=account_id)
         return repaired
 
     @staticmethod

@@ -2,44 +2,26 @@
 
 The delivery cursor (the last ``seq`` the console acknowledged) is the ``cursors`` row
 :data:`DELIVERY_CURSOR`; the failure bookkeeping (consecutive failures, when to try next, the last error,
-the last success) is the kv entry :data:`STATE_KEY`.
+the last success) is the kv entry ``sync.store.kv_keys.WEBHOOK_DELIVERY``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from sync.store import StoreTx
+from sync.store.kv_keys import WEBHOOK_DELIVERY
+from sync.store.kv_values import DeliveryState
 
-__all__ = ["DELIVERY_CURSOR", "STATE_KEY", "DeliveryState", "delivery_status", "read_state", "write_state"]
+__all__ = ["DELIVERY_CURSOR", "DeliveryState", "delivery_status", "read_state", "write_state"]
 
 DELIVERY_CURSOR = "console_webhooks.delivered_seq"
-STATE_KEY = "console_webhooks:state"
-
-
-@dataclass(frozen=True)
-class DeliveryState:
-    """``failures``: consecutive failed deliveries (0 after a success); times are ISO-8601 strings."""
-
-    failures: int = 0
-    next_attempt_at: str | None = None
-    last_error: str | None = None
-    last_failure_at: str | None = None
-    last_success_at: str | None = None
-    delivered_total: int = 0
-
-    def due(self, now: datetime) -> bool:
-        return self.next_attempt_at is None or datetime.fromisoformat(self.next_attempt_at) <= now
 
 
 def read_state(tx: StoreTx) -> tuple[int, DeliveryState]:
     """(the delivered seq, the failure bookkeeping)."""
     cursor = tx.get_cursor(DELIVERY_CURSOR)
-    raw = tx.kv_get(STATE_KEY)
-    fields = DeliveryState.__dataclass_fields__
-    state = DeliveryState(**{k: v for k, v in raw.items() if k in fields}) if isinstance(raw, dict) else DeliveryState()
+    state = WEBHOOK_DELIVERY.get(tx) or DeliveryState()
     return (int(cursor) if cursor and cursor.isdigit() else 0), state
 
 
@@ -49,13 +31,13 @@ def write_state(tx: StoreTx, state: DeliveryState, *, delivered_seq: int | None 
         current, _ = read_state(tx)
         if delivered_seq > current:
             tx.set_cursor(DELIVERY_CURSOR, str(delivered_seq))
-    tx.kv_set(STATE_KEY, asdict(state))
+    WEBHOOK_DELIVERY.put(tx, state)
 
 
 def delivery_status(tx: StoreTx) -> dict[str, Any]:
     """The figures ``casesync status`` shows (None everywhere while webhooks never ran)."""
     seq, state = read_state(tx)
-    ran = tx.get_cursor(DELIVERY_CURSOR) is not None or tx.kv_get(STATE_KEY) is not None
+    ran = tx.get_cursor(DELIVERY_CURSOR) is not None or WEBHOOK_DELIVERY.is_set(tx)
     backlog = len(tx.changes(seq, limit=10_001)) if ran else None
     return {
         "console_webhook_delivered_seq": seq if ran else None,

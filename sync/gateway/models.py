@@ -1,4 +1,8 @@
-"""Values the gateway returns beyond :mod:`mappings.zendesk`: export pages, job results, setup objects."""
+"""Values the gateway returns beyond :mod:`mappings.zendesk`: export pages, job results, setup objects.
+
+The events an export page holds (:class:`CommentEvent`, :class:`StatusEvent`) are Zendesk-side values of
+:mod:`mappings.zendesk`, named here too.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mappings.zendesk import ZAttachment, ZTicket
+from mappings.zendesk import CommentEvent, StatusEvent, ZTicket
 
 __all__ = ["CommentEvent", "EventPage", "JobResult", "StatusEvent", "TicketField", "TicketPage", "Webhook"]
 
@@ -27,36 +31,6 @@ class TicketPage(_Value):
     after_cursor: str | None = None
     end_of_stream: bool = True
     server_date: datetime | None = None
-
-
-class CommentEvent(_Value):
-    """A comment as the ticket-event export reports it (``include=comment_events``)."""
-
-    ticket_id: int
-    comment_id: int
-    author_id: int
-    public: bool
-    body: str = ""
-    html_body: str | None = None
-    created_at: datetime
-    attachments: list[ZAttachment] = Field(default_factory=list)
-    #: ``metadata.custom`` of the update that carried the comment, when the export includes it.
-    custom: dict[str, Any] = Field(default_factory=dict)
-    via_channel: str | None = None
-    #: The event's ``updater_id`` (the updater may differ from the author shown).
-    updater_id: int | None = None
-
-
-class StatusEvent(_Value):
-    """A ticket's status set by an update, as the ticket-event export reports it (a ``Change`` child event of
-    ``status``), with who made the update: ``updater_id`` (Zendesk's own updates, automations among them, are
-    ``-1``) and the channel (``rule`` for triggers and automations)."""
-
-    ticket_id: int
-    status: str
-    at: int
-    updater_id: int | None = None
-    via_channel: str | None = None
 
 
 class EventPage(_Value):

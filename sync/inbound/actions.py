@@ -10,7 +10,8 @@ from mappings.inbound import ChangeStatus, CreateFollowUpCase, ImportMessage
 from mappings.models import CaseStatus, ChangeKind
 from mappings.rich_text import imported_attachment_id
 from sync.errors import RetriableError
-from sync.store import OutboxKind, StoreTx, account_key
+from sync.store import StoreTx, account_key
+from sync.store.outbox_payloads import RepairCcsPayload, enqueue
 
 __all__ = ["change_status", "create_follow_up_case", "import_message", "withdraw_comment"]
 
@@ -49,13 +50,13 @@ def create_follow_up_case(tx: StoreTx, action: CreateFollowUpCase) -> int:
     tx.append_change(action.account_id, number, ChangeKind.LINKED_CASE, f"follow-up of case #{action.refers_to}")
     # Zendesk made the ticket (an email to a closed ticket): it carries the parent's CCs, not the account's
     # list as it is now, so the outbox brings them in line (the parent's CCs count as casesync's own).
-    tx.enqueue(
-        OutboxKind.REPAIR_CCS,
-        {
-            "account_id": action.account_id,
-            "ticket_ids": [action.ticket_id],
-            "previously_managed": list(source_case.cc) if source_case else [],
-        },
+    enqueue(
+        tx,
+        RepairCcsPayload(
+            account_id=action.account_id,
+            ticket_ids=(action.ticket_id,),
+            previously_managed=tuple(source_case.cc) if source_case else (),
+        ),
         ordering_key=account_key(action.account_id),
         account_id=action.account_id,
     )

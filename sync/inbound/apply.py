@@ -45,28 +45,13 @@ from sync.inbound.ticket_details import TicketDetails
 from sync.metrics import Metrics
 from sync.settings import Settings
 from sync.store import Store, StoreTx, TicketState, case_key
+from sync.store.kv_keys import COMMENT_GAP, PRIVATE_COMMENTS
 from sync.ticket_facts import remember_ticket
 
-__all__ = ["TicketApplier", "gap_key", "private_key", "withdraw_comment"]
+__all__ = ["TicketApplier", "withdraw_comment"]
 
 #: Bounded so a long-running process does not grow without limit; roles and names rarely change.
 _USER_CACHE_MAX = 5000
-
-
-def gap_key(ticket_id: int) -> str:
-    """The kv key marking a ticket whose comments the event export showed before its snapshot was applied.
-
-    Such a ticket's comments are listed in full the next time it is applied (see the poller).
-    """
-    return f"inbound.comment_gap.{ticket_id}"
-
-
-def private_key(ticket_id: int) -> str:
-    """The kv key of a ticket's comments reported made private before any message came from them.
-
-    A comment list read just before the change may still show them public: the applier never imports them.
-    """
-    return f"inbound.private.{ticket_id}"
 
 
 class TicketApplier:
@@ -197,7 +182,7 @@ class TicketApplier:
         if owner is None:
             # Not managed (or awaiting its link): decide without lookups, nothing is imported.
             return decide_ticket(None, ticket, comments, CommentLedger(), InboundContext())
-        private = frozenset(int(c) for c in tx.kv_get(private_key(ticket.id)) or ())
+        private = frozenset(PRIVATE_COMMENTS.get(tx, ticket.id) or ())
         ledger = self._ledger(tx, view.case_id, private) if view is not None else CommentLedger(private=private)
         context = InboundContext(
             users=self._users_for(ticket, comments, ledger),
@@ -304,7 +289,7 @@ class TicketApplier:
         if plan.outcome in (TicketOutcome.IGNORE_UNMANAGED, TicketOutcome.AWAIT_LINK):
             return  # nothing of ours: no state kept for it
         if complete:
-            tx.kv_set(gap_key(ticket.id), None)
+            COMMENT_GAP.clear(tx, ticket.id)
         remember_ticket(tx, ticket)  # the assignee, so a user's close costs one request
         if plan.updated_at is not None or plan.generated_timestamp is not None:
             tx.put_ticket_state(

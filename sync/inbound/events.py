@@ -5,7 +5,7 @@ Whether a ticket snapshot's comments are all known without listing them is :func
 
 **Carried comments.**  When the events cursor moves past comments whose ticket is not applied in the same poll
 (its snapshot is on a later ticket page, its page ran out of export budget, its apply failed), they are kept
-in the store's kv under :func:`carry_key` as a :class:`Carried` record, in the transaction that moves the
+in the store's kv as a :class:`Carried` record (``sync.store.kv_keys.CARRIED``), in the transaction that moves the
 cursor.  The invariant every poll keeps, per ticket ``t``:
 
     every comment of ``t`` created before ``E`` was applied with a snapshot of ``t`` (the ticket's watermark
@@ -20,28 +20,21 @@ reach from the watermark to the snapshot's time.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from pydantic import ValidationError
 
 from mappings.closer import StatusChange
 from mappings.zendesk import ZComment, ZTicket
 from sync.gateway.models import CommentEvent, EventPage, StatusEvent
+from sync.store.kv_values import Carried
 
-__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "carry_key", "coverage", "latest_status",
-           "merge_comments", "to_change", "to_comment", "with_privacy_changes"]
+__all__ = ["CARRY_LIMIT", "Carried", "Coverage", "EventWindow", "coverage", "latest_status", "merge_comments",
+           "to_change", "to_comment", "with_privacy_changes"]
 
 #: Comments carried for one ticket at most; beyond, the ticket is gap-marked and its comments listed once
 #: (the kv is not a comment archive).
 CARRY_LIMIT = 500
-
-
-def carry_key(ticket_id: int) -> str:
-    """The kv key of the comments carried for ``ticket_id`` (see the module's docstring)."""
-    return f"inbound.carried.{ticket_id}"
 
 
 def to_comment(event: CommentEvent) -> ZComment:
@@ -82,46 +75,6 @@ def merge_comments(*groups: Iterable[CommentEvent]) -> list[CommentEvent]:
         for event in group:
             seen.setdefault(event.comment_id, event)
     return sorted(seen.values(), key=lambda e: (e.created_at, e.comment_id))
-
-
-@dataclass(frozen=True)
-class Carried:
-    """Comments of one ticket that the events cursor has passed but no applied snapshot has taken yet.
-
-    ``start``: the events cursor when carrying began — every comment of the ticket before it was applied
-    (or gap-marked).  ``seen``: the time of the ticket's latest event of any kind read so far, so that an
-    audit-less change is still told apart once the cursor has passed the audits.  ``status``: the ticket's
-    latest status change passed and not applied yet, so that who made it (a close by staff or by Zendesk's
-    automation) is still known when its snapshot is applied.
-    """
-
-    start: int
-    seen: int | None = None
-    comments: tuple[CommentEvent, ...] = ()
-    status: StatusEvent | None = None
-
-    @classmethod
-    def load(cls, value: Any) -> Carried | None:
-        """The record stored as ``value`` (``None``, or unreadable: no record)."""
-        if not isinstance(value, Mapping) or not isinstance(value.get("start"), int):
-            return None
-        try:
-            comments = tuple(CommentEvent.model_validate(c) for c in value.get("comments") or ())
-            status = StatusEvent.model_validate(value["status"]) if value.get("status") else None
-        except ValidationError:
-            return None
-        seen = value.get("seen")
-        return cls(start=value["start"], seen=seen if isinstance(seen, int) else None, comments=comments,
-                   status=status)
-
-    def dump(self) -> dict[str, Any]:
-        """A JSON-compatible value for the kv."""
-        out: dict[str, Any] = {
-            "start": self.start, "seen": self.seen, "comments": [c.model_dump(mode="json") for c in self.comments]
-        }
-        if self.status is not None:
-            out["status"] = self.status.model_dump(mode="json")
-        return out
 
 
 @dataclass

@@ -25,12 +25,13 @@ from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
 from sync.hints import WebhookHint
 from sync.inbound.apply import TicketApplier
-from sync.inbound.events import Carried, carry_key, to_change
+from sync.inbound.events import to_change
 from sync.inbound.poller import poller_will_read
 from sync.logging import get_logger
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import InboxEntry, Store
+from sync.store.kv_keys import CARRIED
 
 if TYPE_CHECKING:
     from sync.connection import ConnectionGuard
@@ -156,7 +157,7 @@ class InboxWorker:
         """What tells who set the ticket's status: the status change the poller passed without applying it
         (kept with the ticket's carried comments), and whether the poller has yet to read this change."""
         with self.store.read() as tx:
-            carried = Carried.load(tx.kv_get(carry_key(ticket.id)))
+            carried = CARRIED.get(tx, ticket.id)
         return to_change(carried.status if carried is not None else None), poller_will_read(self.store, ticket)
 
     def _backoff(self, entry: InboxEntry, exc: Exception) -> datetime:

@@ -53,12 +53,11 @@ from sync.clock import utc_now
 from sync.errors import CaseSyncError, RateLimited
 from sync.gateway import ZendeskGateway
 from sync.gateway.models import TicketPage
-from sync.inbound.apply import TicketApplier, gap_key
+from sync.inbound.apply import TicketApplier
 from sync.inbound.events import (
     Carried,
     Coverage,
     EventWindow,
-    carry_key,
     coverage,
     latest_status,
     merge_comments,
@@ -72,18 +71,14 @@ from sync.metrics import Metrics
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import Store
+from sync.store.kv_keys import CARRIED, COMMENT_GAP, EXPORT_REQUESTS, FIRST_START_TIME
 
-__all__ = ["EVENTS_CURSOR", "FIRST_START_KEY", "REQUESTS_PER_POLL", "REQUEST_LOG_KEY", "TICKETS_CURSOR",
-           "InboundPoller", "poller_will_read"]
+__all__ = ["EVENTS_CURSOR", "REQUESTS_PER_POLL", "TICKETS_CURSOR", "InboundPoller", "poller_will_read"]
 
 log = get_logger(__name__)
 
 TICKETS_CURSOR = "zendesk.tickets"
 EVENTS_CURSOR = "zendesk.ticket_events"
-#: kv key: Zendesk-clock epoch times of recent export requests (shared by every process of the store).
-REQUEST_LOG_KEY = "inbound.export_requests"
-#: kv key: the ``start_time`` of the first ticket page, kept while no ticket cursor is stored.
-FIRST_START_KEY = "inbound.first_start_time"
 #: A poll is at least one ticket-export page and one event-export page; further event pages are booked one
 #: by one.
 REQUESTS_PER_POLL = 2
@@ -176,15 +171,15 @@ class InboundPoller:
         the requests in the window already number ``10 - requests``."""
         now = self.zendesk_now()
         with self.store.transaction() as tx:
-            dates = [datetime.fromtimestamp(float(x), tz=UTC) for x in tx.kv_get(REQUEST_LOG_KEY, []) or []]
+            dates = [datetime.fromtimestamp(float(x), tz=UTC) for x in EXPORT_REQUESTS.get(tx) or []]
             dates = prune_request_log(dates, now)
             # Readings of Zendesk's clock have one-second resolution and come from several processes: a
             # booking that reads as slightly in the future still counts (the window ends at the latest one).
             if not may_poll(dates, max([now, *dates]), requests_per_poll=requests):
-                tx.kv_set(REQUEST_LOG_KEY, [d.timestamp() for d in dates])
+                EXPORT_REQUESTS.put(tx, [d.timestamp() for d in dates])
                 return False
             dates += [now] * requests
-            tx.kv_set(REQUEST_LOG_KEY, [d.timestamp() for d in dates])
+            EXPORT_REQUESTS.put(tx, [d.timestamp() for d in dates])
         return True
 
     # -- one poll ------------------------------------------------------------------------------------
@@ -210,7 +205,7 @@ class InboundPoller:
         with self.store.read() as tx:
             cursor = tx.get_cursor(TICKETS_CURSOR)
             events_from = tx.get_cursor(EVENTS_CURSOR)
-            first_from = tx.kv_get(FIRST_START_KEY)
+            first_from = FIRST_START_TIME.get(tx)
         # A first page read again (its tickets waited for event pages) starts where it started before.
         first = self._start_time(str(first_from) if first_from is not None else None) if cursor is None else None
         window = EventWindow(start=self._start_time(events_from))
@@ -311,9 +306,9 @@ class InboundPoller:
             if cursor:
                 tx.set_cursor(TICKETS_CURSOR, cursor)
                 if first is not None:
-                    tx.kv_set(FIRST_START_KEY, None)
+                    FIRST_START_TIME.clear(tx)
             elif held and first is not None:
-                tx.kv_set(FIRST_START_KEY, first)
+                FIRST_START_TIME.put(tx, first)
             tx.set_cursor(EVENTS_CURSOR, str(events_next))
         if held:
             log.info("poll_tickets_held", tickets=held, event_pages=window.pages)
@@ -341,8 +336,8 @@ class InboundPoller:
                 managed.append(_Snapshot(
                     ticket,
                     state.generated_timestamp if state is not None else None,
-                    bool(tx.kv_get(gap_key(ticket.id))),
-                    Carried.load(tx.kv_get(carry_key(ticket.id))),
+                    bool(COMMENT_GAP.get(tx, ticket.id)),
+                    CARRIED.get(tx, ticket.id),
                 ))
         return managed, unmanaged
 

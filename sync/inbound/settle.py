@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sync.inbound.apply import gap_key, private_key, withdraw_comment
-from sync.inbound.events import CARRY_LIMIT, Carried, EventWindow, carry_key, latest_status, merge_comments
+from sync.inbound.apply import withdraw_comment
+from sync.inbound.events import CARRY_LIMIT, Carried, EventWindow, latest_status, merge_comments
 from sync.store import StoreTx
+from sync.store.kv_keys import CARRIED, COMMENT_GAP, PRIVATE_COMMENTS
 
 __all__ = ["settle_events"]
 
@@ -37,13 +38,13 @@ def settle_events(
     ignored = set(ignored)
     _apply_privacy_changes(tx, window)
     for ticket_id in ignored:
-        if tx.kv_get(carry_key(ticket_id)) is not None:
-            tx.kv_set(carry_key(ticket_id), None)
+        if CARRIED.is_set(tx, ticket_id):
+            CARRIED.clear(tx, ticket_id)
     for ticket_id in sorted((window.ticket_ids() | set(applied)) - ignored):
         state = tx.ticket_state(ticket_id)
         marks = [m for m in (state.generated_timestamp if state else None, applied.get(ticket_id)) if m is not None]
         done = max(marks) if marks else None
-        old = Carried.load(tx.kv_get(carry_key(ticket_id)))
+        old = CARRIED.get(tx, ticket_id)
         # Comments at or after ``events_next`` are read again by the next poll: only those passed are kept.
         passed = [e for e in window.comments(ticket_id) if e.created_at.timestamp() < events_next]
         private = set(window.made_private(ticket_id))
@@ -62,22 +63,22 @@ def settle_events(
             # Nothing says the ticket is ours (another system's, or a follow-up not seen yet): no comment
             # bodies kept for it, only the marker that lists its comments should it turn out to be ours.
             if pending:
-                tx.kv_set(gap_key(ticket_id), True)
+                COMMENT_GAP.put(tx, ticket_id, True)
             continue
         times = [t for t in (old.seen if old else None, window.latest_event(ticket_id)) if t is not None]
         seen = max(times) if times else None
         seen_matters = seen is not None and (done is None or seen > done) and (held or old is not None)
         if not pending and not seen_matters and status is None:
             if old is not None:
-                tx.kv_set(carry_key(ticket_id), None)
+                CARRIED.clear(tx, ticket_id)
             continue
         if len(pending) > CARRY_LIMIT:
-            tx.kv_set(gap_key(ticket_id), True)
-            tx.kv_set(carry_key(ticket_id), None)
+            COMMENT_GAP.put(tx, ticket_id, True)
+            CARRIED.clear(tx, ticket_id)
             continue
         record = Carried(start=old.start if old else window.start, seen=seen, comments=tuple(pending), status=status)
         if record != old:
-            tx.kv_set(carry_key(ticket_id), record.dump())
+            CARRIED.put(tx, ticket_id, record)
 
 
 def _apply_privacy_changes(tx: StoreTx, window: EventWindow) -> None:
@@ -100,7 +101,7 @@ def _apply_privacy_changes(tx: StoreTx, window: EventWindow) -> None:
             if not withdraw_comment(tx, cid, ticket_id=ticket_id) and tx.message_by_comment(cid) is None
         ]
         if unseen and tx.case_of_ticket(ticket_id) is not None:
-            known = [int(c) for c in tx.kv_get(private_key(ticket_id)) or ()]
+            known = list(PRIVATE_COMMENTS.get(tx, ticket_id) or ())
             merged = list(dict.fromkeys([*known, *unseen]))
             if merged != known:
-                tx.kv_set(private_key(ticket_id), merged)
+                PRIVATE_COMMENTS.put(tx, ticket_id, tuple(merged))

@@ -2,8 +2,8 @@
 
 A suspended email changes nothing on its ticket, so neither the export nor a webhook tells: the list of
 suspended tickets is read, at most once per ``interval_s``.  What was surfaced is kept in the kv store
-(``sync.status.SUSPENDED_KEY``: suspended id → case, user and cause) until Zendesk no longer lists it — recovered (its
-comment is then imported as any other) or deleted; ``casesync status`` counts what is still held.
+(``sync.store.kv_keys.SUSPENDED``: suspended id → case, user and cause) until Zendesk no longer lists it —
+recovered (its comment is then imported as any other) or deleted; ``casesync status`` counts what is still held.
 """
 
 from __future__ import annotations
@@ -18,20 +18,16 @@ from sync.clock import utc_now
 from sync.errors import CaseSyncError
 from sync.gateway import ZendeskGateway
 from sync.report import SyncReport
-from sync.status import SUSPENDED_KEY
 from sync.store import Store
+from sync.store.kv_keys import SUSPENDED, SUSPENDED_CHECKED_AT
 
-__all__ = ["SUSPENDED_KEY", "SuspendedWatcher", "held_suspended"]
-
-_LAST_CHECK_KEY = "inbound.suspended_checked_at"
-
+__all__ = ["SuspendedWatcher", "held_suspended"]
 
 
 def held_suspended(store: Store) -> dict[str, Any]:
-    """The console users' emails Zendesk still holds suspended (see ``SUSPENDED_KEY``)."""
+    """The console users' emails Zendesk still holds suspended (see ``sync.store.kv_keys.SUSPENDED``)."""
     with store.read() as tx:
-        value = tx.kv_get(SUSPENDED_KEY)
-    return dict(value) if isinstance(value, dict) else {}
+        return SUSPENDED.get(tx) or {}
 
 
 class SuspendedWatcher:
@@ -52,10 +48,10 @@ class SuspendedWatcher:
 
     def _due(self) -> bool:
         with self.store.read() as tx:
-            last = tx.kv_get(_LAST_CHECK_KEY)
-        if not isinstance(last, str):
+            last = SUSPENDED_CHECKED_AT.get(tx)
+        if last is None:
             return True
-        return self.clock() - datetime.fromisoformat(last) >= timedelta(seconds=self.interval_s)
+        return self.clock() - last >= timedelta(seconds=self.interval_s)
 
     def run_once(self, *, force: bool = False) -> SyncReport:
         """Read the suspended tickets (when due, or ``force``) and surface the new ones; never raises for Zendesk."""
@@ -67,8 +63,7 @@ class SuspendedWatcher:
             return SyncReport(errors=[f"suspended tickets: {type(exc).__name__}: {exc}"])
         surfaced = 0
         with self.store.transaction() as tx:
-            held = tx.kv_get(SUSPENDED_KEY)
-            known: dict[str, Any] = dict(held) if isinstance(held, dict) else {}
+            known: dict[str, Any] = SUSPENDED.get(tx) or {}
             for item in items:
                 case: tuple[str, int] | None = None
                 member: str | None = None
@@ -88,6 +83,6 @@ class SuspendedWatcher:
             listed = {str(item.id) for item in items}
             # No longer listed: recovered (its comment arrives as any other) or deleted by staff.
             known = {sid: value for sid, value in known.items() if sid in listed}
-            tx.kv_set(SUSPENDED_KEY, known)
-            tx.kv_set(_LAST_CHECK_KEY, self.clock().isoformat())
+            SUSPENDED.put(tx, known)
+            SUSPENDED_CHECKED_AT.put(tx, self.clock())
         return SyncReport(inbound_applied=surfaced)

@@ -20,7 +20,8 @@ from mappings.zendesk import ZCustomStatus, ZTicket
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.settings import Settings
-from sync.store import OutboxKind, StoreTx, account_key
+from sync.store import StoreTx, account_key
+from sync.store.outbox_payloads import RepairCcsPayload, enqueue, parse_payload
 
 __all__ = ["TicketDetails"]
 
@@ -81,14 +82,13 @@ class TicketDetails:
         if not missing:
             return
         pending = tx.outbox_entries(ordering_key=account_key(account_id), status="pending")
-        if any(e.kind == OutboxKind.REPAIR_CCS.value and ticket_id in (e.payload.get("ticket_ids") or ())
-               for e in pending):
+        if any(isinstance(p, RepairCcsPayload) and ticket_id in p.ticket_ids for p in map(parse_payload, pending)):
             return  # a repair of this ticket is queued already
         # Queued even while list changes of the account are in flight: it runs after them (same ordering key)
         # and reads the ticket's CCs afresh, so it only ever adds what is still missing then.
-        tx.enqueue(
-            OutboxKind.REPAIR_CCS,
-            {"account_id": account_id, "ticket_ids": [ticket_id]},
+        enqueue(
+            tx,
+            RepairCcsPayload(account_id=account_id, ticket_ids=(ticket_id,)),
             ordering_key=account_key(account_id),
             account_id=account_id,
         )

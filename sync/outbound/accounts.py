@@ -18,6 +18,12 @@ from sync.logging import get_logger
 from sync.outbound.dependencies import Settled, wait_for_account, wait_for_users
 from sync.outbound.directory import Directory
 from sync.store import CaseRecord, OutboxEntry, OutboxKind, Store
+from sync.store.outbox_payloads import (
+    RecipientsChangedPayload,
+    RepairCcsPayload,
+    UpsertAccountPayload,
+    UpsertUserPayload,
+)
 
 __all__ = ["REPAIR_CCS", "AccountDelivery"]
 
@@ -48,24 +54,24 @@ class AccountDelivery:
 
     def upsert_account(self, entry: OutboxEntry) -> None:
         """Create the organization, or rename it (create_or_update by external id does both)."""
-        self.directory.organization(str(entry.payload["account_id"]), refresh=True)
+        self.directory.organization(UpsertAccountPayload.of(entry).account_id, refresh=True)
 
     def upsert_user(self, entry: OutboxEntry) -> None:
         """Create or update the end-user; an address change moves its Zendesk identity."""
-        account_id = str(entry.payload["account_id"])
-        user_id = str(entry.payload["user_id"])
+        payload = UpsertUserPayload.of(entry)
+        account_id, user_id = payload.account_id, payload.user_id
         with self.store.read() as tx:
             wait_for_account(tx, entry, account_id, self.settled)
-        previous = entry.payload.get("previous_email")
-        if previous:
-            self.directory.change_email(account_id, user_id, str(previous))
+        if payload.previous_email:
+            self.directory.change_email(account_id, user_id, payload.previous_email)
         self.directory.end_user(account_id, user_id, refresh=True)
 
     def recipients_changed(self, entry: OutboxEntry) -> None:
         """Bring the CCs of every non-closed ticket of the account in line with its recipient list."""
-        account_id = str(entry.payload["account_id"])
-        removed = [str(a) for a in entry.payload.get("removed") or ()]
-        added = {str(a).lower() for a in entry.payload.get("added") or ()}
+        payload = RecipientsChangedPayload.of(entry)
+        account_id = payload.account_id
+        removed = list(payload.removed)
+        added = {a.lower() for a in payload.added}
         with self.store.read() as tx:
             if tx.get_account(account_id) is None:
                 raise MappingError(f"account {account_id!r} is not in the store")
@@ -95,13 +101,14 @@ class AccountDelivery:
     def repair_ccs(self, entry: OutboxEntry) -> None:
         """Restore the console's addresses on the named tickets, reading their CCs from Zendesk itself.
 
-        Queued by the reconciler and after a ticket was created while the list changed (payload
-        ``account_id``, ``ticket_ids``, optionally ``previously_managed``): it starts from what the tickets
+        Queued by the reconciler and after a ticket was created while the list changed
+        (:class:`~sync.store.outbox_payloads.RepairCcsPayload`): it starts from what the tickets
         hold now rather than from ``Case.cc``, so a console address that staff removed by hand is put back,
         and every CC that is not a console address is kept as hand-added.
         """
-        account_id = str(entry.payload["account_id"])
-        wanted = {int(t) for t in entry.payload.get("ticket_ids") or ()}
+        payload = RepairCcsPayload.of(entry)
+        account_id = payload.account_id
+        wanted = set(payload.ticket_ids)
         with self.store.read() as tx:
             if tx.get_account(account_id) is None:
                 raise MappingError(f"account {account_id!r} is not in the store")
@@ -109,7 +116,7 @@ class AccountDelivery:
             cases = [c for c in tx.case_records(account_id, open_only=True) if c.ticket_id in wanted]
             requesters = {u.user_id: u.email for u in tx.users(account_id)}
         # Addresses casesync itself put there before (``previously_managed``) may be removed as well.
-        managed = current + [str(a).lower() for a in entry.payload.get("previously_managed") or ()]
+        managed = current + [a.lower() for a in payload.previously_managed]
         tickets = {t.id: t for t in self.gateway.get_tickets([c.ticket_id for c in cases if c.ticket_id])}
         emails = {
             u.id: (u.email or "").lower()

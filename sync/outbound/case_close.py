@@ -18,6 +18,7 @@ from sync.outbound.case_handler import CaseHandler
 from sync.outbound.directory import Directory
 from sync.outbound.outcomes import Undeliverable
 from sync.store import OutboxEntry
+from sync.store.outbox_payloads import ClosePayload
 from sync.ticket_facts import known_ticket
 
 __all__ = ["CloseDelivery"]
@@ -30,7 +31,7 @@ class CloseDelivery(CaseHandler):
 
     def close(self, entry: OutboxEntry) -> None:
         """Close the ticket in one request when casesync knows its assignee; Zendesk needs one to close."""
-        case_id = int(entry.payload["case_id"])
+        case_id = ClosePayload.of(entry).case_id
         email = self.settings.default_assignee_email
         with self.store.read() as tx:
             case = tx.get_case(case_id)

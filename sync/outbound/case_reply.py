@@ -24,7 +24,8 @@ from sync.logging import get_logger
 from sync.outbound.case_handler import CaseHandler
 from sync.outbound.dependencies import wait_for_users
 from sync.outbound.outcomes import Finish
-from sync.store import CaseRecord, MessageRecord, OutboxEntry, OutboxKind, StoreTx, case_key
+from sync.store import CaseRecord, MessageRecord, OutboxEntry, StoreTx, case_key
+from sync.store.outbox_payloads import ReplyPayload, SubmitPayload, enqueue
 from sync.ticket_facts import remember_ticket
 
 __all__ = ["ReplyDelivery"]
@@ -37,8 +38,8 @@ class ReplyDelivery(CaseHandler):
 
     def reply(self, entry: OutboxEntry) -> Finish | None:
         """Post the user's message once; a ticket closed or deleted meanwhile makes it a new, linked case."""
-        case_id = int(entry.payload["case_id"])
-        message_id = int(entry.payload["message_id"])
+        payload = ReplyPayload.of(entry)
+        case_id, message_id = payload.case_id, payload.message_id
         with self.store.read() as tx:
             case = tx.get_case(case_id)
             message = tx.message(message_id)
@@ -57,7 +58,7 @@ class ReplyDelivery(CaseHandler):
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
         user, author_id = linked or self.directory.end_user(case.account_id, author)
         try:
-            return self._post_reply(entry, case, message, ticket_id, user.email, author_id)
+            return self._post_reply(entry, payload, case, message, ticket_id, user.email, author_id)
         except RecordNotFound:
             if not self._ticket_gone(ticket_id):
                 raise
@@ -69,6 +70,7 @@ class ReplyDelivery(CaseHandler):
     def _post_reply(
         self,
         entry: OutboxEntry,
+        payload: ReplyPayload,
         case: CaseRecord,
         message: MessageRecord,
         ticket_id: int,
@@ -79,7 +81,7 @@ class ReplyDelivery(CaseHandler):
         impersonate = self.gateway.uses_oauth and self.gateway.can_impersonate
         if entry.attempts > 0 and self._already_posted(entry, ticket_id, message, author_id):
             return None
-        before = CaseStatus(entry.payload.get("status_before") or _status_before(case.status))
+        before = payload.status_before or CaseStatus(_status_before(case.status))
         by_requester = message.user_id in (None, case.requester_id)
         plan = build_reply(
             ReplyOutbound(
@@ -87,7 +89,7 @@ class ReplyDelivery(CaseHandler):
                 body=message.body,
                 requester_zendesk_id=author_id,
                 status_before=before,
-                acknowledges_solution=bool(entry.payload.get("acknowledges_solution")),
+                acknowledges_solution=payload.acknowledges_solution,
                 uploads=self.upload(message),
                 impersonate=impersonate,
                 author_zendesk_id=author_id,
@@ -158,7 +160,7 @@ class ReplyDelivery(CaseHandler):
         with self.store.transaction() as tx:
             case = tx.get_case(case_id, for_update=True)
             assert case is not None
-            continuation = tx.kv_get(f"continuation:{case_id}")
+            continuation = tx.continuation_of(case_id)
             if case.status is not CaseStatus.CLOSED:
                 # The 422 does not say who closed it: the status casesync last saw on the ticket is evidence.
                 state = tx.ticket_state(case.ticket_id) if case.ticket_id is not None else None
@@ -175,12 +177,12 @@ class ReplyDelivery(CaseHandler):
                 tx.append_change(
                     case.account_id, case_id, closer.feed_kind, f"{CaseStatus.CLOSED.value}: {closer.reason}"
                 )
-            if isinstance(continuation, int):
+            if continuation is not None:
                 # A continuation exists already: the message joins it as a reply.
                 tx.move_message(message.id, continuation)
-                tx.enqueue(
-                    OutboxKind.REPLY,
-                    {"case_id": continuation, "message_id": message.id, "status_before": CaseStatus.NEW.value},
+                enqueue(
+                    tx,
+                    ReplyPayload(case_id=continuation, message_id=message.id, status_before=CaseStatus.NEW),
                     ordering_key=case_key(continuation),
                     account_id=case.account_id,
                     case_id=continuation,
@@ -191,16 +193,16 @@ class ReplyDelivery(CaseHandler):
                 number, case.account_id, case.requester_id, continuation_subject(case.subject), refers_to=case_id
             )
             tx.move_message(message.id, number)
-            tx.kv_set(f"continuation:{case_id}", number)
+            tx.set_continuation(case_id, number)
             tx.append_change(
                 case.account_id,
                 number,
                 ChangeKind.LINKED_CASE,
                 f"case #{number} continues case #{case_id}: Zendesk closed it before a reply arrived",
             )
-            tx.enqueue(
-                OutboxKind.SUBMIT,
-                {"case_id": number},
+            enqueue(
+                tx,
+                SubmitPayload(case_id=number),
                 ordering_key=case_key(number),
                 account_id=case.account_id,
                 case_id=number,

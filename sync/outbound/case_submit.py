@@ -17,11 +17,12 @@ from sync.errors import (
     ZendeskRejected,
 )
 from sync.logging import get_logger
-from sync.outbound.accounts import REPAIR_CCS
 from sync.outbound.case_handler import CaseHandler
 from sync.outbound.dependencies import wait_for_users
 from sync.outbound.outcomes import Deferred, Finish
 from sync.store import MessageRecord, OutboxEntry, StoreTx, account_key
+from sync.store.kv_keys import INSTALLATION_ID
+from sync.store.outbox_payloads import RepairCcsPayload, SubmitPayload, enqueue
 from sync.ticket_facts import remember_ticket
 
 __all__ = ["TicketSubmission"]
@@ -30,8 +31,6 @@ log = get_logger(__name__)
 
 #: How long a follow-up waits between checks of its source ticket's closure.
 _FOLLOWUP_WAIT_S = 15.0
-#: The store's random id, part of every Idempotency-Key.
-_INSTALLATION_KEY = "installation_id"
 
 
 class TicketSubmission(CaseHandler):
@@ -39,7 +38,7 @@ class TicketSubmission(CaseHandler):
 
     def submit(self, entry: OutboxEntry) -> Finish | None:
         """Create the case's ticket once: look it up by ``external_id`` after any earlier failed attempt."""
-        case_id = int(entry.payload["case_id"])
+        case_id = SubmitPayload.of(entry).case_id
         with self.store.read() as tx:
             case = tx.get_case(case_id)
             if case is None:
@@ -55,7 +54,7 @@ class TicketSubmission(CaseHandler):
             # An address known as an agent's fails the case itself (the console is told); only then wait.
             linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
             wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
-            installation = tx.kv_get(_INSTALLATION_KEY)
+            installation = INSTALLATION_ID.get(tx)
         if not messages:
             raise MappingError(f"case {case_id} has no first message")
         first = messages[0]
@@ -125,24 +124,26 @@ class TicketSubmission(CaseHandler):
             if tx.recipients(case.account_id) != recipients:
                 # The list changed while the ticket was being created: the bulk CC update of that change
                 # may have run before this ticket was linked, so bring the account's tickets in line.
-                tx.enqueue(
-                    REPAIR_CCS,
-                    {"account_id": case.account_id, "ticket_ids": [ticket.id], "previously_managed": recipients},
+                enqueue(
+                    tx,
+                    RepairCcsPayload(
+                        account_id=case.account_id, ticket_ids=(ticket.id,), previously_managed=tuple(recipients)
+                    ),
                     ordering_key=account_key(case.account_id),
                     account_id=case.account_id,
                 )
 
         return finish
 
-    def _idempotency_key(self, case_id: int, installation: object) -> str:
+    def _idempotency_key(self, case_id: int, installation: str | None) -> str:
         # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
         # reused sandbox) must never collide with this one's case numbers.
-        if not isinstance(installation, str):
+        if installation is None:
             with self.store.transaction() as tx:
-                installation = tx.kv_get(_INSTALLATION_KEY)
-                if not isinstance(installation, str):
+                installation = INSTALLATION_ID.get(tx)
+                if installation is None:
                     installation = uuid.uuid4().hex
-                    tx.kv_set(_INSTALLATION_KEY, installation)
+                    INSTALLATION_ID.put(tx, installation)
         return f"casesync-{installation}-{case_external_id(case_id)}"
 
     def _source_closed(self, source_case: int, source_ticket: int) -> bool:
@@ -185,9 +186,9 @@ class TicketSubmission(CaseHandler):
             if linked_requester is not None:
                 # The lost attempt created it from the recipient list of its time, which may have changed
                 # since (the bulk CC update of that change could not see an unlinked ticket): repair it.
-                tx.enqueue(
-                    REPAIR_CCS,
-                    {"account_id": linked_requester.account_id, "ticket_ids": [ticket.id]},
+                enqueue(
+                    tx,
+                    RepairCcsPayload(account_id=linked_requester.account_id, ticket_ids=(ticket.id,)),
                     ordering_key=account_key(linked_requester.account_id),
                     account_id=linked_requester.account_id,
                 )

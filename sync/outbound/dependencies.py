@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 
 from sync.outbound.outcomes import Deferred
 from sync.store import OutboxEntry, OutboxKind, StoreTx, account_key, user_key
+from sync.store.outbox_payloads import UpsertUserPayload, parse_payload
 
 __all__ = ["WAIT_S", "Settled", "wait_for_account", "wait_for_users"]
 
@@ -84,5 +85,6 @@ def wait_for_users(
         if user is not None and tx.is_staff_email(user.email):
             continue  # an agent's address: the entry fails on its own, and the console is told
         for earlier in _undelivered(tx, user_key(account_id, user_id), entry.id, settled):
-            if earlier.status == "dead" or earlier.payload.get("previous_email"):
+            payload = parse_payload(earlier)
+            if earlier.status == "dead" or (isinstance(payload, UpsertUserPayload) and payload.previous_email):
                 raise Deferred(f"waiting for user {user_id!r}: {_describe(earlier)}", WAIT_S)

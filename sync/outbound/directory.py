@@ -15,16 +15,13 @@ from sync.errors import MappingError
 from sync.gateway import ZendeskGateway
 from sync.outbound.outcomes import Undeliverable
 from sync.store import Store, StoreTx
+from sync.store.kv_keys import AGENT_ID
 from sync.store.types import UserRecord
 
 __all__ = ["AGENT_EMAIL_REASON", "Directory"]
 
 #: The dead-letter reason of a console user whose address is a Zendesk agent's (docs/design.md §3 Entities).
 AGENT_EMAIL_REASON = "agent email"
-
-
-def _agent_key(email: str) -> str:
-    return f"agent_id:{email.lower()}"
 
 
 class Directory:
@@ -101,8 +98,7 @@ class Directory:
     @staticmethod
     def known_agent_id(tx: StoreTx, email: str) -> int | None:
         """The agent id cached for this address (read within the caller's transaction), else None."""
-        cached = tx.kv_get(_agent_key(email))
-        return cached if isinstance(cached, int) else None
+        return AGENT_ID.get(tx, email)
 
     def agent_id(self, email: str) -> int | None:
         """The id of the agent with this address (the default assignee), cached in the store."""
@@ -114,7 +110,7 @@ class Directory:
         if found is None or found.role not in STAFF_ROLES:
             return None
         with self.store.transaction() as tx:
-            tx.kv_set(_agent_key(email), found.id)
+            AGENT_ID.put(tx, email, found.id)
         return found.id
 
     def _refuse_staff(self, found: ZUser, email: str) -> None:

@@ -13,6 +13,7 @@ from sync.errors import RecordNotFound
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.store import OutboxEntry
+from sync.store.outbox_payloads import EraseUserPayload
 
 __all__ = ["ErasureDelivery"]
 
@@ -26,7 +27,7 @@ class ErasureDelivery:
         self.gateway = gateway
 
     def erase_user(self, entry: OutboxEntry) -> None:
-        user_id = int(entry.payload["zendesk_user_id"])
+        user_id = EraseUserPayload.of(entry).zendesk_user_id
         # A 404 here: deleted already (an earlier attempt, or staff); the permanent deletion decides.
         with suppress(RecordNotFound):
             self.gateway.delete_user(user_id)

@@ -35,6 +35,7 @@ __all__ = [
     "UtcDateTime",
     "accounts",
     "attachments",
+    "case_continuations",
     "cases",
     "conflicts",
     "counters",
@@ -56,7 +57,7 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -214,6 +215,16 @@ ticket_links = Table(
     Column("case_id", BigInteger, ForeignKey("cases.id"), primary_key=True),
     Column("ticket_id", BigInteger, nullable=False, unique=True),
     Column("linked_at", UtcDateTime, nullable=False),
+)
+
+# Version 5: which case continues a closed one (a reply that reached its ticket closed opened it); one
+# continuation per case, and a continuation continues one case.
+case_continuations = Table(
+    "case_continuations",
+    metadata,
+    Column("case_id", BigInteger, ForeignKey("cases.id"), primary_key=True),
+    Column("continuation_id", BigInteger, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 ticket_state = Table(

@@ -208,6 +208,17 @@ class EntitiesMixin(MessagesMixin):
         self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**values))
         self._touch_case(case_id)
 
+    def continuation_of(self, case_id: int) -> int | None:
+        c = s.case_continuations.c
+        found = self.conn.execute(select(c.continuation_id).where(c.case_id == case_id)).scalar()
+        return int(found) if found is not None else None
+
+    def set_continuation(self, case_id: int, continuation_id: int) -> None:
+        self._check_writable()
+        self.conn.execute(
+            s.case_continuations.insert().values(case_id=case_id, continuation_id=continuation_id, created_at=self.now)
+        )
+
     # -- links and ticket state --------------------------------------------------------------------
 
     def link_ticket(self, case_id: int, ticket_id: int) -> None:

@@ -7,7 +7,7 @@ message text elsewhere: other messages that quote them (text and HTML), CC lists
 feed details, conflicts, inbox and outbox payloads, kv values, per-ticket state, stored idempotency
 results and the search index.  Copies are replaced by :data:`ERASED`; rows that only exist to carry the
 user's data are deleted.  Pending outbox entries that would send the erased data to Zendesk are
-discarded.
+discarded.  ``case_continuations`` holds case numbers only, and the cases stay: nothing of it is the user's.
 
 On SQLite every connection runs with ``PRAGMA secure_delete`` on (see :mod:`sync.store.engine`), so freed
 space is overwritten with zeros, and the FTS5 index is merged (``optimize``) so no old segment keeps the

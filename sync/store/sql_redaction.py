@@ -10,6 +10,7 @@ from sqlalchemy import select
 from mappings.redaction import REDACTION_MARK
 from sync.store import schema as s
 from sync.store._sqlbase import TxBase
+from sync.store.kv_keys import ticket_text_keys
 from sync.store.search_index import reindex_case
 
 __all__ = ["RedactionMixin"]
@@ -60,8 +61,8 @@ class RedactionMixin(TxBase):
                 )
                 rewritten += 1
         k = s.kv.c
-        # The ticket's own keys (carried export comments, privacy and gap markers) end with its id.
-        for kv_row in self.conn.execute(select(k.key, k.value).where(k.key.like(f"%.{ticket_id}"))):
+        # The ticket's own keys: carried export comments, privacy and gap markers.
+        for kv_row in self.conn.execute(select(k.key, k.value).where(k.key.in_(ticket_text_keys(ticket_id)))):
             value = _scrubbed(kv_row.value, secrets)
             if value != kv_row.value:
                 self.conn.execute(s.kv.update().where(k.key == kv_row.key).values(value=value, updated_at=self.now))

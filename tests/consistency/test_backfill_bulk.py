@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sync.consistency import Backfiller
-from sync.consistency.backfill import CURSOR_KEY
+from sync.store.kv_keys import BACKFILL_CHECKPOINT
 from tests.consistency.conftest import World, delta
 
 SINCE = datetime.now(UTC) - timedelta(days=1)
@@ -174,9 +174,9 @@ def test_an_interrupted_bulk_backfill_resumes_with_each_comment_once(world: Worl
     with pytest.raises(KeyboardInterrupt):
         Backfiller(world.store, _Interrupted(world.gateway, 3), world.settings, per_page=4).run(SINCE)  # type: ignore[arg-type]
     with world.store.read() as tx:
-        saved = tx.kv_get(CURSOR_KEY)
-    assert saved and saved["cursor"] and saved["events"] > int(SINCE.timestamp())
-    assert saved["imported"] == 8
+        saved = BACKFILL_CHECKPOINT.get(tx)
+    assert saved and saved.cursor and saved.events > int(SINCE.timestamp())
+    assert saved.imported == 8
 
     before = world.stats()
     resumed = Backfiller(world.store, world.gateway, world.settings, per_page=4).run(SINCE)
@@ -186,5 +186,5 @@ def test_an_interrupted_bulk_backfill_resumes_with_each_comment_once(world: Worl
     for ticket_id, bodies in history.items():
         assert [body for body, _ in _messages(world, ticket_id)] == bodies
     with world.store.read() as tx:
-        assert tx.kv_get(CURSOR_KEY) is None
+        assert BACKFILL_CHECKPOINT.get(tx) is None
         assert len(tx.linked_cases()) == 9

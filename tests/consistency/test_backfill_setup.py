@@ -10,7 +10,7 @@ from rich.console import Console
 
 from mappings.models import CaseStatus
 from sync.consistency import Backfiller, backfill_command, setup_zendesk_command
-from sync.consistency.backfill import CURSOR_KEY
+from sync.store.kv_keys import BACKFILL_CHECKPOINT
 from tests.consistency.conftest import World, delta
 
 SINCE = datetime.now(UTC) - timedelta(days=1)
@@ -104,9 +104,9 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(world: World, monkeypa
     with pytest.raises(KeyboardInterrupt):
         Backfiller(world.store, world.gateway, world.settings, per_page=1).run(SINCE, create_users=True)
     with world.store.read() as tx:
-        saved = tx.kv_get(CURSOR_KEY)
-    assert saved and saved["cursor"]
-    done_before = saved["imported"] + saved["already_linked"] + saved["not_console"]
+        saved = BACKFILL_CHECKPOINT.get(tx)
+    assert saved and saved.cursor
+    done_before = saved.imported + saved.already_linked + saved.not_console
     assert 0 < done_before < 4
 
     monkeypatch.setattr(world.gateway, "export_tickets", real)
@@ -115,7 +115,7 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(world: World, monkeypa
     for name in ("old", "stranger", "gus"):
         assert _case_of(world, tickets[name]) is not None
     with world.store.read() as tx:
-        assert tx.kv_get(CURSOR_KEY) is None
+        assert BACKFILL_CHECKPOINT.get(tx) is None
         assert len(tx.linked_cases()) == 3
 
 

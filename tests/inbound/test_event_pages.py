@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from sync.inbound.apply import gap_key
-from sync.inbound.events import carry_key
-from sync.inbound.poller import EVENTS_CURSOR, REQUEST_LOG_KEY, TICKETS_CURSOR
+from sync.inbound.poller import EVENTS_CURSOR, TICKETS_CURSOR
 from sync.sandbox import Sandbox
+from sync.store.kv_keys import CARRIED, COMMENT_GAP, EXPORT_REQUESTS
 
 from .conftest import World
 
@@ -83,7 +82,7 @@ def test_events_spread_over_several_pages_are_read_in_one_poll(paged: World) -> 
     assert _delta(before, after, "incremental/ticket_events") == world.poller.last_event_pages
     assert _delta(before, after, "incremental/tickets") == 1
     with world.store.read() as tx:
-        assert all(tx.kv_get(carry_key(t)) is None for _, t in tickets)  # nothing left over
+        assert all(CARRIED.get(tx, t) is None for _, t in tickets)  # nothing left over
 
 
 def test_a_poll_whose_budget_runs_out_leaves_the_rest_for_the_next(paged: World) -> None:
@@ -95,7 +94,7 @@ def test_a_poll_whose_budget_runs_out_leaves_the_rest_for_the_next(paged: World)
     # Other processes already spent 5 of the minute's 10 export requests: this poll has 2 + 2 extra pages.
     now = world.poller.zendesk_now().timestamp()
     with world.store.transaction() as tx:
-        tx.kv_set(REQUEST_LOG_KEY, [now - 1] * 5)
+        EXPORT_REQUESTS.put(tx, [now - 1] * 5)
     before = _stats(world)
     feed = world.api.changes()
     report = world.poller.run_once()
@@ -103,11 +102,11 @@ def test_a_poll_whose_budget_runs_out_leaves_the_rest_for_the_next(paged: World)
     assert world.poller.last_event_pages == 3 and world.poller.last_held == 5
     assert _delta(before, _stats(world), "incremental") == 4
     with world.store.read() as tx:
-        assert len(tx.kv_get(REQUEST_LOG_KEY)) == 9
+        assert len(EXPORT_REQUESTS.get(tx) or []) == 9
         # The ticket page waits: its cursor has not moved; the events cursor has, the comments read carried.
         assert tx.get_cursor(TICKETS_CURSOR) == cursor
         assert int(tx.get_cursor(EVENTS_CURSOR) or 0) > int(events_from or 0)
-        assert all(tx.kv_get(carry_key(t)) for _, t in tickets)
+        assert all(CARRIED.get(tx, t) is not None for _, t in tickets)
     assert world.api.changes() == feed  # nothing of the held tickets applied yet, nothing half-applied
     assert world.poller.run_once().polled is False  # the budget is spent: no poll, no sleep
 
@@ -119,7 +118,7 @@ def test_a_poll_whose_budget_runs_out_leaves_the_rest_for_the_next(paged: World)
     _assert_every_reply_once(world, tickets, 150)
     assert _delta(before, _stats(world), "/comments") == 0
     with world.store.read() as tx:
-        assert all(tx.kv_get(carry_key(t)) is None for _, t in tickets)
+        assert all(CARRIED.get(tx, t) is None for _, t in tickets)
     # Reading it all again changes nothing.
     feed = world.api.changes()
     world.sync()
@@ -167,7 +166,7 @@ def _poll_past_the_change_with_its_ticket_held(world: World, tickets: list[tuple
     world.tick()
     now = world.poller.zendesk_now().timestamp()
     with world.store.transaction() as tx:
-        tx.kv_set(REQUEST_LOG_KEY, [now - 1] * 5)  # a budget of 2 + 2 extra pages
+        EXPORT_REQUESTS.put(tx, [now - 1] * 5)  # a budget of 2 + 2 extra pages
     assert world.poller.run_once().polled
     assert world.poller.last_held == 5
 
@@ -191,7 +190,7 @@ def test_a_comment_made_private_on_a_held_ticket_is_withdrawn_by_a_later_poll(pa
     _assert_every_reply_once(world, tickets, 150)
     assert world.kinds("acme").count("withdrawn_message") == 1
     with world.store.read() as tx:
-        assert not tx.kv_get(gap_key(ticket_id))
+        assert not COMMENT_GAP.get(tx, ticket_id)
 
 
 def test_a_comment_list_read_before_the_comment_was_made_private_never_imports_it(paged: World) -> None:

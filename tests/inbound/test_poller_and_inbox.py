@@ -14,9 +14,10 @@ from mappings.inbound import TicketOutcome
 from mappings.models import CaseStatus
 from sync.errors import MappingError
 from sync.inbound import InboundPoller, webhook_sink
-from sync.inbound.poller import REQUEST_LOG_KEY, TICKETS_CURSOR
+from sync.inbound.poller import TICKETS_CURSOR
 from sync.sandbox import Sandbox
 from sync.store import schema
+from sync.store.kv_keys import EXPORT_REQUESTS
 from sync.web.webhooks import WebhookHint
 from tests.support.sql import engine_of
 
@@ -84,7 +85,7 @@ def test_export_budget_is_counted_on_zendesks_clock_and_shared(world: World) -> 
     assert other.run_once().polled is False  # the count lives in the store: every process shares it
     assert _count(_stats(world), "incremental") - before == 8
     with world.store.read() as tx:
-        assert len(tx.kv_get(REQUEST_LOG_KEY)) == 8
+        assert len(EXPORT_REQUESTS.get(tx) or []) == 8
     ticks[0] += 61  # local time elapsed since the last Date header: the window has passed
     assert poller.run_once().polled is True
 

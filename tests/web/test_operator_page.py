@@ -17,8 +17,10 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from sync.api import SupportCases
-from sync.status import RECONCILE_KEY, collect_status
+from sync.status import collect_status
 from sync.store import Store, open_store
+from sync.store.kv_keys import CONNECTION_PAUSE, RECONCILE_LAST
+from sync.store.kv_values import ReconcileSummary
 from sync.web import create_app
 from sync.workplace import Workplace
 
@@ -66,7 +68,7 @@ def world(store: Store, clock: Clock) -> dict[str, Any]:
     store.dead_letter(claimed[dead.id], "POST /api/v2/tickets: HTTP 422: <b>Subject</b> is invalid")
     store.fail(claimed[failing.id], "ServerUnavailable: HTTP 503", clock() + timedelta(seconds=60))
     with store.transaction() as tx:
-        tx.kv_set(RECONCILE_KEY, {"at": clock().isoformat(), "drift": 5, "repaired": 3})
+        RECONCILE_LAST.put(tx, ReconcileSummary(at=clock(), drift=5, repaired=3))
         tx.record_conflict("cc_limit", "more than 48 CCs", account_id="acme", case_id=done.id, ticket_id=7)
     return {"done": done.id, "dead": dead.id, "failing": failing.id, "dead_entry": claimed[dead.id].id}
 
@@ -112,14 +114,14 @@ def test_the_page_lists_what_needs_an_operator(store: Store, clock: Clock) -> No
 
 
 def test_a_paused_connection_is_announced_first(store: Store, clock: Clock) -> None:
-    from sync.connection import PAUSE_KEY, Pause
+    from sync.connection import Pause
 
     world(store, clock)
     http = client(store, clock)
     assert "Sync paused" not in http.get("/status").text
     pause = Pause(cause="credentials_refused", since=clock(), detail="GET /api/v2/users/me: HTTP 401")
     with store.transaction() as tx:
-        tx.kv_set(PAUSE_KEY, pause.to_json())
+        CONNECTION_PAUSE.put(tx, pause)
     page = http.get("/status").text
     assert page.index("Sync paused: Zendesk refuses the credentials") < page.index("Dead letters")
     assert "HTTP 401" in page

@@ -60,5 +60,13 @@ class CasesTx(ABC):
         """Set any of ``priority``, ``status_label``, ``fields`` (what staff set on the ticket); others raise."""
 
     @abstractmethod
+    def continuation_of(self, case_id: int) -> int | None:
+        """The case continuing ``case_id`` (opened by a reply that reached its ticket closed), if any."""
+
+    @abstractmethod
+    def set_continuation(self, case_id: int, continuation_id: int) -> None:
+        """Record that the new case ``continuation_id`` continues the closed case ``case_id``."""
+
+    @abstractmethod
     def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
         """Set whichever of ``refers_to`` / ``merged_into`` is given (None leaves it unchanged)."""
