@@ -13,7 +13,6 @@ from mappings.cursor import CursorPosition, encode_after_cursor
 from sync.cli import main
 
 #: When the busy store's entries were written: an hour ago, so ages and lags are easy to check.
-HOUR_AGO = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 
 @pytest.fixture
@@ -50,7 +49,9 @@ def fill_store(url: str) -> dict[str, Any]:
     """
     from sync.store import open_store
 
-    store = open_store(url, clock=lambda: HOUR_AGO)
+    # An hour before the store is filled (not before the module was imported: a long run would age it).
+    hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    store = open_store(url, clock=lambda: hour_ago)
     try:
         with store.transaction() as tx:
             tx.upsert_account("acme", "Acme")
@@ -63,16 +64,16 @@ def fill_store(url: str) -> dict[str, Any]:
                 tx.add_inbox(500 + n, "webhook", f"webhook:event-{n}")
             tx.add_inbox(600, "poll", "poll:600")
             tx.record_conflict("ticket_moved", "ticket 77 moved to another organization", ticket_id=77)
-            tx.set_cursor("zendesk.tickets", encode_after_cursor(CursorPosition(timestamp=int(HOUR_AGO.timestamp()))))
-            tx.set_cursor("zendesk.ticket_events", str(int(HOUR_AGO.timestamp())))
-            tx.kv_set("reconcile:last", {"at": HOUR_AGO.isoformat(), "drift": 2, "repaired": 1})
+            tx.set_cursor("zendesk.tickets", encode_after_cursor(CursorPosition(timestamp=int(hour_ago.timestamp()))))
+            tx.set_cursor("zendesk.ticket_events", str(int(hour_ago.timestamp())))
+            tx.kv_set("reconcile:last", {"at": hour_ago.isoformat(), "drift": 2, "repaired": 1})
         # Dead-letter the reply (outbox) and ticket 600's hint (inbox), as the workers would.
-        [entry] = [e for e in store.claim_outbox("test", HOUR_AGO, limit=10) if e.id == doomed]
+        [entry] = [e for e in store.claim_outbox("test", hour_ago, limit=10) if e.id == doomed]
         store.dead_letter(entry, "Zendesk refused the comment: 422 RecordInvalid")
-        inbox = [e for e in store.claim_inbox("test", HOUR_AGO, limit=10) if e.ticket_id == 600]
+        inbox = [e for e in store.claim_inbox("test", hour_ago, limit=10) if e.ticket_id == 600]
         with store.transaction() as tx:
             tx.dead_letter_inbox(inbox[0], "MappingError: unknown ticket status 'archived'")
-        for claimed in store.claim_outbox("test", HOUR_AGO, limit=10):
+        for claimed in store.claim_outbox("test", hour_ago, limit=10):
             store.release(claimed)
     finally:
         store.close()
