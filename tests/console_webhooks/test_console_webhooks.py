@@ -29,7 +29,7 @@ SECRET = "console-secret"
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(frozen=True)
 
 
 @pytest.fixture

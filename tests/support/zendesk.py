@@ -57,13 +57,19 @@ def no_sleep(_: float) -> None:
 
 
 class Clock:
-    """A wall clock that tests can move forward (backoffs become due without waiting)."""
+    """A wall clock that tests can move forward (backoffs become due without waiting).
 
-    def __init__(self) -> None:
+    ``frozen``: the clock stands at its creation time until moved, for tests that compare one backoff with
+    the next (real time passing between the steps of a loaded machine would blur them).
+    """
+
+    def __init__(self, *, frozen: bool = False) -> None:
         self.offset_s = 0.0
+        self._frozen_at = datetime.now(UTC).timestamp() if frozen else None
 
     def __call__(self) -> datetime:
-        return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.offset_s, UTC)
+        base = self._frozen_at if self._frozen_at is not None else datetime.now(UTC).timestamp()
+        return datetime.fromtimestamp(base + self.offset_s, UTC)
 
     def advance(self, seconds: float) -> None:
         self.offset_s += seconds
