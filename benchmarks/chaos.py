@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -35,14 +37,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from sync.api import SupportCases
 from sync.store import Store, open_store
 
+from .chaos_faults import DatabaseRestart, TokenRefusal, WebhookFlood, with_spoiled_answers
 from .harness import Agent, SandboxProcess, WorkerProcess, free_port
 from .invariants import Report, blocked_entries, check
 from .workload import EVENT_TYPES, Workload, account_of_address, is_hand_added
 
-__all__ = ["DEFAULT_RPM", "FAULTS", "ChaosResult", "main", "run_chaos"]
+__all__ = ["DEFAULT_RPM", "FAULTS", "ChaosResult", "HardFaults", "database", "main", "run_chaos", "settle", "webhook"]
 
 #: Requests per minute the sandbox announces: Zendesk's High Volume API add-on.
 DEFAULT_RPM = 2500
@@ -59,6 +64,26 @@ FAULTS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class HardFaults:
+    """The harder faults (:mod:`benchmarks.chaos_faults`), each off unless set.
+
+    ``token_refused_s``: the API token refused that long, from 30% of the workload; ``pg_restart_s``: on
+    PostgreSQL, the run's database "restarted" at half the workload, refusing connections that long;
+    ``spoiled``: 200 answers cut short or drifted from the schema at this rate (0.01 is 1%);
+    ``flood``: that many signed webhook deliveries (valid, duplicated, forged) from 40% of the workload.
+    """
+
+    token_refused_s: float = 0.0
+    pg_restart_s: float = 0.0
+    spoiled: float = 0.0
+    flood: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.token_refused_s or self.pg_restart_s or self.spoiled or self.flood)
+
+
 @dataclass
 class ChaosResult:
     """What happened and what the checker found."""
@@ -73,6 +98,8 @@ class ChaosResult:
     workers: int = 1
     rpm: int = DEFAULT_RPM
     notes: list[str] = field(default_factory=list)
+    #: What the harder faults did (empty when none was on): e.g. ``token_refused_s``, ``pg_restarts``.
+    hard: dict[str, Any] = field(default_factory=dict)
 
     @property
     def line(self) -> str:
@@ -84,19 +111,29 @@ class ChaosResult:
             f" (console={console} zendesk={staff}) faults={faults}"
             f" ({', '.join(f'{k}={v}' for k, v in sorted(self.faults.items()))})"
             f" kills={self.kills} workers={self.workers} rpm={self.rpm} dead_letters={len(self.report.dead_letters)}"
-            f" {self.report.summary()}"
+            + (f" hard=({', '.join(f'{k}={v}' for k, v in sorted(self.hard.items()))})" if self.hard else "")
+            + f" {self.report.summary()}"
             f" in {self.seconds:.0f}s"
         )
 
+    def result(self) -> dict[str, Any]:
+        """The run as the ``RESULT {json}`` line's object."""
+        return {
+            "benchmark": "chaos", "cases": self.cases, "console_messages": self.messages, "ops": self.ops,
+            "faults": self.faults, "kills": self.kills, "workers": self.workers, "rpm": self.rpm,
+            "dead_letters": len(self.report.dead_letters), "violations": len(self.report.violations),
+            "violation_kinds": self.report.by_kind(), "checked": dict(self.report.checked), "hard": self.hard,
+            "notes": self.notes, "seconds": round(self.seconds, 1),
+        }
+
 
 @contextlib.contextmanager
-def _database(url: str | None, tmp: Path) -> Iterator[str]:
+def database(url: str | None, tmp: Path) -> Iterator[str]:
     """The run's store URL: a temporary SQLite file, or a fresh PostgreSQL database dropped afterwards."""
     if not url or url.startswith("sqlite"):
         yield url or f"sqlite:///{tmp / 'chaos.db'}"
         return
     import psycopg
-    from sqlalchemy.engine import make_url
 
     name = f"casesync_chaos_{uuid.uuid4().hex[:10]}"
     admin_url = url.replace("postgresql+psycopg://", "postgresql://")
@@ -108,7 +145,7 @@ def _database(url: str | None, tmp: Path) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _webhook(agent: Agent, port: int) -> str:
+def webhook(agent: Agent, port: int) -> str:
     """Create the signed webhook to the worker's receiver; returns its signing secret."""
     body = {"webhook": {"name": "casesync", "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk",
                         "http_method": "POST", "request_format": "json", "status": "active",
@@ -133,7 +170,7 @@ def _backpressure(store: Store, deadline: float, *, high: int = 150) -> None:
         time.sleep(0.2)
 
 
-def _settle(zd: SandboxProcess, store: Store, deadline: float, *, progress: bool = False) -> bool:
+def settle(zd: SandboxProcess, store: Store, deadline: float, *, progress: bool = False) -> bool:
     """Let the worker drain and poll past every change: True once the store stops moving."""
     stable, last = 0, None
     while time.monotonic() < deadline:
@@ -158,36 +195,48 @@ def run_chaos(
     *, cases: int, messages: int, kills: int, seed: int = 1, database_url: str | None = None,
     timeout_s: float = 900.0, settle_s: float = 300.0, faults: dict[str, Any] | None = None,
     log_path: Path | None = None, progress: bool = False, workers: int = 2, rpm: int = DEFAULT_RPM,
+    hard: HardFaults | None = None,
 ) -> ChaosResult:
     """Run the whole chaos scenario and check the invariants (see the module docstring).
 
     ``rpm``: the account's rate limit the sandbox announces (``X-Rate-Limit``), which casesync keeps under.
+    ``hard``: the harder faults to add (:class:`HardFaults`); ``pg_restart_s`` needs a PostgreSQL
+    ``database_url``.
     """
+    hard = hard or HardFaults()
+    if hard.pg_restart_s and not (database_url or "").startswith("postgresql"):
+        raise ValueError("a PostgreSQL restart needs a PostgreSQL database_url")
     started = time.monotonic()
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="casesync-chaos-") as tmp_name, \
-            _database(database_url, Path(tmp_name)) as url, \
+            database(database_url, Path(tmp_name)) as url, \
             SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd:
         tmp = Path(tmp_name)
         store = open_store(url)
         support = SupportCases(store=store)
         agent = Agent(zd.url, zd.agent_email, zd.agent_token)
         port = free_port()
+        secret = webhook(agent, port)
         env = {
             "CASESYNC_ZENDESK_URL": zd.url, "CASESYNC_ZENDESK_EMAIL": zd.agent_email,
             "CASESYNC_ZENDESK_TOKEN": zd.agent_token, "CASESYNC_DATABASE_URL": url,
-            "CASESYNC_DEFAULT_ASSIGNEE_EMAIL": zd.agent_email, "CASESYNC_WEBHOOK_SECRET": _webhook(agent, port),
+            "CASESYNC_DEFAULT_ASSIGNEE_EMAIL": zd.agent_email, "CASESYNC_WEBHOOK_SECRET": secret,
             "CASESYNC_POLL_INTERVAL_S": "1", "CASESYNC_OUTBOX_MAX_BACKOFF_S": "2", "CASESYNC_LEASE_S": "5",
             "CASESYNC_LOG_LEVEL": "WARNING",
         }
         workload = Workload(support, agent, cases, messages, seed=seed)
         workload.setup()
-        zd.faults({"seed": seed, **(faults if faults is not None else FAULTS)})
+        chosen = faults if faults is not None else FAULTS
+        zd.faults({"seed": seed, **(with_spoiled_answers(chosen, hard.spoiled) if hard.spoiled else chosen)})
+        token = TokenRefusal(zd, agent, hard.token_refused_s)
+        restart = DatabaseRestart(database_url or "", make_url(url).database or "", hard.pg_restart_s)
+        flood: WebhookFlood | None = None
         log = (log_path or tmp / "worker.log").open("a")
         # Worker 0 also serves the webhook receiver.  Retries sleep (Retry-After, backoff), so a few worker
         # processes keep the run's duration proportional to its size; every one of them gets SIGKILLed.
         pool = [WorkerProcess(env, webhook_port=port if i == 0 else 0, log=log) for i in range(workers)]
         notes: list[str] = []
+        hard_seen: dict[str, Any] = {}
         try:
             for w in pool:
                 w.start()
@@ -196,6 +245,15 @@ def run_chaos(
             step = 0
             deadline = started + timeout_s
             while not workload.done and time.monotonic() < deadline:
+                token.tick()
+                if hard.token_refused_s and not token.refused and step >= estimate * 3 // 10:
+                    token.start()
+                if hard.flood and flood is None and step >= estimate * 4 // 10 and workload.tickets:
+                    flood = WebhookFlood(f"http://127.0.0.1:{port}/webhooks/zendesk", secret,
+                                         sorted(workload.tickets.values()), hard.flood, seed=seed)
+                    flood.start()
+                if hard.pg_restart_s and not restart.restarts and step >= estimate // 2:
+                    restart.run()
                 if step % 100 == 0:
                     workload.refresh()
                 if step % 400 == 0:
@@ -210,6 +268,13 @@ def run_chaos(
                 step += 1
                 if step % 50 == 0:
                     _backpressure(store, deadline)
+            if token.refused:  # the refusal lasts its whole time, workload over or not
+                time.sleep(max(0.0, (token.until or 0.0) - time.monotonic()))
+                token.stop()
+            if hard.pg_restart_s and not restart.restarts:
+                restart.run()
+            if flood is not None:
+                flood.join()
             while kill_at:  # a short workload: the remaining kills happen while the worker catches up
                 kill_at.pop(0)
                 time.sleep(rng.uniform(0.5, 2.0))
@@ -218,14 +283,21 @@ def run_chaos(
                 victim.start()
             faults_seen = zd.fault_counts()
             zd.faults({})
-            if not _settle(zd, store, time.monotonic() + settle_s, progress=progress):
+            notes += _restart_exited(pool)
+            if not settle(zd, store, time.monotonic() + settle_s, progress=progress):
                 notes.append("the store did not settle before the deadline")
+            elif hard.spoiled and (replayed := _replay_unmappable(store)):
+                # The operator's part: answers that could not be mapped were dead-lettered with their
+                # reason; once Zendesk answers properly again, they are replayed and must all arrive.
+                hard_seen["replayed"] = replayed
+                if not settle(zd, store, time.monotonic() + settle_s, progress=progress):
+                    notes.append("the store did not settle after the replay")
             elif workload.redacted:
                 # A redaction whose webhook was lost to a killed receiver is caught by the next reconcile.
                 zd.advance(61)
                 subprocess.run([sys.executable, "-m", "sync.cli", "reconcile", "--repair"], env={**os.environ, **env},
                                stdout=subprocess.DEVNULL, stderr=log, timeout=120, check=False)
-                if not _settle(zd, store, time.monotonic() + settle_s, progress=progress):
+                if not settle(zd, store, time.monotonic() + settle_s, progress=progress):
                     notes.append("the store did not settle after reconcile")
         finally:
             for w in pool:
@@ -233,13 +305,54 @@ def run_chaos(
             log.close()
         report = check(store, zd.state(), emails=zd.control("GET", "emails")["emails"],
                        hand_added=is_hand_added, owner_of_address=account_of_address, redacted=workload.redacted,
-                       status_labels=workload.custom_status_labels())
+                       status_labels=workload.custom_status_labels(),
+                       forged_events=flood.forged if flood else (), accepted_events=flood.accepted if flood else ())
         store.close()
+        if hard.token_refused_s:
+            hard_seen["token_refused_s"] = hard.token_refused_s
+        if hard.pg_restart_s:
+            hard_seen.update(pg_restarts=restart.restarts, pg_backends_terminated=restart.terminated,
+                             pg_refused_s=hard.pg_restart_s)
+        if hard.spoiled:
+            hard_seen.update(truncated=faults_seen.get("truncate", 0), drifted=faults_seen.get("drift", 0))
+        if flood is not None:
+            hard_seen.update(flood_sent=flood.sent, flood_forged=len(flood.forged), flood_accepted=len(flood.accepted),
+                             flood_retried=flood.retried,
+                             flood_answers="/".join(f"{k}:{v}" for k, v in sorted(flood.answers.items())))
         return ChaosResult(
             ops=dict(workload.ops), faults=faults_seen, kills=sum(w.kills for w in pool), report=report,
             seconds=time.monotonic() - started, cases=len(workload.cases), messages=workload.console_messages,
-            notes=notes, workers=workers, rpm=rpm,
+            notes=notes, workers=workers, rpm=rpm, hard=hard_seen,
         )
+
+
+def _restart_exited(pool: list[WorkerProcess]) -> list[str]:
+    """A worker that exited by itself (not killed by the run) is a finding: note it and start it again."""
+    notes = []
+    for i, w in enumerate(pool):
+        code = w.proc.poll() if w.proc is not None else None
+        if code is not None:
+            notes.append(f"worker {i} exited by itself with code {code}")
+            w.start()
+    return notes
+
+
+#: Dead-letter reasons of answers casesync could not map: a drifted body (an unknown status, a field missing).
+_UNMAPPABLE = re.compile(r"unknown Zendesk ticket status|unexpected \w+ from zendesk|without a JSON object")
+
+
+def _replay_unmappable(store: Store) -> int:
+    """Replay every dead letter whose reason is an answer that could not be mapped; returns how many."""
+    replayed = 0
+    with store.read() as tx:
+        letters = [d for d in tx.dead_letters() if _UNMAPPABLE.search(d.reason)]
+    for letter in letters:
+        if letter.queue == "outbox":
+            replayed += store.replay(letter.id)
+        else:
+            with store.transaction() as tx:
+                replayed += tx.replay_inbox(letter.id)
+    return replayed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,11 +371,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settle", type=float, default=300.0, help="seconds allowed for the final drain")
     ap.add_argument("--worker-log", type=Path, default=None, help="append the worker's log lines to this file")
     ap.add_argument("--verbose", action="store_true", help="list every violation and the operation counts")
+    hard = ap.add_argument_group("harder faults (each off by default)")
+    hard.add_argument("--token-refused", type=float, default=0.0, metavar="SECONDS",
+                      help="refuse casesync's API token this long, from 30%% of the workload (e.g. 60)")
+    hard.add_argument("--pg-restart", type=float, default=0.0, metavar="SECONDS",
+                      help="PostgreSQL only: terminate the run database's backends and refuse connections this"
+                           " long, at half the workload (e.g. 15)")
+    hard.add_argument("--spoiled-answers", type=float, default=0.0, metavar="RATE",
+                      help="cut short, or drift from the schema, this share of 200 answers (e.g. 0.01)")
+    hard.add_argument("--webhook-flood", type=int, default=0, metavar="N",
+                      help="send N signed webhook deliveries, duplicates and forgeries mixed (e.g. 3000)")
     args = ap.parse_args(argv)
     result = run_chaos(cases=args.cases, messages=args.messages, kills=args.kills, seed=args.seed,
                        database_url=args.database_url, timeout_s=args.timeout, settle_s=args.settle,
                        progress=args.verbose, log_path=args.worker_log, workers=args.workers,
-                       rpm=args.rpm)
+                       rpm=args.rpm, hard=HardFaults(token_refused_s=args.token_refused, pg_restart_s=args.pg_restart,
+                                                     spoiled=args.spoiled_answers, flood=args.webhook_flood))
     if args.verbose:
         for name, n in sorted(result.ops.items()):
             print(f"  op {name}: {n}", file=sys.stderr)
@@ -273,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     for note in result.notes:
         print(f"  note: {note}", file=sys.stderr)
     print(result.line)
+    print("RESULT " + json.dumps(result.result()))
     return 1 if result.report.violations else 0
 
 

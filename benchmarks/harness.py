@@ -163,8 +163,9 @@ class WorkerProcess:
 class Agent:
     """A support agent (or the sandbox's email channel) acting through Zendesk's ordinary API.
 
-    Faults hit the agent's requests too; like a person clicking again, it retries a few times on 429, 5xx
-    and resets and gives up quietly on a refusal (a 4xx, e.g. updating a ticket that is closed).
+    Faults hit the agent's requests too; like a person clicking again, it retries a few times on 429, 5xx,
+    resets and answers cut short, and gives up quietly on a refusal (a 4xx, e.g. updating a ticket that is
+    closed).
     """
 
     def __init__(self, url: str, email: str, token: str) -> None:
@@ -188,7 +189,11 @@ class Agent:
             if response.status_code >= 400:
                 self.failures += 1
                 return None
-            return response.json() if response.content else {}
+            try:
+                return response.json() if response.content else {}
+            except ValueError:  # an answer cut short on the way: look again, as a person reloads the page
+                time.sleep(0.05)
+                continue
         self.failures += 1
         return None
 
@@ -202,7 +207,10 @@ class Agent:
                 time.sleep(0.05 * (attempt + 1))
                 continue
             if response.status_code < 300:
-                return response.json().get("upload")
+                try:
+                    return response.json().get("upload")
+                except ValueError:  # cut short: the upload may exist, unused; upload again
+                    continue
             if response.status_code not in (429, 500, 502, 503):
                 break
         self.failures += 1

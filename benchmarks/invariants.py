@@ -34,7 +34,11 @@ _STATUS = {"new": "New", "open": "Open", "hold": "Open", "pending": "Pending", "
 # Reasons that mark a transient failure: those must be retried, never dead-lettered (invariant 7).
 # The HTTP status as the gateway writes it ("HTTP 503"), never a bare number: a URL such as
 # /api/v2/tickets/500.json is not a server error.
-_TRANSIENT = re.compile(r"\bHTTP (429|5\d\d)\b|\b(timed? ?out|timeout|reset|connection)\b", re.I)
+_TRANSIENT = re.compile(r"\bHTTP (429|5\d\d)\b|\b(timed? ?out|timeout|reset|connection|cut short)\b", re.I)
+# A refused credential pauses the connection (docs/design.md §8): it never dead-letters a change.
+_AUTH = re.compile(r"\bHTTP 401\b|couldn't authenticate|invalid_token", re.I)
+#: The store's kv key of a connection pause (sync/connection.py); read through the public store API.
+_PAUSE_KEY = "connection:paused"
 
 
 def is_transient_reason(reason: str) -> bool:
@@ -139,6 +143,8 @@ def check(
     owner_of_address: Callable[[str], str | None] = lambda _address: None,
     redacted: Iterable[tuple[int, str]] = (),
     status_labels: dict[int, str] | None = None,
+    forged_events: Iterable[str] = (),
+    accepted_events: Iterable[str] = (),
 ) -> Report:
     """Every §4 violation between ``store`` and Zendesk's ``state``.
 
@@ -172,6 +178,11 @@ def check(
             report.dead_letters.append(f"{dead.queue} #{dead.id} {dead.kind} case={dead.case_id}: {dead.reason}")
             if is_transient_reason(dead.reason):
                 report.add("dead_letter_transient", 7, f"{dead.queue} #{dead.id}: {dead.reason}")
+            if _AUTH.search(dead.reason):
+                report.add("dead_letter_auth", 7, f"{dead.queue} #{dead.id}: {dead.reason}")
+        pause = tx.kv_get(_PAUSE_KEY)
+        if pause:
+            report.add("connection_paused", 7, f"the connection is still paused: {pause}")
     held = blocked_entries(store)
     if counts.outbox_pending - held or counts.inbox_pending:
         report.add("undelivered", 7, f"outbox pending {counts.outbox_pending} ({held} held behind dead letters),"
@@ -224,7 +235,23 @@ def check(
             _check_html(report, m)
     live = [secret for ticket, secret in redacted if str(zd.tickets.get(ticket, {}).get("status")) != "deleted"]
     _check_redacted(report, store, live)
+    _check_webhook_events(report, store, set(forged_events), set(accepted_events))
     return report
+
+
+def _check_webhook_events(report: Report, store: Store, forged: set[str], accepted: set[str]) -> None:
+    """No forged delivery in the inbox (the receiver checks signatures); every accepted one there once."""
+    if not forged and not accepted:
+        return
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        keys = {str(k) for (k,) in conn.execute(select(schema.inbox.c.dedupe_key))}
+    report.checked["webhook_events"] += len(forged) + len(accepted)
+    for event in sorted(forged):
+        if f"webhook:{event}" in keys:
+            report.add("forged_accepted", 8, f"the forged delivery {event} is in the inbox")
+    for event in sorted(accepted):
+        if f"webhook:{event}" not in keys:
+            report.add("lost_hint", 7, f"the accepted delivery {event} is not in the inbox")
 
 
 # Markup that sanitized HTML never holds: code, styles, frames, forms, handlers, script URLs, Zendesk's hosts.

@@ -43,7 +43,11 @@ _MODULES: list[tuple[str, list[str], list[str], str]] = [
     ("console API under 16 threads", ["-m", "benchmarks.console_api"],
      ["-m", "benchmarks.console_api", "--sizes", "1000,10000", "--ops", "5"],
      "write p95 <= 3x floor; browse at 100k <= 1.5x at 1k"),
+    ("soak: worker memory over 30 minutes", ["-m", "benchmarks.soak", "--minutes", "30"],
+     ["-m", "benchmarks.soak", "--minutes", "2", "--baseline-minutes", "1"], "rss_growth <= 0.10, 0 violations"),
 ]
+# Benchmarks that run longer than ``--timeout`` by design: their own deadline (seconds).
+_LONG = {"benchmarks.soak": 45 * 60.0}
 _SCRIPTS: list[tuple[str, str, list[str], str]] = [
     ("sandbox throughput", "sandbox_throughput.py", ["--seconds", "2"], "-"),
     ("recipient fan-out", "recipients.py", ["--tickets", "100"], "bulk, not per ticket"),
@@ -88,6 +92,10 @@ def _figure(result: dict[str, Any]) -> str:
         )
         ratios = ", ".join(f"{k}={v}" for k, v in result.items() if k.endswith("_to_smallest"))
         return f"{rows}; browse largest/smallest {ratios}"
+    if kind == "soak":
+        return (f"worker rss {result['rss_baseline_mib']} MiB after {result['baseline_minutes']:g} min ->"
+                f" {result['rss_end_mib']} MiB after {result['minutes']:g} min: rss_growth {result['rss_growth']:.3f}"
+                f" ({result['operations']} ops); violations {result['violations']}")
     return json.dumps(result)
 
 
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[tuple[str, str, str, str]] = []
     for name, full, quick, target in _MODULES:
         command = quick if args.quick else full
-        out, seconds = _run(command, args.timeout)
+        out, seconds = _run(command, max(args.timeout, _LONG.get(command[1], 0.0)))
         results = [json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")]
         figure = _figure(results[-1]) if results else out.strip().splitlines()[-1] if out.strip() else "no output"
         rows.append((name, figure, target, f"python {' '.join(command)} ({seconds:.0f}s)"))

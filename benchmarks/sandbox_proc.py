@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sb = Sandbox(rate_limits=args.rate_limits, port=args.port, requests_per_minute=args.requests_per_minute)
     counts: collections.Counter[str] = collections.Counter()
+    spoiled: list[Any] = []
     decide = sb.faults.decide
 
     def counting(method: str, path: str) -> Any:
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
             counts["drop_after_commit"] += 1
         if d.latency_ms:
             counts["latency"] += 1
+        if d.truncate or d.drift:
+            spoiled.append(d)  # counted once answered: a 404 or a 401 is left alone
         return d
 
     sb.faults.decide = counting  # type: ignore[method-assign]
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         ids = [d["body"].get("id") for d in hooks]
         out = dict(counts)
         out["webhook_duplicate"] = len(ids) - len(set(ids))
+        for kind in ("truncate", "drift"):
+            if n := sum(1 for d in spoiled if getattr(d, kind)):
+                out[kind] = n
         return Resp(200, {"counts": out})
 
     sb.app.control.add("GET", "/__sandbox/fault_counts", fault_counts)

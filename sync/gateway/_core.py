@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 import requests
 from pydantic import SecretStr
 
-from sync.errors import ConfigurationError, MappingError, SyncError
+from sync.errors import ConfigurationError, SyncError
 from sync.gateway._zenpy import make_zenpy, split_base_url
-from sync.gateway.errors import error_for_response, translating
-from sync.gateway.session import GatewaySession
+from sync.gateway.errors import broken_answer, error_for_response, translating
+from sync.gateway.session import GatewaySession, parsed_json
 from sync.retry import RetryPolicy
 from sync.settings import Settings
 
@@ -181,11 +181,11 @@ class GatewayCore:
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
         try:
-            body = response.json()
+            body = parsed_json(response)
         except ValueError as exc:
-            raise MappingError(f"zendesk answered {response.status_code} without JSON") from exc
+            raise broken_answer(response) from exc
         if not isinstance(body, dict):
-            raise MappingError("zendesk answered JSON that is not an object")
+            raise broken_answer(response)
         return body
 
     def _get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@
 | other 4xx                                    | ZendeskRejected                                       |
 | refused, DNS failure, connect timeout        | NetworkError(ambiguous=False): nothing was sent       |
 | read timeout, reset, disconnect, broken body | NetworkError(ambiguous=True for anything but GET)     |
+| a 2xx JSON answer cut short (does not parse) | NetworkError(ambiguous=True for anything but GET)     |
+| a 2xx answer that is not JSON at all         | MappingError                                          |
 | zenpy could not decode a 2xx                 | MappingError                                          |
 +----------------------------------------------+-------------------------------------------------------+
 
@@ -47,11 +49,16 @@ from sync.errors import (
     ZendeskRejected,
 )
 
-__all__ = ["error_for_response", "parse_retry_after", "translate", "translating"]
+__all__ = ["BrokenAnswer", "broken_answer", "error_for_response", "parse_retry_after", "translate", "translating"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _BODY_KEPT = 2000
 _CLOSED_MARKER = "closed prevents ticket update"
+
+
+class BrokenAnswer(requests.RequestException):
+    """A 2xx answer announced as JSON whose body does not parse; raised by the gateway session's response
+    hook, so that zenpy's calls and the raw ones meet it alike (zenpy would hand the bare response back)."""
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -110,6 +117,29 @@ def error_for_response(response: requests.Response, method: str | None = None) -
     if status == 404:
         return RecordNotFound(message, status=status, body=body)
     return ZendeskRejected(message, status=status, body=body)
+
+
+def broken_answer(response: requests.Response, method: str | None = None) -> SyncError:
+    """The error for a 2xx ``response`` whose body is not the JSON object it should be.
+
+    A body announced as JSON that does not parse was cut on the way (a proxy or a connection giving up
+    mid-answer, with a ``Content-Length`` that matches the cut): no usable answer, like a reset, so it is
+    retried, and for a write it is ambiguous (the change may have been applied).  Any other body (an HTML
+    page, JSON that is not an object) is not Zendesk's answer to this request: a :class:`MappingError`.
+    """
+    verb = (method or (response.request.method if response.request is not None else None) or "GET").upper()
+    where = _where(verb, response.url)
+    content_type = response.headers.get("Content-Type", "").lower()
+    text = response.content[:_BODY_KEPT].decode("utf-8", "replace").lstrip()
+    if ("json" in content_type or not content_type) and text.startswith(("{", "[")):
+        try:
+            json.loads(response.content)
+        except ValueError:
+            return NetworkError(
+                f"{where}: HTTP {response.status_code} with a JSON body cut short ({len(response.content)} bytes)",
+                ambiguous=verb not in _SAFE_METHODS,
+            )
+    return MappingError(f"{where}: zendesk answered {response.status_code} without a JSON object")
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -175,6 +205,8 @@ def translate(exc: BaseException, *, method: str | None = None) -> SyncError:
     response = getattr(exc, "response", None)
     if isinstance(exc, APIException | requests.HTTPError) and isinstance(response, requests.Response):
         return error_for_response(response, method)
+    if isinstance(exc, BrokenAnswer | requests.exceptions.JSONDecodeError) and isinstance(response, requests.Response):
+        return broken_answer(response, method)  # a 2xx cut short
     if isinstance(exc, requests.RequestException):
         request = exc.request
         verb = (method or (request.method if request is not None else None) or "GET").upper()

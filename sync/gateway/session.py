@@ -15,6 +15,7 @@ request, as ``requests`` does (about a third of a millisecond each time); they s
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -27,12 +28,24 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from mappings.cursor import ZendeskClock
+from sync.gateway.errors import BrokenAnswer
 from sync.retry import Pacer
 
 if TYPE_CHECKING:
     from requests.sessions import _Settings
 
-__all__ = ["DateHeaderClock", "GatewaySession", "RateLimitResponse", "parse_http_date"]
+__all__ = ["DateHeaderClock", "GatewaySession", "RateLimitResponse", "parse_http_date", "parsed_json"]
+
+# The attribute the response hook leaves a 2xx JSON body in, parsed.
+_PARSED = "_casesync_json"
+_UNPARSED = object()
+
+
+def parsed_json(response: requests.Response) -> Any:
+    """The JSON body of ``response``: parsed once by :class:`GatewaySession`'s hook, else parsed now
+    (``ValueError`` when it does not parse)."""
+    found = getattr(response, _PARSED, _UNPARSED)
+    return response.json() if found is _UNPARSED else found
 
 
 class RateLimitResponse(requests.HTTPError):
@@ -145,6 +158,13 @@ class GatewaySession(requests.Session):
             self.on_response(
                 response.request.method or "GET", response.url, response.status_code, response.elapsed.total_seconds()
             )
+        if 200 <= response.status_code < 300 and "json" in response.headers.get("Content-Type", "").lower():
+            # Parsed here, once, for zenpy's calls and the raw ones alike (``parsed_json``): a body cut on
+            # the way must be no answer at all, not an object zenpy hands back unparsed.
+            try:
+                setattr(response, _PARSED, json.loads(response.content) if response.content else None)
+            except ValueError:
+                raise BrokenAnswer("a JSON answer cut short", response=response) from None
         if response.status_code == 429:
             # Read the body now: it releases the connection to the pool, and the error keeps the text.
             _ = response.content

@@ -67,7 +67,9 @@ class TicketSubmission(CaseHandler):
                 # follow-up of, so the case gets a ticket of its own (the console keeps its ``refers_to``).
                 source_ticket = None
 
-        if entry.attempts > 0 and self._adopt_existing(case_id, first):
+        # What earlier attempts may have put on a ticket whose creation answer was lost.
+        sent = list(SubmitPayload.of(entry).sent_ccs)
+        if entry.attempts > 0 and self._adopt_existing(case_id, first, sent):
             return None
 
         known_org = account.zendesk_org_id if account is not None else None
@@ -97,11 +99,12 @@ class TicketSubmission(CaseHandler):
             )
         )
         key = self._idempotency_key(case_id, installation)
+        sent = self._remember_sent(entry, sent, recipients)
         try:
             ticket, comment = self.gateway.create_ticket(draft, idempotency_key=key)
         except NetworkError as exc:
             # The ticket may exist: never create again before looking.
-            if exc.ambiguous and self._adopt_existing(case_id, first):
+            if exc.ambiguous and self._adopt_existing(case_id, first, sent):
                 return None
             raise
         except ZendeskRejected as exc:
@@ -162,8 +165,26 @@ class TicketSubmission(CaseHandler):
             )
         return True
 
-    def _adopt_existing(self, case_id: int, first: MessageRecord) -> bool:
-        """Link a ticket an earlier attempt created (its response was lost); False if there is none."""
+    def _remember_sent(self, entry: OutboxEntry, sent: list[str], recipients: list[str]) -> list[str]:
+        """Record on the entry, before the create request leaves, the addresses it puts on the ticket.
+
+        Should its answer be lost (a dropped response, a worker killed before the link is stored), the
+        attempt that adopts the ticket knows them as casesync's own: an address the console dropped
+        meanwhile is then removed rather than kept as if staff had added it (docs/design.md §4 invariant 6).
+        """
+        known = {a.lower() for a in sent}
+        union = sent + [a for a in recipients if a.lower() not in known]
+        if union != sent:
+            with self.store.transaction() as tx:
+                amended = SubmitPayload(case_id=SubmitPayload.of(entry).case_id, sent_ccs=tuple(union))
+                tx.amend_payload(entry, {**entry.payload, **amended.dump()})
+        return union
+
+    def _adopt_existing(self, case_id: int, first: MessageRecord, sent: list[str]) -> bool:
+        """Link a ticket an earlier attempt created (its response was lost); False if there is none.
+
+        ``sent``: the recipient addresses the earlier attempts put in their create requests.
+        """
         with self.store.read() as tx:
             linked_requester = tx.get_case(case_id)
             user = tx.get_user(linked_requester.account_id, linked_requester.requester_id) if linked_requester else None
@@ -185,10 +206,13 @@ class TicketSubmission(CaseHandler):
             remember_ticket(tx, ticket)
             if linked_requester is not None:
                 # The lost attempt created it from the recipient list of its time, which may have changed
-                # since (the bulk CC update of that change could not see an unlinked ticket): repair it.
+                # since (the bulk CC update of that change could not see an unlinked ticket): repair it,
+                # with that list's addresses known as casesync's own.
                 enqueue(
                     tx,
-                    RepairCcsPayload(account_id=linked_requester.account_id, ticket_ids=(ticket.id,)),
+                    RepairCcsPayload(
+                        account_id=linked_requester.account_id, ticket_ids=(ticket.id,), previously_managed=tuple(sent)
+                    ),
                     ordering_key=account_key(linked_requester.account_id),
                     account_id=linked_requester.account_id,
                 )

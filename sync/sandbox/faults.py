@@ -1,4 +1,10 @@
-"""Fault injection configured by ``POST /__sandbox/faults`` (seeded, so a chaos run can be replayed)."""
+"""Fault injection configured by ``POST /__sandbox/faults`` (seeded, so a chaos run can be replayed).
+
+A rule matches a path (and optionally a method) and gives probabilities: ``reset``, ``error_429``,
+``error_500``, ``error_503``, ``drop_after_commit``, and for a 200 answer ``truncate`` (its JSON cut short)
+and ``drift`` (an unknown status value, a field missing, or fields added; ``drift_kind`` fixes which), plus
+``latency_ms``.  Spoiling the answer is :mod:`sync.sandbox.drift`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FaultDecision", "Faults", "WebhookFaults"]
+__all__ = ["DRIFT_KINDS", "FaultDecision", "Faults", "WebhookFaults"]
+
+
+DRIFT_KINDS = ("status", "missing", "added")
+
+
+def _drift_kind(value: Any) -> str | None:
+    if value is not None and value not in DRIFT_KINDS:
+        raise ValueError(f"drift_kind must be one of {', '.join(DRIFT_KINDS)}")
+    return None if value is None else str(value)
 
 
 @dataclass
@@ -19,6 +34,14 @@ class FaultDecision:
     reset: bool = False
     status: int | None = None
     drop_after_commit: bool = False
+    #: A 200's body cut short (``Content-Length`` matching the cut, as a proxy that gave up would send).
+    truncate: bool = False
+    #: A 200's body drifted from the schema: an unknown status value, a field missing.
+    drift: bool = False
+    #: A draw in [0, 1) that picks where the body is cut, or which drift.
+    variant: float = 0.0
+    #: The rule's drift, when it names one: ``status``, ``missing`` or ``added`` (else ``variant`` picks).
+    drift_kind: str | None = None
 
 
 @dataclass
@@ -40,6 +63,9 @@ class _Rule:
     reset: float = 0.0
     drop_after_commit: float = 0.0
     latency_ms: int = 0
+    truncate: float = 0.0
+    drift: float = 0.0
+    drift_kind: str | None = None
 
 
 @dataclass
@@ -69,6 +95,9 @@ class Faults:
                     reset=float(raw.get("reset", 0)),
                     drop_after_commit=float(raw.get("drop_after_commit", 0)),
                     latency_ms=int(raw.get("latency_ms", 0)),
+                    truncate=float(raw.get("truncate", 0)),
+                    drift=float(raw.get("drift", 0)),
+                    drift_kind=_drift_kind(raw.get("drift_kind")),
                 )
             )
         wh = body.get("webhooks") or {}
@@ -109,6 +138,13 @@ class Faults:
                     d.status = 503
                 elif r_drop < rule.drop_after_commit:
                     d.drop_after_commit = True
+                if rule.truncate or rule.drift:
+                    # Rolled only by rules that have them, so older seeds replay as before.
+                    r_cut, r_drift, d.variant = (rng.random() for _ in range(3))
+                    if d.status is None and not d.reset and not d.drop_after_commit:
+                        d.truncate = r_cut < rule.truncate
+                        d.drift = not d.truncate and r_drift < rule.drift
+                        d.drift_kind = rule.drift_kind
                 return d
         return FaultDecision()
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .auth import authenticate
+from .drift import spoil
 from .errors import ApiError
 from .faults import Faults
 from .job_runner import run_due_jobs
@@ -110,6 +111,9 @@ class App:
                 resp.headers.setdefault(k, v)
         if decision is not None and decision.drop_after_commit:
             raise _Drop()
+        if decision is not None and (decision.truncate or decision.drift):
+            decision.truncate = decision.truncate and spoil(resp, decision)
+            decision.drift = decision.drift and not decision.truncate and spoil(resp, decision)
         return resp
 
     @staticmethod

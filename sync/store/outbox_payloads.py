@@ -117,8 +117,12 @@ class RecipientsChangedPayload(OutboxPayload):
 
 
 class SubmitPayload(OutboxPayload):
+    """``sent_ccs``: every recipient address an attempt put in a create request, recorded before it left, so
+    the attempt that adopts a ticket whose creation answer was lost knows them as casesync's own."""
+
     kind = OutboxKind.SUBMIT
     case_id: int
+    sent_ccs: _Strings = ()
 
 
 class ReplyPayload(OutboxPayload):

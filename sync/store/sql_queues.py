@@ -121,6 +121,9 @@ class QueuesMixin(TxBase):
     def renew_lease(self, entry: OutboxEntry, lease_s: float) -> bool:
         return self._update_held(entry, lease_until=self.now + timedelta(seconds=lease_s))
 
+    def amend_payload(self, entry: OutboxEntry, payload: dict[str, Any]) -> bool:
+        return self._update_held(entry, payload=payload)
+
     def replay(self, entry_id: int) -> bool:
         self._check_writable()
         res = self.conn.execute(

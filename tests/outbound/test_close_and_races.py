@@ -4,8 +4,10 @@ ticket created while the recipient list changed still ends with the new list's C
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 
 from mappings.models import CaseStatus
@@ -153,3 +155,77 @@ def test_a_ticket_adopted_after_a_lost_response_gets_the_list_as_it_is_now(
     emails = {staff.get(f"users/{u}")["user"]["email"] for u in ticket["email_cc_ids"]}
     assert emails == {"ann@acme.test", "ops@acme.test", "late@acme.test"}, emails
     assert len([t for t in staff.tickets() if t.get("external_id") == f"console-case:{case.id}"]) == 1
+
+
+
+def _remove_ops(support: SupportCases, account: str) -> None:
+    support.remove_recipient(account, "ops@acme.test")
+
+
+def _demote_ann(support: SupportCases, account: str) -> None:
+    support.upsert_user(account, "ann", "ann@acme.test", "Ann Admin", admin=False)
+
+
+class _ListChangesBeforeLookUp:
+    """A gateway whose look-up of a lost creation is overtaken by a recipient change that another worker
+    delivers at once (its bulk update cannot see the still unlinked ticket)."""
+
+    def __init__(self, inner: ZendeskGateway, change: Callable[[], None]) -> None:
+        self._inner = inner
+        self._change: Callable[[], None] | None = change
+
+    def find_tickets_by_external_id(self, external_id: str) -> list[ZTicket]:
+        if self._change is not None:
+            change, self._change = self._change, None
+            change()
+        return self._inner.find_tickets_by_external_id(external_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize(
+    ("change", "left"),
+    [
+        (_remove_ops, {"ann@acme.test"}),  # a registered address removed
+        (_demote_ann, {"ops@acme.test"}),  # an admin demoted: the address leaves the list
+    ],
+    ids=["removed_recipient", "demoted_admin"],
+)
+@pytest.mark.parametrize("adopted", ["next_attempt", "same_attempt"])
+def test_an_address_dropped_while_a_lost_creation_was_unlinked_leaves_the_adopted_ticket(
+    zd: Sandbox, support: SupportCases, account: str, store: Store, settings: Settings, gateway: ZendeskGateway,
+    worker: OutboxWorker, clock: Clock, sleeps: list[float], drain: Drain, staff: Staff,
+    change: Callable[[SupportCases, str], None], left: set[str], adopted: str,
+) -> None:
+    """The lost attempt put the list of its time on the ticket, so an address the console dropped since is
+    casesync's own, not one staff added by hand: it leaves the ticket (docs/design.md §4 invariant 6), though
+    the bulk update of that change ran while the ticket was unlinked."""
+    drain()  # the account and its users
+
+    def change_and_deliver() -> None:
+        change(support, account)
+        worker.run_once()  # the other worker: the submit is leased by the racer, the change is not
+
+    rules: list[dict[str, Any]] = [{"path": r"^/api/v2/tickets(\.json)?$", "method": "POST", "drop_after_commit": 1.0}]
+    if adopted == "next_attempt":  # the look-up fails too: the entry waits with its ticket unlinked
+        rules.append({"path": r"^/api/v2/tickets(\.json)?$", "method": "GET", "error_500": 1.0})
+        racer = worker
+    else:  # the look-up right after the lost answer finds the ticket, once the list has changed
+        wrapped = _ListChangesBeforeLookUp(gateway, change_and_deliver)
+        racer = OutboxWorker(store, wrapped, settings, worker_id="racer", clock=clock,  # type: ignore[arg-type]
+                             sleep=sleeps.append, rng=random.Random(3))
+    zd.configure_faults({"seed": 1, "rules": rules})
+    case = support.submit(account, "bob", "Lost answer", "the ticket exists, the response never came")
+    racer.run_once()
+    zd.configure_faults({"seed": 1, "rules": []})
+    if adopted == "next_attempt":
+        with store.read() as tx:
+            assert tx.ticket_of(case.id) is None
+        change_and_deliver()
+    report = drain()
+    assert report.dead_letters == 0, report.errors
+    ticket = staff.ticket(ticket_of_case(store, case.id))
+    emails = {staff.get(f"users/{u}")["user"]["email"] for u in ticket["email_cc_ids"]}
+    assert emails == left, emails
+    assert set(support.get(account, case.id).cc) == left

@@ -1,4 +1,5 @@
-"""Exactly once through faults: lost responses, resets, 5xx and 429s never duplicate a ticket or a comment."""
+"""Exactly once through faults: lost responses, answers cut short, resets, 5xx and 429s never duplicate a
+ticket or a comment."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ FAULTS = {
     "503": {"error_503": 0.3},
     "connection reset": {"reset": 0.3},
     "response dropped after commit": {"drop_after_commit": 0.4},
+    "200 answer cut short": {"truncate": 0.4},
     "everything at once": {
         "error_429": 0.1,
         "error_500": 0.1,

@@ -91,6 +91,21 @@ def test_renew_and_release_lease(store: Store, clock: Any) -> None:
     assert again.id == held.id and again.attempts == 0
 
 
+def test_an_amended_payload_reaches_the_next_attempt_only_from_the_lease_holder(store: Store, clock: Any) -> None:
+    _enqueue(store, "case:1", 1)
+    [held] = store.claim_outbox("w1", lease_s=10)
+    with store.transaction() as tx:
+        assert tx.amend_payload(held, {**held.payload, "sent": ["a@acme.test"]})
+    assert store.fail(held, "lost answer", clock.now)
+    [again] = store.claim_outbox("w1", lease_s=10)
+    assert again.payload == {"i": 0, "sent": ["a@acme.test"]}
+    clock.advance(11)
+    [taken] = store.claim_outbox("w2", lease_s=10)
+    with store.transaction() as tx:
+        assert not tx.amend_payload(again, {"i": 0})  # w1 outlived its lease
+    assert taken.payload == {"i": 0, "sent": ["a@acme.test"]}
+
+
 def test_a_dead_letter_holds_later_entries_of_its_key_until_replayed(store: Store, clock: Any) -> None:
     with store.transaction() as tx:
         case_id = _case(tx)

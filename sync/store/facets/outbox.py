@@ -58,6 +58,11 @@ class OutboxTx(ABC):
     def renew_lease(self, entry: OutboxEntry, lease_s: float) -> bool: ...
 
     @abstractmethod
+    def amend_payload(self, entry: OutboxEntry, payload: dict[str, Any]) -> bool:
+        """Replace the payload of an entry the caller holds: what an attempt must leave for the next one
+        (a later attempt reads it back in ``entry.payload``).  False when the lease was taken over."""
+
+    @abstractmethod
     def replay(self, entry_id: int) -> bool:
         """Put a dead letter back in the queue, due now."""
 

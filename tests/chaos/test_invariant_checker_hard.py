@@ -1,0 +1,97 @@
+"""The checker's parts for the harder chaos faults: forged and lost webhook hints, a refused credential
+dead-lettered, a connection left paused.  Each damage is made in a world of its own (they change the store)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from benchmarks.invariants import check
+from sync.api import SupportCases
+from sync.engine import SyncEngine
+from sync.hints import WebhookHint
+from sync.inbound import webhook_sink
+from sync.sandbox import Sandbox
+from sync.settings import Settings
+from sync.store import Store
+
+World = tuple[SyncEngine, dict[str, Any], int]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """One case delivered and settled; a valid webhook hint about its ticket received and applied."""
+    with Sandbox(rate_limits=False) as zd:
+        settings = Settings(
+            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
+            database_url=f"sqlite:///{tmp_path / 'c.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
+        )
+        engine = SyncEngine(settings)
+        try:
+            support = SupportCases(store=engine.store)
+            support.upsert_account("acct0", "acct0")
+            support.upsert_user("acct0", "u0", "u0@acct0.test", "Admin", admin=True)
+            case = support.submit("acct0", "u0", "Help", "«c1» it broke")
+            engine.run_once()
+            ticket = support.get("acct0", case.id).ticket_id
+            assert ticket is not None
+            webhook_sink(engine.store)(WebhookHint(ticket_id=ticket, event_id="flood-1-000001"))
+            for _ in range(3):
+                zd.advance_clock(61)
+                engine.run_once()
+            state = requests.get(f"{zd.url}/__sandbox/state", timeout=10).json()
+            yield engine, state, ticket
+        finally:
+            engine.close()
+
+
+def test_the_hints_received_pass(world: World) -> None:
+    engine, state, _ticket = world
+    report = check(engine.store, state, forged_events={"forged-1-000002"}, accepted_events={"flood-1-000001"})
+    assert report.violations == []
+    assert report.checked["webhook_events"] == 2
+
+
+def _forged_in_the_inbox(store: Store, ticket: int) -> dict[str, Any]:
+    webhook_sink(store)(WebhookHint(ticket_id=ticket, event_id="forged-1-000002"))
+    return {"forged_events": {"forged-1-000002"}}
+
+
+def _accepted_but_missing(store: Store, ticket: int) -> dict[str, Any]:
+    return {"accepted_events": {"flood-1-000001", "flood-1-000003"}}
+
+
+def _refused_token_dead_lettered(store: Store, ticket: int) -> dict[str, Any]:
+    with store.transaction() as tx:
+        tx.enqueue("upsert_account", {"account_id": "acct0"}, ordering_key="account:acct0", account_id="acct0")
+    [entry] = store.claim_outbox("w1")
+    store.dead_letter(entry, "GET /api/v2/users/me: HTTP 401: Couldn't authenticate you")
+    return {}
+
+
+def _left_paused(store: Store, ticket: int) -> dict[str, Any]:
+    with store.transaction() as tx:
+        tx.kv_set("connection:paused", {"cause": "credentials_refused", "since": "2026-01-01T00:00:00+00:00",
+                                        "detail": "HTTP 401"})
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("damage", "kind"),
+    [
+        (_forged_in_the_inbox, "forged_accepted"),
+        (_accepted_but_missing, "lost_hint"),
+        (_refused_token_dead_lettered, "dead_letter_auth"),
+        (_left_paused, "connection_paused"),
+    ],
+)
+def test_each_damage_is_reported(
+    world: World, damage: Callable[[Store, int], dict[str, Any]], kind: str
+) -> None:
+    engine, state, ticket = world
+    extra = damage(engine.store, ticket)
+    assert kind in check(engine.store, state, **extra).by_kind()
