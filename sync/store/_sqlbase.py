@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Row, Table, func, literal, literal_column
@@ -44,28 +45,35 @@ class TxBase(StoreTx):
         self._revision: int | None = None
         #: Whether this transaction appended to the change feed (waiters are woken after it commits).
         self.feed_appended = False
+        #: Cases created by this transaction: their row already carries its time and revision.
+        self.created_case_ids: set[int] = set()
 
     def _touch_case(self, *case_ids: int) -> None:
         """Record that the console's view of these cases changed in this transaction.
 
         The one place that moves ``updated_at`` (never backwards) and ``revision``: every write of
-        something ``Case`` shows (a message, status, CCs, links, references...) calls it.  ``revision``
-        orders writes for browse's snapshot bound (see :mod:`sync.store.sql_browse`): on SQLite, whose
-        writers take turns, a counter; on PostgreSQL, the writing transaction's id, which a reader tests
-        against the snapshot of its first page.
+        something ``Case`` shows (a message, status, CCs, links, references...) calls it, or writes
+        :meth:`_touch_values` in its own UPDATE of the case's row.  ``revision`` orders writes for browse's
+        snapshot bound (see :mod:`sync.store.sql_browse`): on SQLite, whose writers take turns, a counter;
+        on PostgreSQL, the writing transaction's id, which a reader tests against the snapshot of its
+        first page.  A case this transaction created already holds both values, so it is not written again.
         """
+        case_ids = tuple(c for c in case_ids if c not in self.created_case_ids)
         if not case_ids:
             return
-        cases = s.cases.c
+        self.conn.execute(s.cases.update().where(s.cases.c.id.in_(case_ids)).values(**self._touch_values()))
+
+    def _touch_values(self, table: Table = s.cases) -> dict[str, Any]:
+        """The column values of :meth:`_touch_case`, for an UPDATE of the case's row (``table``) writing them too."""
         now = literal(self.now, s.UtcDateTime)
-        self.conn.execute(
-            s.cases.update()
-            .where(cases.id.in_(case_ids))
-            .values(
-                updated_at=(func.greatest if self.is_pg else func.max)(cases.updated_at, now, type_=s.UtcDateTime),
-                revision=self._revision_value(),
-            )
-        )
+        return {
+            "updated_at": (func.greatest if self.is_pg else func.max)(table.c.updated_at, now, type_=s.UtcDateTime),
+            "revision": self._revision_value(),
+        }
+
+    def _touch_values_unless_new(self, case_id: int) -> Callable[[Table], dict[str, Any]] | None:
+        """:meth:`_touch_values` as a builder, or None for a case this transaction created (already touched)."""
+        return None if case_id in self.created_case_ids else self._touch_values
 
     def _revision_value(self) -> Any:
         """This transaction's revision (see :meth:`_touch_case`), as a value or SQL expression to write."""
@@ -134,38 +142,42 @@ class TxBase(StoreTx):
         )
 
     @staticmethod
-    def _attachment(row: Row[Any]) -> AttachmentRecord:
+    def _attachment(row: Row[Any], prefix: str = "") -> AttachmentRecord:
+        """``prefix``: the attachment's columns are labelled so in a joined row (``a_id``...)."""
         m = row._mapping
+        p = prefix
         return AttachmentRecord(
-            m["id"],
-            m["message_id"],
-            m["case_id"],
-            m["filename"],
-            m["content_type"],
-            m["size"],
-            m["sha256"],
-            m["zendesk_attachment_id"],
-            bool(m["inline"]),
+            m[p + "id"],
+            m[p + "message_id"],
+            m[p + "case_id"],
+            m[p + "filename"],
+            m[p + "content_type"],
+            m[p + "size"],
+            m[p + "sha256"],
+            m[p + "zendesk_attachment_id"],
+            bool(m[p + "inline"]),
         )
 
     @staticmethod
-    def _message(row: Row[Any], files: list[AttachmentRecord]) -> MessageRecord:
+    def _message(row: Row[Any], files: list[AttachmentRecord], prefix: str = "") -> MessageRecord:
+        """``prefix``: the message's columns are labelled so in a joined row (``m_id``...)."""
         m = row._mapping
+        p = prefix
         return MessageRecord(
-            id=m["id"],
-            case_id=m["case_id"],
-            account_id=m["account_id"],
-            author=m["author"],
-            author_name=m["author_name"],
-            body=m["body"],
-            created_at=m["created_at"],
-            origin=m["origin"],
-            zendesk_comment_id=m["zendesk_comment_id"],
-            withdrawn=bool(m["withdrawn"]),
-            acknowledges_solution=bool(m["acknowledges_solution"]),
+            id=m[p + "id"],
+            case_id=m[p + "case_id"],
+            account_id=m[p + "account_id"],
+            author=m[p + "author"],
+            author_name=m[p + "author_name"],
+            body=m[p + "body"],
+            created_at=m[p + "created_at"],
+            origin=m[p + "origin"],
+            zendesk_comment_id=m[p + "zendesk_comment_id"],
+            withdrawn=bool(m[p + "withdrawn"]),
+            acknowledges_solution=bool(m[p + "acknowledges_solution"]),
             attachments=files,
-            html=m["html"],
-            user_id=m["user_id"],
+            html=m[p + "html"],
+            user_id=m[p + "user_id"],
         )
 
     @staticmethod

@@ -16,8 +16,23 @@ case's document from what is stored (:func:`reindex_case`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from sync.store import schema as s
 
@@ -26,6 +41,7 @@ __all__ = [
     "create_search_structures",
     "fts_query",
     "index_new_case",
+    "insert_case",
     "query_words",
     "reindex_case",
 ]
@@ -59,6 +75,27 @@ def create_search_structures(conn: Connection) -> None:
         reindex_case(conn, case_id)
 
 
+# The cases table as PostgreSQL holds it, with the document column the schema adds there (see
+# create_search_structures): a new case's row and its document are then written by one INSERT.
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+_PG_CASES = Table(
+    "cases",
+    MetaData(),
+    *(Column(c.name, c.type, primary_key=c.primary_key) for c in s.cases.columns),
+    Column("search_vector", TSVECTOR),
+)
+
+
+def insert_case(conn: Connection, values: dict[str, Any]) -> None:
+    """Insert a case's row (``values``: its columns) with its document started from its subject."""
+    if conn.dialect.name == "postgresql":
+        document = func.to_tsvector(_SIMPLE, values["subject"], type_=TSVECTOR)
+        conn.execute(_PG_CASES.insert().values(search_vector=document, **values))
+    else:
+        conn.execute(s.cases.insert().values(**values))
+        index_new_case(conn, values["id"], values["subject"])
+
+
 def index_new_case(conn: Connection, case_id: int, subject: str) -> None:
     """Start a new case's document with its subject."""
     if conn.dialect.name == "postgresql":
@@ -72,20 +109,27 @@ def index_new_case(conn: Connection, case_id: int, subject: str) -> None:
         )
 
 
-def append_to_document(conn: Connection, case_id: int, body: str) -> None:
-    """Add one message's body to the case's document."""
+def append_to_document(
+    conn: Connection, case_id: int, body: str, *, touch: Callable[[Table], dict[str, Any]] | None = None
+) -> bool:
+    """Add one message's body to the case's document.
+
+    ``touch``: columns of the case's row to write too, built against the table it is given; on
+    PostgreSQL, whose document is in that row, they are written by the same UPDATE and True is returned,
+    on SQLite nothing else is written and False is returned.
+    """
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                "UPDATE cases SET search_vector = coalesce(search_vector, ''::tsvector) || to_tsvector('simple', :b)"
-                " WHERE id = :id"
-            ),
-            {"b": body, "id": case_id},
+        c = _PG_CASES.c
+        document = func.coalesce(c.search_vector, literal_column("''::tsvector")).op("||")(
+            func.to_tsvector(_SIMPLE, literal(body, Text), type_=TSVECTOR)
         )
-    else:
-        conn.execute(
-            text("UPDATE case_search SET body = body || char(10) || :b WHERE rowid = :id"), {"b": body, "id": case_id}
-        )
+        values = touch(_PG_CASES) if touch is not None else {}
+        conn.execute(_PG_CASES.update().where(c.id == case_id).values(search_vector=document, **values))
+        return True
+    conn.execute(
+        text("UPDATE case_search SET body = body || char(10) || :b WHERE rowid = :id"), {"b": body, "id": case_id}
+    )
+    return False
 
 
 def reindex_case(conn: Connection, case_id: int) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, false, select
 
 from mappings.models import Author
 from sync.store import schema as s
@@ -21,6 +21,42 @@ from sync.store.types import (
 )
 
 __all__ = ["MessagesMixin"]
+
+_m = s.messages.c
+_ADD_MESSAGE = (
+    s.messages.insert()
+    .from_select(
+        [
+            "case_id", "account_id", "author", "author_name", "body", "html", "created_at", "origin",
+            "zendesk_comment_id", "withdrawn", "acknowledges_solution", "user_id",
+        ],
+        select(
+            s.cases.c.id,
+            s.cases.c.account_id,
+            bindparam("author", type_=_m.author.type),
+            bindparam("author_name", type_=_m.author_name.type),
+            bindparam("body", type_=_m.body.type),
+            bindparam("html", type_=_m.html.type),
+            bindparam("created_at", type_=_m.created_at.type),
+            bindparam("origin", type_=_m.origin.type),
+            bindparam("zendesk_comment_id", type_=_m.zendesk_comment_id.type),
+            false(),
+            bindparam("acknowledges_solution", type_=_m.acknowledges_solution.type),
+            bindparam("user_id", type_=_m.user_id.type),
+        ).where(s.cases.c.id == bindparam("case_id", type_=s.cases.c.id.type)),
+    )
+    .returning(*s.messages.c)
+)
+
+# A case's messages and their attachments' metadata in one round trip (a message without files: one row
+# with NULL attachment columns).
+_MESSAGES_WITH_FILES = (
+    select(s.messages, *(c.label(f"a_{c.name}") for c in ATTACHMENT_META))
+    .outerjoin(s.attachments, s.attachments.c.message_id == _m.id)
+    .where(_m.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(_m.id, s.attachments.c.filename)
+)
+_VISIBLE_MESSAGES_WITH_FILES = _MESSAGES_WITH_FILES.where(_m.withdrawn.is_(False))
 
 # Run for every delivery: built once with bound parameters (see sql_entities).
 _MESSAGE_BY_ID = select(s.messages).where(s.messages.c.id == bindparam("message_id"))
@@ -58,46 +94,50 @@ class MessagesMixin(TxBase):
             known = self.message_by_comment(zendesk_comment_id)
             if known is not None:
                 return known
-        case = self.get_case(case_id)
-        if case is None:
+        values = {
+            "case_id": case_id,
+            "author": author,
+            "author_name": author_name,
+            "body": body,
+            "html": html,
+            "created_at": created_at or self.now,
+            "origin": origin,
+            "zendesk_comment_id": zendesk_comment_id,
+            "acknowledges_solution": acknowledges_solution,
+            "user_id": user_id,
+        }
+        # The case's account is read by the INSERT itself, and the new row comes back from it.
+        row = self.conn.execute(_ADD_MESSAGE, values).first()
+        if row is None:
             raise KeyError(f"case {case_id} does not exist")
-        message_id = self.conn.execute(
-            s.messages.insert()
-            .values(
-                case_id=case_id,
-                account_id=case.account_id,
-                author=author,
-                author_name=author_name,
-                body=body,
-                html=html,
-                created_at=created_at or self.now,
-                origin=origin,
-                zendesk_comment_id=zendesk_comment_id,
-                withdrawn=False,
-                acknowledges_solution=acknowledges_solution,
-                user_id=user_id,
-            )
-            .returning(s.messages.c.id)
-        ).scalar_one()
-        append_to_document(self.conn, case_id, body)
-        self._touch_case(case_id)
-        record = self.message(message_id)
-        assert record is not None
-        return record
+        if not append_to_document(self.conn, case_id, body, touch=self._touch_values_unless_new(case_id)):
+            self._touch_case(case_id)
+        return self._message(row, [])  # a new message has no attachments yet
 
     def _messages_of(self, case_ids: list[int], *, include_withdrawn: bool) -> list[MessageRecord]:
-        m = s.messages.c
-        q = select(s.messages).where(m.case_id.in_(case_ids)).order_by(m.id)
-        if not include_withdrawn:
-            q = q.where(m.withdrawn.is_(False))
-        rows = list(self.conn.execute(q))
-        files: dict[int, list[AttachmentRecord]] = defaultdict(list)
-        if rows:
-            a = s.attachments.c
-            q2 = select(*ATTACHMENT_META).where(a.case_id.in_(case_ids)).order_by(a.message_id, a.filename)
-            for r in self.conn.execute(q2):
-                files[r._mapping["message_id"]].append(self._attachment(r))
-        return [self._message(r, files[r._mapping["id"]]) for r in rows]
+        """The cases' messages by id, each with its attachments by filename, read by one query."""
+        rows = self.conn.execute(
+            _MESSAGES_WITH_FILES if include_withdrawn else _VISIBLE_MESSAGES_WITH_FILES, {"case_ids": case_ids}
+        )
+        return self._fold_messages(rows, "")
+
+    def _fold_messages(self, rows: Iterable[Row[Any]], prefix: str) -> list[MessageRecord]:
+        """Messages from rows of messages outer-joined to attachments (labelled ``a_...``), ordered by message.
+
+        ``prefix``: how the message's columns are labelled; a row whose message id is NULL holds none.
+        """
+        out: list[MessageRecord] = []
+        last_id: int | None = None
+        for r in rows:
+            m = r._mapping
+            if m[prefix + "id"] is None:
+                continue
+            if m[prefix + "id"] != last_id:
+                last_id = m[prefix + "id"]
+                out.append(self._message(r, [], prefix))
+            if m["a_id"] is not None:
+                out[-1].attachments.append(self._attachment(r, "a_"))
+        return out
 
     def case_messages(self, case_id: int, *, include_withdrawn: bool = False) -> list[MessageRecord]:
         return self._messages_of([case_id], include_withdrawn=include_withdrawn)
