@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, Table, func, literal, literal_column
+from sqlalchemy import BigInteger, ColumnElement, Connection, Insert, Row, Table, bindparam, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.models import CaseStatus
@@ -21,10 +20,40 @@ from sync.store.types import (
     UserRecord,
 )
 
-__all__ = ["ATTACHMENT_META", "TxBase", "email_key"]
+__all__ = ["ATTACHMENT_META", "TxBase", "email_key", "touch_values"]
 
 #: Attachment columns without the content, so listing a case never loads its files.
 ATTACHMENT_META = [c for c in s.attachments.c if c.name != "content"]
+
+
+_PG_REVISION: ColumnElement[Any] = literal_column("pg_current_xact_id()::text::bigint")
+
+
+def touch_values(table: Table, *, is_pg: bool) -> dict[str, Any]:
+    """The columns a touch writes (see ``TxBase._touch_case``), for an UPDATE of ``table``'s case rows.
+
+    Built once per statement with bound parameters (``touch_now``, and on SQLite ``touch_revision``),
+    so a write that touches its case costs no statement building; ``TxBase._touch_params`` fills them.
+    """
+    now = bindparam("touch_now", type_=s.UtcDateTime)
+    return {
+        "updated_at": (func.greatest if is_pg else func.max)(table.c.updated_at, now, type_=s.UtcDateTime),
+        "revision": _PG_REVISION if is_pg else bindparam("touch_revision", type_=BigInteger),
+    }
+
+
+_TOUCH = {
+    pg: s.cases.update()
+    .where(s.cases.c.id.in_(bindparam("touch_ids", expanding=True)))
+    .values(**touch_values(s.cases, is_pg=pg))
+    for pg in (False, True)
+}
+_NEXT_SQLITE_REVISION = (
+    sqlite.insert(s.counters)
+    .values(name="case_revision", value=1)
+    .on_conflict_do_update(index_elements=["name"], set_={"value": s.counters.c.value + 1})
+    .returning(s.counters.c.value)
+)
 
 
 def email_key(email: str) -> str:
@@ -61,32 +90,20 @@ class TxBase(StoreTx):
         case_ids = tuple(c for c in case_ids if c not in self.created_case_ids)
         if not case_ids:
             return
-        self.conn.execute(s.cases.update().where(s.cases.c.id.in_(case_ids)).values(**self._touch_values()))
+        self.conn.execute(_TOUCH[self.is_pg], {"touch_ids": list(case_ids), **self._touch_params()})
 
-    def _touch_values(self, table: Table = s.cases) -> dict[str, Any]:
-        """The column values of :meth:`_touch_case`, for an UPDATE of the case's row (``table``) writing them too."""
-        now = literal(self.now, s.UtcDateTime)
-        return {
-            "updated_at": (func.greatest if self.is_pg else func.max)(table.c.updated_at, now, type_=s.UtcDateTime),
-            "revision": self._revision_value(),
-        }
-
-    def _touch_values_unless_new(self, case_id: int) -> Callable[[Table], dict[str, Any]] | None:
-        """:meth:`_touch_values` as a builder, or None for a case this transaction created (already touched)."""
-        return None if case_id in self.created_case_ids else self._touch_values
+    def _touch_params(self) -> dict[str, Any]:
+        """The parameters of :func:`touch_values` for this transaction."""
+        if self.is_pg:
+            return {"touch_now": self.now}
+        return {"touch_now": self.now, "touch_revision": self._revision_value()}
 
     def _revision_value(self) -> Any:
         """This transaction's revision (see :meth:`_touch_case`), as a value or SQL expression to write."""
         if self.is_pg:
-            return literal_column("pg_current_xact_id()::text::bigint")  # evaluated by the write: no round trip
+            return _PG_REVISION  # evaluated by the write: no round trip
         if self._revision is None:
-            c = s.counters.c
-            ins = sqlite.insert(s.counters).values(name="case_revision", value=1)
-            self._revision = int(
-                self.conn.execute(
-                    ins.on_conflict_do_update(index_elements=["name"], set_={"value": c.value + 1}).returning(c.value)
-                ).scalar_one()
-            )
+            self._revision = int(self.conn.execute(_NEXT_SQLITE_REVISION).scalar_one())
         return self._revision
 
     def _insert(self, table: Table) -> Any:

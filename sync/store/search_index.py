@@ -16,7 +16,6 @@ case's document from what is stored (:func:`reindex_case`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -26,8 +25,8 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    bindparam,
     func,
-    literal,
     literal_column,
     select,
     text,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from sync.store import schema as s
+from sync.store._sqlbase import touch_values
 
 __all__ = [
     "append_to_document",
@@ -109,22 +109,28 @@ def index_new_case(conn: Connection, case_id: int, subject: str) -> None:
         )
 
 
-def append_to_document(
-    conn: Connection, case_id: int, body: str, *, touch: Callable[[Table], dict[str, Any]] | None = None
-) -> bool:
+_PG_APPEND = {
+    touch: _PG_CASES.update()
+    .where(_PG_CASES.c.id == bindparam("b_case_id"))
+    .values(
+        search_vector=func.coalesce(_PG_CASES.c.search_vector, literal_column("''::tsvector")).op("||")(
+            func.to_tsvector(_SIMPLE, bindparam("b_body", type_=Text), type_=TSVECTOR)
+        ),
+        **(touch_values(_PG_CASES, is_pg=True) if touch else {}),
+    )
+    for touch in (False, True)
+}
+
+
+def append_to_document(conn: Connection, case_id: int, body: str, *, touch: dict[str, Any] | None = None) -> bool:
     """Add one message's body to the case's document.
 
-    ``touch``: columns of the case's row to write too, built against the table it is given; on
-    PostgreSQL, whose document is in that row, they are written by the same UPDATE and True is returned,
-    on SQLite nothing else is written and False is returned.
+    ``touch``: the parameters of :func:`sync.store._sqlbase.touch_values`; on PostgreSQL, whose document is
+    in the case's row, the touch is written by the same UPDATE and True is returned; on SQLite nothing
+    else is written and False is returned.
     """
     if conn.dialect.name == "postgresql":
-        c = _PG_CASES.c
-        document = func.coalesce(c.search_vector, literal_column("''::tsvector")).op("||")(
-            func.to_tsvector(_SIMPLE, literal(body, Text), type_=TSVECTOR)
-        )
-        values = touch(_PG_CASES) if touch is not None else {}
-        conn.execute(_PG_CASES.update().where(c.id == case_id).values(search_vector=document, **values))
+        conn.execute(_PG_APPEND[touch is not None], {"b_case_id": case_id, "b_body": body, **(touch or {})})
         return True
     conn.execute(
         text("UPDATE case_search SET body = body || char(10) || :b WHERE rowid = :id"), {"b": body, "id": case_id}

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, select, text
 
 from mappings.models import Actor, AttachmentRef, Case, CaseStatus, Message, Priority
 from sync.store import schema as s
-from sync.store._sqlbase import ATTACHMENT_META
+from sync.store._sqlbase import ATTACHMENT_META, touch_values
 from sync.store.search_index import insert_case
 from sync.store.sql_messages import MessagesMixin
 from sync.store.types import (
@@ -52,6 +52,15 @@ _CASE_WITH_MESSAGES = (
     .where(s.cases.c.id == bindparam("case_id"))
     .order_by(_m.id, _a.filename)
 )
+# A case's row: the columns come from the parameters; with the touch's columns, or without them for a case
+# created by the same transaction.
+_UPDATE_CASE = {
+    (pg, touch): s.cases.update()
+    .where(s.cases.c.id == bindparam("b_case_id"))
+    .values(**(touch_values(s.cases, is_pg=pg) if touch else {}))
+    for pg in (False, True)
+    for touch in (False, True)
+}
 _TICKET_OF = select(_l.ticket_id).where(_l.case_id == bindparam("case_id"))
 _CASE_OF_TICKET = select(_l.case_id).where(_l.ticket_id == bindparam("ticket_id"))
 
@@ -246,9 +255,9 @@ class EntitiesMixin(MessagesMixin):
 
     def _update_case(self, case_id: int, **values: Any) -> None:
         """Write ``values`` to the case's row and touch it (see ``_touch_case``) in the same statement."""
-        if case_id not in self.created_case_ids:
-            values.update(self._touch_values())
-        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**values))
+        touch = case_id not in self.created_case_ids
+        params = {**values, "b_case_id": case_id, **(self._touch_params() if touch else {})}
+        self.conn.execute(_UPDATE_CASE[self.is_pg, touch], params)
 
     # -- links and ticket state --------------------------------------------------------------------
 

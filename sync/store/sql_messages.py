@@ -110,7 +110,8 @@ class MessagesMixin(TxBase):
         row = self.conn.execute(_ADD_MESSAGE, values).first()
         if row is None:
             raise KeyError(f"case {case_id} does not exist")
-        if not append_to_document(self.conn, case_id, body, touch=self._touch_values_unless_new(case_id)):
+        touch = None if case_id in self.created_case_ids else self._touch_params()
+        if not append_to_document(self.conn, case_id, body, touch=touch):
             self._touch_case(case_id)
         return self._message(row, [])  # a new message has no attachments yet
 

@@ -18,6 +18,7 @@ from sync.store.types import (
 __all__ = ["QueuesMixin"]
 
 _o = s.outbox.c
+_ENQUEUE = s.outbox.insert().returning(_o.id)  # every console write runs it: built once
 _i = s.inbox.c
 
 
@@ -48,23 +49,18 @@ class QueuesMixin(TxBase):
         not_before: datetime | None = None,
     ) -> int:
         self._check_writable()
-        return int(
-            self.conn.execute(
-                s.outbox.insert()
-                .values(
-                    ordering_key=ordering_key,
-                    kind=kind,
-                    payload=payload,
-                    account_id=account_id,
-                    case_id=case_id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=not_before or self.now,
-                    created_at=self.now,
-                )
-                .returning(_o.id)
-            ).scalar_one()
-        )
+        values = {
+            "ordering_key": ordering_key,
+            "kind": kind,
+            "payload": payload,
+            "account_id": account_id,
+            "case_id": case_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": not_before or self.now,
+            "created_at": self.now,
+        }
+        return int(self.conn.execute(_ENQUEUE, values).scalar_one())
 
     def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
         row = self.conn.execute(select(s.outbox).where(_o.id == entry_id)).first()
