@@ -76,6 +76,10 @@ class TxBase(StoreTx):
         self.feed_appended = False
         #: Cases created by this transaction: their row already carries its time and revision.
         self.created_case_ids: set[int] = set()
+        #: A read-only transaction reads one snapshot (SQLite's read transaction, PostgreSQL's REPEATABLE
+        #: READ), so a row it read once reads the same again: the hot lookups of a delivery, which its
+        #: checks and its request both make, are answered from here.  None in a write transaction.
+        self.read_memo: dict[tuple[Any, ...], Any] | None = None if writable else {}
 
     def _touch_case(self, *case_ids: int) -> None:
         """Record that the console's view of these cases changed in this transaction.

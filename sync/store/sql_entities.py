@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import and_, bindparam, select, text
@@ -130,9 +131,18 @@ class EntitiesMixin(MessagesMixin):
         )
 
     def get_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
+        memo_key = ("case", case_id)
+        if self.read_memo is not None and memo_key in self.read_memo:
+            found: CaseRecord | None = self.read_memo[memo_key]
+            return replace(found, cc=list(found.cc), fields=dict(found.fields)) if found else None
         q = _CASE_BY_ID_LOCKED if for_update and self.is_pg else _CASE_BY_ID
         row = self.conn.execute(q, {"case_id": case_id}).first()
-        return self._case(row, row._mapping["ticket_id"]) if row else None
+        record = self._case(row, row._mapping["ticket_id"]) if row else None
+        if self.read_memo is not None:
+            self.read_memo[memo_key] = record
+            # Each caller gets lists of its own: the memo's copy is never handed out.
+            return replace(record, cc=list(record.cc), fields=dict(record.fields)) if record else None
+        return record
 
     def case_records(self, account_id: str, *, open_only: bool = False) -> list[CaseRecord]:
         c = s.cases.c

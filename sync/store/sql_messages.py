@@ -57,9 +57,14 @@ _MESSAGES_WITH_FILES = (
     .order_by(_m.id, s.attachments.c.filename)
 )
 _VISIBLE_MESSAGES_WITH_FILES = _MESSAGES_WITH_FILES.where(_m.withdrawn.is_(False))
+_MESSAGE_WITH_FILES = (
+    select(s.messages, *(c.label(f"a_{c.name}") for c in ATTACHMENT_META))
+    .outerjoin(s.attachments, s.attachments.c.message_id == _m.id)
+    .where(_m.id == bindparam("message_id"))
+    .order_by(s.attachments.c.filename)
+)
 
 # Run for every delivery: built once with bound parameters (see sql_entities).
-_MESSAGE_BY_ID = select(s.messages).where(s.messages.c.id == bindparam("message_id"))
 _FILES_OF_MESSAGE = (
     select(*ATTACHMENT_META)
     .where(s.attachments.c.message_id == bindparam("message_id"))
@@ -150,7 +155,8 @@ class MessagesMixin(TxBase):
         return self._message(row, [self._attachment(r) for r in files])
 
     def message(self, message_id: int) -> MessageRecord | None:
-        return self._message_with_files(self.conn.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first())
+        found = self._fold_messages(self.conn.execute(_MESSAGE_WITH_FILES, {"message_id": message_id}), "")
+        return found[0] if found else None
 
     def message_by_comment(self, zendesk_comment_id: int) -> MessageRecord | None:
         q = select(s.messages).where(s.messages.c.zendesk_comment_id == zendesk_comment_id)
