@@ -167,10 +167,11 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
             by_account = seed(store, size, args.accounts)
             api = SupportCases(store=store)
             accounts = sorted(by_account)
-            # Closing is final: close takes cases of its own, which reply never picks.
-            spare = args.threads * (args.ops + 2)
-            to_close = {a: by_account[a][-spare:] for a in accounts}
-            open_cases = {a: by_account[a][:-spare] for a in accounts}
+            # Closing is final: close takes cases of its own (the newest ones), which reply never picks.
+            newest = sorted(((n, a) for a in accounts for n in by_account[a]), reverse=True)
+            to_close = newest[: min(args.threads * (args.ops + 2), size // 2)]
+            closing = {n for n, _ in to_close}
+            open_cases = {a: [n for n in by_account[a] if n not in closing] for a in accounts}
             close_lock = threading.Lock()
 
             def floor(rng: random.Random) -> None:
@@ -188,9 +189,8 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
                 api.reply(a, rng.choice(open_cases[a]), "u0", "any news on this?")
 
             def close(rng: random.Random) -> None:
-                a = rng.choice(accounts)
                 with close_lock:
-                    case_id = to_close[a].pop()
+                    case_id, a = to_close.pop()
                 api.close(a, case_id, "u1", idempotency_key=uuid.uuid4().hex)
 
             def browse(rng: random.Random) -> None:

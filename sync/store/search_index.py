@@ -22,7 +22,9 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Insert,
     MetaData,
+    Select,
     Table,
     Text,
     bindparam,
@@ -44,6 +46,7 @@ __all__ = [
     "insert_case",
     "query_words",
     "reindex_case",
+    "with_document_append",
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -120,6 +123,18 @@ _PG_APPEND = {
     )
     for touch in (False, True)
 }
+
+
+def with_document_append(insert: Insert) -> dict[bool, Select[Any]]:
+    """PostgreSQL: ``insert`` of a message (RETURNING its row) that also appends to its case's document.
+
+    One statement: the INSERT and the UPDATE of :func:`append_to_document` as data-modifying CTEs (both
+    see the statement's snapshot; the UPDATE changes no key the message's foreign key locks), selecting
+    the inserted row.  Keyed like the appends: with the touch's columns or without.  Parameters: the
+    insert's, ``b_case_id``, ``b_body`` and the touch's.
+    """
+    rows = insert.cte("new_message")
+    return {touch: select(rows).add_cte(update.cte("document")) for touch, update in _PG_APPEND.items()}
 
 
 def append_to_document(conn: Connection, case_id: int, body: str, *, touch: dict[str, Any] | None = None) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import Row, bindparam, false, select
 from mappings.models import Author
 from sync.store import schema as s
 from sync.store._sqlbase import ATTACHMENT_META, TxBase
-from sync.store.search_index import append_to_document, reindex_case
+from sync.store.search_index import append_to_document, reindex_case, with_document_append
 from sync.store.types import (
     AttachmentRecord,
     MessageRecord,
@@ -33,20 +33,22 @@ _ADD_MESSAGE = (
         select(
             s.cases.c.id,
             s.cases.c.account_id,
-            bindparam("author", type_=_m.author.type),
-            bindparam("author_name", type_=_m.author_name.type),
-            bindparam("body", type_=_m.body.type),
-            bindparam("html", type_=_m.html.type),
-            bindparam("created_at", type_=_m.created_at.type),
-            bindparam("origin", type_=_m.origin.type),
-            bindparam("zendesk_comment_id", type_=_m.zendesk_comment_id.type),
+            bindparam("m_author", type_=_m.author.type),
+            bindparam("m_author_name", type_=_m.author_name.type),
+            bindparam("m_body", type_=_m.body.type),
+            bindparam("m_html", type_=_m.html.type),
+            bindparam("m_created_at", type_=_m.created_at.type),
+            bindparam("m_origin", type_=_m.origin.type),
+            bindparam("m_zendesk_comment_id", type_=_m.zendesk_comment_id.type),
             false(),
-            bindparam("acknowledges_solution", type_=_m.acknowledges_solution.type),
-            bindparam("user_id", type_=_m.user_id.type),
-        ).where(s.cases.c.id == bindparam("case_id", type_=s.cases.c.id.type)),
+            bindparam("m_acknowledges_solution", type_=_m.acknowledges_solution.type),
+            bindparam("m_user_id", type_=_m.user_id.type),
+        ).where(s.cases.c.id == bindparam("m_case_id", type_=s.cases.c.id.type)),
     )
     .returning(*s.messages.c)
 )
+
+_PG_ADD_MESSAGE = with_document_append(_ADD_MESSAGE)
 
 # A case's messages and their attachments' metadata in one round trip (a message without files: one row
 # with NULL attachment columns).
@@ -99,24 +101,33 @@ class MessagesMixin(TxBase):
             known = self.message_by_comment(zendesk_comment_id)
             if known is not None:
                 return known
+        # Named m_...: no parameter may share a column's name, or an UPDATE in the same statement takes it.
         values = {
-            "case_id": case_id,
-            "author": author,
-            "author_name": author_name,
-            "body": body,
-            "html": html,
-            "created_at": created_at or self.now,
-            "origin": origin,
-            "zendesk_comment_id": zendesk_comment_id,
-            "acknowledges_solution": acknowledges_solution,
-            "user_id": user_id,
+            "m_case_id": case_id,
+            "m_author": author,
+            "m_author_name": author_name,
+            "m_body": body,
+            "m_html": html,
+            "m_created_at": created_at or self.now,
+            "m_origin": origin,
+            "m_zendesk_comment_id": zendesk_comment_id,
+            "m_acknowledges_solution": acknowledges_solution,
+            "m_user_id": user_id,
         }
         # The case's account is read by the INSERT itself, and the new row comes back from it.
+        touch = None if case_id in self.created_case_ids else self._touch_params()
+        if self.is_pg:
+            # The search document (and the touch) in the same statement: one round trip.
+            params = {**values, "b_case_id": case_id, "b_body": body, **(touch or {})}
+            row = self.conn.execute(_PG_ADD_MESSAGE[touch is not None], params).first()
+            if row is None:
+                raise KeyError(f"case {case_id} does not exist")
+            return self._message(row, [])
         row = self.conn.execute(_ADD_MESSAGE, values).first()
         if row is None:
             raise KeyError(f"case {case_id} does not exist")
-        touch = None if case_id in self.created_case_ids else self._touch_params()
-        if not append_to_document(self.conn, case_id, body, touch=touch):
+        append_to_document(self.conn, case_id, body)
+        if touch is not None:
             self._touch_case(case_id)
         return self._message(row, [])  # a new message has no attachments yet
 

@@ -24,13 +24,13 @@ from sync.api import SupportCases
 #: (call, backend) → the most statements it may send.
 BUDGET = {
     ("submit", "sqlite"): 10,
-    ("submit", "postgresql"): 7,
+    ("submit", "postgresql"): 6,
     ("submit with a key", "sqlite"): 12,
-    ("submit with a key", "postgresql"): 9,
+    ("submit with a key", "postgresql"): 8,
     ("reply", "sqlite"): 9,
-    ("reply", "postgresql"): 6,
+    ("reply", "postgresql"): 5,
     ("reply with a key", "sqlite"): 11,
-    ("reply with a key", "postgresql"): 8,
+    ("reply with a key", "postgresql"): 7,
     ("close", "sqlite"): 7,
     ("close", "postgresql"): 5,
     ("close with a key", "sqlite"): 9,
