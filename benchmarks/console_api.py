@@ -1,7 +1,7 @@
 """The console backend's calls under load: ``submit``, ``reply`` and a ``browse`` page (a script, not a test).
 
     .venv/bin/python -m benchmarks.console_api [--backends sqlite,postgresql] [--sizes 1000,100000]
-        [--threads 16] [--ops 20] [--accounts 4] [--kinds floor,submit,reply,browse]
+        [--threads 16] [--ops 20] [--accounts 4] [--kinds floor,submit,reply,close,browse]
 
 For each backend and store size the store is seeded in bulk directly (accounts, users, ``size`` cases of
 one message each, their search documents), then 16 threads (one ``SupportCases`` shared, as in a console
@@ -9,7 +9,8 @@ backend's web process) each run ``--ops`` calls of one kind at a time, and every
 
 * ``floor``: a bare single-row INSERT and COMMIT on the same database, through the same engine and the same
   kind of write transaction (SQLite ``BEGIN IMMEDIATE``) — what any durable write costs there;
-* ``submit`` (with an idempotency key) and ``reply`` on random cases of random accounts;
+* ``submit`` (with an idempotency key) and ``reply`` on random cases of random accounts, ``close`` (with a
+  key) on cases of their own (a closed case takes no reply);
 * ``browse``: the first page (50 cases, newest change first) and then the next one through its cursor.
 
 It prints p50/p95 per kind and size, then ``RESULT {json}`` with the ratios the goals are about: write
@@ -38,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, event, text
 
 from sync.api import SupportCases
 from sync.store import open_store
@@ -166,6 +167,12 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
             by_account = seed(store, size, args.accounts)
             api = SupportCases(store=store)
             accounts = sorted(by_account)
+            # Closing is final: close takes cases of its own (the newest ones), which reply never picks.
+            newest = sorted(((n, a) for a in accounts for n in by_account[a]), reverse=True)
+            to_close = newest[: min(args.threads * (args.ops + 2), size // 2)]
+            closing = {n for n, _ in to_close}
+            open_cases = {a: [n for n in by_account[a] if n not in closing] for a in accounts}
+            close_lock = threading.Lock()
 
             def floor(rng: random.Random) -> None:
                 with store.engine.connect() as conn:
@@ -179,7 +186,12 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
 
             def reply(rng: random.Random) -> None:
                 a = rng.choice(accounts)
-                api.reply(a, rng.choice(by_account[a]), "u0", "any news on this?")
+                api.reply(a, rng.choice(open_cases[a]), "u0", "any news on this?")
+
+            def close(rng: random.Random) -> None:
+                with close_lock:
+                    case_id, a = to_close.pop()
+                api.close(a, case_id, "u1", idempotency_key=uuid.uuid4().hex)
 
             def browse(rng: random.Random) -> None:
                 a = rng.choice(accounts)
@@ -188,11 +200,20 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> dict[str, Any]
                 api.browse(a, limit=50, cursor=page.next_cursor)
 
             row: dict[str, Any] = {"backend": backend, "cases": size}
-            ops = {"floor": floor, "submit": submit, "reply": reply, "browse": browse}
+            ops = {"floor": floor, "submit": submit, "reply": reply, "close": close, "browse": browse}
+            sent: list[None] = []
+
+            def count(*_: Any) -> None:
+                sent.append(None)  # a statement sent (SQLite's BEGIN included; PostgreSQL's is the driver's)
+
             for name in args.kinds.split(","):
                 run_threads(args.threads, 2, ops[name])  # warm the pool and caches
+                sent.clear()
+                event.listen(store.engine, "before_cursor_execute", count)
                 row[name] = percentiles(run_threads(args.threads, args.ops, ops[name]))
-            for name in ("submit", "reply"):
+                event.remove(store.engine, "before_cursor_execute", count)
+                row[name]["statements_per_call"] = round(len(sent) / (args.threads * args.ops), 2)
+            for name in ("submit", "reply", "close"):
                 if name in row and "floor" in row:
                     row[f"{name}_p95_to_floor"] = round(row[name]["p95_ms"] / row["floor"]["p95_ms"], 2)
             print(json.dumps(row), flush=True)
@@ -208,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--ops", type=int, default=20, help="calls per thread and kind")
     ap.add_argument("--accounts", type=int, default=4)
-    ap.add_argument("--kinds", default="floor,submit,reply,browse", help="which calls to measure")
+    ap.add_argument("--kinds", default="floor,submit,reply,close,browse", help="which calls to measure")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.sizes.split(",")]
     rows = [measure(b, n, args) for b in args.backends.split(",") for n in sizes]

@@ -179,7 +179,6 @@ class OutboxWorker:
         A string is an error line for the report; ``None`` an entry put off quietly (waiting for another).
         """
         handler = self._handlers.get(entry.kind)
-        bound = log.bind(entry_id=entry.id, kind=entry.kind, case_id=entry.case_id, account_id=entry.account_id)
         try:
             if handler is None:
                 raise PermanentError(f"unknown outbox entry kind {entry.kind!r}")
@@ -199,7 +198,10 @@ class OutboxWorker:
         except SyncError as exc:  # any other Zendesk error: treat as permanent, with its message
             return self._dead(entry, str(exc))
         except Exception as exc:  # a bug must not stop the queue: retry with backoff and say so loudly
-            bound.exception("outbox_entry_crashed")
+            # Bound here, not before every delivery: only a crash logs with the entry's context.
+            log.bind(
+                entry_id=entry.id, kind=entry.kind, case_id=entry.case_id, account_id=entry.account_id
+            ).exception("outbox_entry_crashed")
             return self._retry(entry, exc)
 
     def _paused(self, entry: OutboxEntry, exc: BaseException) -> _Paused | None:

@@ -16,18 +16,37 @@ case's document from what is stored (:func:`reindex_case`).
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Insert,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from sync.store import schema as s
+from sync.store._sqlbase import touch_values
 
 __all__ = [
     "append_to_document",
     "create_search_structures",
     "fts_query",
     "index_new_case",
+    "insert_case",
     "query_words",
     "reindex_case",
+    "with_document_append",
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -59,6 +78,27 @@ def create_search_structures(conn: Connection) -> None:
         reindex_case(conn, case_id)
 
 
+# The cases table as PostgreSQL holds it, with the document column the schema adds there (see
+# create_search_structures): a new case's row and its document are then written by one INSERT.
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+_PG_CASES = Table(
+    "cases",
+    MetaData(),
+    *(Column(c.name, c.type, primary_key=c.primary_key) for c in s.cases.columns),
+    Column("search_vector", TSVECTOR),
+)
+
+
+def insert_case(conn: Connection, values: dict[str, Any]) -> None:
+    """Insert a case's row (``values``: its columns) with its document started from its subject."""
+    if conn.dialect.name == "postgresql":
+        document = func.to_tsvector(_SIMPLE, values["subject"], type_=TSVECTOR)
+        conn.execute(_PG_CASES.insert().values(search_vector=document, **values))
+    else:
+        conn.execute(s.cases.insert().values(**values))
+        index_new_case(conn, values["id"], values["subject"])
+
+
 def index_new_case(conn: Connection, case_id: int, subject: str) -> None:
     """Start a new case's document with its subject."""
     if conn.dialect.name == "postgresql":
@@ -72,20 +112,45 @@ def index_new_case(conn: Connection, case_id: int, subject: str) -> None:
         )
 
 
-def append_to_document(conn: Connection, case_id: int, body: str) -> None:
-    """Add one message's body to the case's document."""
+_PG_APPEND = {
+    touch: _PG_CASES.update()
+    .where(_PG_CASES.c.id == bindparam("b_case_id"))
+    .values(
+        search_vector=func.coalesce(_PG_CASES.c.search_vector, literal_column("''::tsvector")).op("||")(
+            func.to_tsvector(_SIMPLE, bindparam("b_body", type_=Text), type_=TSVECTOR)
+        ),
+        **(touch_values(_PG_CASES, is_pg=True) if touch else {}),
+    )
+    for touch in (False, True)
+}
+
+
+def with_document_append(insert: Insert) -> dict[bool, Select[Any]]:
+    """PostgreSQL: ``insert`` of a message (RETURNING its row) that also appends to its case's document.
+
+    One statement: the INSERT and the UPDATE of :func:`append_to_document` as data-modifying CTEs (both
+    see the statement's snapshot; the UPDATE changes no key the message's foreign key locks), selecting
+    the inserted row.  Keyed like the appends: with the touch's columns or without.  Parameters: the
+    insert's, ``b_case_id``, ``b_body`` and the touch's.
+    """
+    rows = insert.cte("new_message")
+    return {touch: select(rows).add_cte(update.cte("document")) for touch, update in _PG_APPEND.items()}
+
+
+def append_to_document(conn: Connection, case_id: int, body: str, *, touch: dict[str, Any] | None = None) -> bool:
+    """Add one message's body to the case's document.
+
+    ``touch``: the parameters of :func:`sync.store._sqlbase.touch_values`; on PostgreSQL, whose document is
+    in the case's row, the touch is written by the same UPDATE and True is returned; on SQLite nothing
+    else is written and False is returned.
+    """
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                "UPDATE cases SET search_vector = coalesce(search_vector, ''::tsvector) || to_tsvector('simple', :b)"
-                " WHERE id = :id"
-            ),
-            {"b": body, "id": case_id},
-        )
-    else:
-        conn.execute(
-            text("UPDATE case_search SET body = body || char(10) || :b WHERE rowid = :id"), {"b": body, "id": case_id}
-        )
+        conn.execute(_PG_APPEND[touch is not None], {"b_case_id": case_id, "b_body": body, **(touch or {})})
+        return True
+    conn.execute(
+        text("UPDATE case_search SET body = body || char(10) || :b WHERE rowid = :id"), {"b": body, "id": case_id}
+    )
+    return False
 
 
 def reindex_case(conn: Connection, case_id: int) -> None:

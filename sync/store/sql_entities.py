@@ -6,13 +6,16 @@ Messages and attachments are in :mod:`sync.store.sql_messages`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import and_, bindparam, select, text
 
 from mappings.models import Actor, AttachmentRef, Case, CaseStatus, Message, Priority
 from sync.store import schema as s
-from sync.store.search_index import index_new_case
+from sync.store._sqlbase import ATTACHMENT_META, touch_values
+from sync.store.search_index import insert_case
 from sync.store.sql_messages import MessagesMixin
 from sync.store.types import (
     CaseRecord,
@@ -32,6 +35,33 @@ _CASE_BY_ID = (
 )
 # PostgreSQL locks only the case's row: the nullable side of an outer join cannot be locked.
 _CASE_BY_ID_LOCKED = _CASE_BY_ID.with_for_update(of=s.cases)
+# One case with its visible messages and their attachments' metadata, in one round trip (``get`` and the
+# answer of every console write): the messages' columns labelled ``m_...``, the attachments' ``a_...``.
+_m = s.messages.c
+_a = s.attachments.c
+_CASE_WITH_MESSAGES = (
+    select(
+        s.cases,
+        _l.ticket_id,
+        *(c.label(f"m_{c.name}") for c in s.messages.c),
+        *(c.label(f"a_{c.name}") for c in ATTACHMENT_META),
+    )
+    .select_from(s.cases)
+    .outerjoin(s.ticket_links, _l.case_id == s.cases.c.id)
+    .outerjoin(s.messages, and_(_m.case_id == s.cases.c.id, _m.withdrawn.is_(False)))
+    .outerjoin(s.attachments, _a.message_id == _m.id)
+    .where(s.cases.c.id == bindparam("case_id"))
+    .order_by(_m.id, _a.filename)
+)
+# A case's row: the columns come from the parameters; with the touch's columns, or without them for a case
+# created by the same transaction.
+_UPDATE_CASE = {
+    (pg, touch): s.cases.update()
+    .where(s.cases.c.id == bindparam("b_case_id"))
+    .values(**(touch_values(s.cases, is_pg=pg) if touch else {}))
+    for pg in (False, True)
+    for touch in (False, True)
+}
 _TICKET_OF = select(_l.ticket_id).where(_l.case_id == bindparam("case_id"))
 _CASE_OF_TICKET = select(_l.case_id).where(_l.ticket_id == bindparam("ticket_id"))
 
@@ -66,29 +96,53 @@ class EntitiesMixin(MessagesMixin):
         refers_to: int | None = None,
     ) -> CaseRecord:
         self._check_writable()
-        self.conn.execute(
-            s.cases.insert().values(
-                id=case_id,
-                account_id=account_id,
-                requester_id=requester_id,
-                subject=subject,
-                status=status.value,
-                refers_to=refers_to,
-                cc=[],
-                created_at=self.now,
-                updated_at=self.now,
-                revision=self._revision_value(),  # what _touch_case would write, in the insert itself
-            )
+        values: dict[str, Any] = dict(
+            id=case_id,
+            account_id=account_id,
+            requester_id=requester_id,
+            subject=subject,
+            status=status.value,
+            refers_to=refers_to,
+            cc=[],
+            created_at=self.now,
+            updated_at=self.now,
+            revision=self._revision_value(),  # what _touch_case would write, in the insert itself
         )
-        index_new_case(self.conn, case_id, subject)
-        record = self.get_case(case_id)
-        assert record is not None
-        return record
+        insert_case(self.conn, values)
+        self.created_case_ids.add(case_id)
+        # What reading the row back would give, without the round trip: a new case has no link yet.
+        return CaseRecord(
+            id=case_id,
+            account_id=account_id,
+            requester_id=requester_id,
+            subject=subject,
+            status=status,
+            refers_to=refers_to,
+            merged_into=None,
+            closed_by=None,
+            closed_reason=None,
+            cc=[],
+            ticket_id=None,
+            created_at=self.now,
+            updated_at=self.now,
+            priority=None,
+            status_label=None,
+            fields={},
+        )
 
     def get_case(self, case_id: int, *, for_update: bool = False) -> CaseRecord | None:
+        memo_key = ("case", case_id)
+        if self.read_memo is not None and memo_key in self.read_memo:
+            found: CaseRecord | None = self.read_memo[memo_key]
+            return replace(found, cc=list(found.cc), fields=dict(found.fields)) if found else None
         q = _CASE_BY_ID_LOCKED if for_update and self.is_pg else _CASE_BY_ID
         row = self.conn.execute(q, {"case_id": case_id}).first()
-        return self._case(row, row._mapping["ticket_id"]) if row else None
+        record = self._case(row, row._mapping["ticket_id"]) if row else None
+        if self.read_memo is not None:
+            self.read_memo[memo_key] = record
+            # Each caller gets lists of its own: the memo's copy is never handed out.
+            return replace(record, cc=list(record.cc), fields=dict(record.fields)) if record else None
+        return record
 
     def case_records(self, account_id: str, *, open_only: bool = False) -> list[CaseRecord]:
         c = s.cases.c
@@ -103,8 +157,11 @@ class EntitiesMixin(MessagesMixin):
         return [self._case(r, r._mapping["ticket_id"]) for r in self.conn.execute(q)]
 
     def case(self, case_id: int) -> Case | None:
-        record = self.get_case(case_id)
-        return self._assemble([record])[0] if record else None
+        rows = list(self.conn.execute(_CASE_WITH_MESSAGES, {"case_id": case_id}))
+        if not rows:
+            return None
+        record = self._case(rows[0], rows[0]._mapping["ticket_id"])
+        return self._build([record], {case_id: self._fold_messages(rows, "m_")})[0]
 
     def cases(self, account_id: str, *, status: CaseStatus | None = None) -> list[Case]:
         records = self.case_records(account_id)
@@ -120,6 +177,11 @@ class EntitiesMixin(MessagesMixin):
         by_case: dict[int, list[MessageRecord]] = defaultdict(list)
         for m in self._messages_of(ids, include_withdrawn=False):
             by_case[m.case_id].append(m)
+        return self._build(records, by_case)
+
+    @staticmethod
+    def _build(records: list[CaseRecord], by_case: Mapping[int, list[MessageRecord]]) -> list[Case]:
+        """Console ``Case`` values from the cases' records and their visible messages."""
         return [
             Case(
                 id=r.id,
@@ -158,7 +220,7 @@ class EntitiesMixin(MessagesMixin):
                         ],
                         html=m.html if m.origin != "console" else None,
                     )
-                    for m in by_case[r.id]
+                    for m in by_case.get(r.id, ())
                 ],
             )
             for r in records
@@ -169,32 +231,26 @@ class EntitiesMixin(MessagesMixin):
     ) -> None:
         self._check_writable()
         closed = status == CaseStatus.CLOSED
-        self.conn.execute(
-            s.cases.update()
-            .where(s.cases.c.id == case_id)
-            .values(
-                status=status.value,
-                closed_by=closed_by if closed else None,
-                closed_reason=reason if closed else None,
-            )
+        self._update_case(
+            case_id,
+            status=status.value,
+            closed_by=closed_by if closed else None,
+            closed_reason=reason if closed else None,
         )
-        self._touch_case(case_id)
 
     def set_case_cc(self, case_id: int, cc: list[str]) -> None:
         self._check_writable()
         current = self.conn.execute(select(s.cases.c.cc).where(s.cases.c.id == case_id)).scalar()
         if list(current or []) == list(cc):
             return  # an unchanged list is no change the console sees
-        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(cc=list(cc)))
-        self._touch_case(case_id)
+        self._update_case(case_id, cc=list(cc))
 
     def set_case_details(self, case_id: int, **details: Any) -> None:
         self._check_writable()
         unknown = set(details) - {"priority", "status_label", "fields"}
         if unknown:
             raise KeyError(f"not a case detail: {sorted(unknown)}")
-        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**details))
-        self._touch_case(case_id)
+        self._update_case(case_id, **details)
 
     def set_case_refs(self, case_id: int, *, refers_to: int | None = None, merged_into: int | None = None) -> None:
         self._check_writable()
@@ -205,8 +261,13 @@ class EntitiesMixin(MessagesMixin):
             values["merged_into"] = merged_into
         if not values:
             return
-        self.conn.execute(s.cases.update().where(s.cases.c.id == case_id).values(**values))
-        self._touch_case(case_id)
+        self._update_case(case_id, **values)
+
+    def _update_case(self, case_id: int, **values: Any) -> None:
+        """Write ``values`` to the case's row and touch it (see ``_touch_case``) in the same statement."""
+        touch = case_id not in self.created_case_ids
+        params = {**values, "b_case_id": case_id, **(self._touch_params() if touch else {})}
+        self.conn.execute(_UPDATE_CASE[self.is_pg, touch], params)
 
     def continuation_of(self, case_id: int) -> int | None:
         c = s.case_continuations.c

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.store import schema as s
 from sync.store._sqlbase import TxBase
@@ -20,6 +21,14 @@ from sync.store.console_types import IdempotencyRecord
 __all__ = ["IdempotencyMixin"]
 
 _k = s.idempotency_keys.c
+# Every keyed console write runs these: built once, with the values as parameters.
+_CLAIM = {
+    pg: (postgresql.insert if pg else sqlite.insert)(s.idempotency_keys).on_conflict_do_nothing().returning(_k.key)
+    for pg in (False, True)
+}
+_SAVE_RESULT = s.idempotency_keys.update().where(
+    _k.account_id == bindparam("b_account_id"), _k.key == bindparam("b_key")
+)
 
 
 class IdempotencyMixin(TxBase):
@@ -27,15 +36,15 @@ class IdempotencyMixin(TxBase):
         self, account_id: str, key: str, operation: str, fingerprint: str
     ) -> IdempotencyRecord | None:
         self._check_writable()
-        ins = self._insert(s.idempotency_keys).values(
-            account_id=account_id,
-            key=key,
-            operation=operation,
-            fingerprint=fingerprint,
-            result=None,
-            created_at=self.now,
-        )
-        claimed = self.conn.execute(ins.on_conflict_do_nothing().returning(_k.key)).first()
+        values = {
+            "account_id": account_id,
+            "key": key,
+            "operation": operation,
+            "fingerprint": fingerprint,
+            "result": None,
+            "created_at": self.now,
+        }
+        claimed = self.conn.execute(_CLAIM[self.is_pg], values).first()
         if claimed is not None:
             return None
         row = self.conn.execute(select(s.idempotency_keys).where(_k.account_id == account_id, _k.key == key)).first()
@@ -47,9 +56,7 @@ class IdempotencyMixin(TxBase):
 
     def save_idempotency_result(self, account_id: str, key: str, result: dict[str, Any]) -> None:
         self._check_writable()
-        self.conn.execute(
-            s.idempotency_keys.update().where(_k.account_id == account_id, _k.key == key).values(result=result)
-        )
+        self.conn.execute(_SAVE_RESULT, {"b_account_id": account_id, "b_key": key, "result": result})
 
     def prune_idempotency_keys(self, older_than: datetime) -> int:
         self._check_writable()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, false, select
 
 from mappings.models import Author
 from sync.store import schema as s
 from sync.store._sqlbase import ATTACHMENT_META, TxBase
-from sync.store.search_index import append_to_document, reindex_case
+from sync.store.search_index import append_to_document, reindex_case, with_document_append
 from sync.store.types import (
     AttachmentRecord,
     MessageRecord,
@@ -22,8 +22,51 @@ from sync.store.types import (
 
 __all__ = ["MessagesMixin"]
 
+_m = s.messages.c
+_ADD_MESSAGE = (
+    s.messages.insert()
+    .from_select(
+        [
+            "case_id", "account_id", "author", "author_name", "body", "html", "created_at", "origin",
+            "zendesk_comment_id", "withdrawn", "acknowledges_solution", "user_id",
+        ],
+        select(
+            s.cases.c.id,
+            s.cases.c.account_id,
+            bindparam("m_author", type_=_m.author.type),
+            bindparam("m_author_name", type_=_m.author_name.type),
+            bindparam("m_body", type_=_m.body.type),
+            bindparam("m_html", type_=_m.html.type),
+            bindparam("m_created_at", type_=_m.created_at.type),
+            bindparam("m_origin", type_=_m.origin.type),
+            bindparam("m_zendesk_comment_id", type_=_m.zendesk_comment_id.type),
+            false(),
+            bindparam("m_acknowledges_solution", type_=_m.acknowledges_solution.type),
+            bindparam("m_user_id", type_=_m.user_id.type),
+        ).where(s.cases.c.id == bindparam("m_case_id", type_=s.cases.c.id.type)),
+    )
+    .returning(*s.messages.c)
+)
+
+_PG_ADD_MESSAGE = with_document_append(_ADD_MESSAGE)
+
+# A case's messages and their attachments' metadata in one round trip (a message without files: one row
+# with NULL attachment columns).
+_MESSAGES_WITH_FILES = (
+    select(s.messages, *(c.label(f"a_{c.name}") for c in ATTACHMENT_META))
+    .outerjoin(s.attachments, s.attachments.c.message_id == _m.id)
+    .where(_m.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(_m.id, s.attachments.c.filename)
+)
+_VISIBLE_MESSAGES_WITH_FILES = _MESSAGES_WITH_FILES.where(_m.withdrawn.is_(False))
+_MESSAGE_WITH_FILES = (
+    select(s.messages, *(c.label(f"a_{c.name}") for c in ATTACHMENT_META))
+    .outerjoin(s.attachments, s.attachments.c.message_id == _m.id)
+    .where(_m.id == bindparam("message_id"))
+    .order_by(s.attachments.c.filename)
+)
+
 # Run for every delivery: built once with bound parameters (see sql_entities).
-_MESSAGE_BY_ID = select(s.messages).where(s.messages.c.id == bindparam("message_id"))
 _FILES_OF_MESSAGE = (
     select(*ATTACHMENT_META)
     .where(s.attachments.c.message_id == bindparam("message_id"))
@@ -58,46 +101,60 @@ class MessagesMixin(TxBase):
             known = self.message_by_comment(zendesk_comment_id)
             if known is not None:
                 return known
-        case = self.get_case(case_id)
-        if case is None:
+        # Named m_...: no parameter may share a column's name, or an UPDATE in the same statement takes it.
+        values = {
+            "m_case_id": case_id,
+            "m_author": author,
+            "m_author_name": author_name,
+            "m_body": body,
+            "m_html": html,
+            "m_created_at": created_at or self.now,
+            "m_origin": origin,
+            "m_zendesk_comment_id": zendesk_comment_id,
+            "m_acknowledges_solution": acknowledges_solution,
+            "m_user_id": user_id,
+        }
+        # The case's account is read by the INSERT itself, and the new row comes back from it.
+        touch = None if case_id in self.created_case_ids else self._touch_params()
+        if self.is_pg:
+            # The search document (and the touch) in the same statement: one round trip.
+            params = {**values, "b_case_id": case_id, "b_body": body, **(touch or {})}
+            row = self.conn.execute(_PG_ADD_MESSAGE[touch is not None], params).first()
+            if row is None:
+                raise KeyError(f"case {case_id} does not exist")
+            return self._message(row, [])
+        row = self.conn.execute(_ADD_MESSAGE, values).first()
+        if row is None:
             raise KeyError(f"case {case_id} does not exist")
-        message_id = self.conn.execute(
-            s.messages.insert()
-            .values(
-                case_id=case_id,
-                account_id=case.account_id,
-                author=author,
-                author_name=author_name,
-                body=body,
-                html=html,
-                created_at=created_at or self.now,
-                origin=origin,
-                zendesk_comment_id=zendesk_comment_id,
-                withdrawn=False,
-                acknowledges_solution=acknowledges_solution,
-                user_id=user_id,
-            )
-            .returning(s.messages.c.id)
-        ).scalar_one()
         append_to_document(self.conn, case_id, body)
-        self._touch_case(case_id)
-        record = self.message(message_id)
-        assert record is not None
-        return record
+        if touch is not None:
+            self._touch_case(case_id)
+        return self._message(row, [])  # a new message has no attachments yet
 
     def _messages_of(self, case_ids: list[int], *, include_withdrawn: bool) -> list[MessageRecord]:
-        m = s.messages.c
-        q = select(s.messages).where(m.case_id.in_(case_ids)).order_by(m.id)
-        if not include_withdrawn:
-            q = q.where(m.withdrawn.is_(False))
-        rows = list(self.conn.execute(q))
-        files: dict[int, list[AttachmentRecord]] = defaultdict(list)
-        if rows:
-            a = s.attachments.c
-            q2 = select(*ATTACHMENT_META).where(a.case_id.in_(case_ids)).order_by(a.message_id, a.filename)
-            for r in self.conn.execute(q2):
-                files[r._mapping["message_id"]].append(self._attachment(r))
-        return [self._message(r, files[r._mapping["id"]]) for r in rows]
+        """The cases' messages by id, each with its attachments by filename, read by one query."""
+        rows = self.conn.execute(
+            _MESSAGES_WITH_FILES if include_withdrawn else _VISIBLE_MESSAGES_WITH_FILES, {"case_ids": case_ids}
+        )
+        return self._fold_messages(rows, "")
+
+    def _fold_messages(self, rows: Iterable[Row[Any]], prefix: str) -> list[MessageRecord]:
+        """Messages from rows of messages outer-joined to attachments (labelled ``a_...``), ordered by message.
+
+        ``prefix``: how the message's columns are labelled; a row whose message id is NULL holds none.
+        """
+        out: list[MessageRecord] = []
+        last_id: int | None = None
+        for r in rows:
+            m = r._mapping
+            if m[prefix + "id"] is None:
+                continue
+            if m[prefix + "id"] != last_id:
+                last_id = m[prefix + "id"]
+                out.append(self._message(r, [], prefix))
+            if m["a_id"] is not None:
+                out[-1].attachments.append(self._attachment(r, "a_"))
+        return out
 
     def case_messages(self, case_id: int, *, include_withdrawn: bool = False) -> list[MessageRecord]:
         return self._messages_of([case_id], include_withdrawn=include_withdrawn)
@@ -109,7 +166,8 @@ class MessagesMixin(TxBase):
         return self._message(row, [self._attachment(r) for r in files])
 
     def message(self, message_id: int) -> MessageRecord | None:
-        return self._message_with_files(self.conn.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first())
+        found = self._fold_messages(self.conn.execute(_MESSAGE_WITH_FILES, {"message_id": message_id}), "")
+        return found[0] if found else None
 
     def message_by_comment(self, zendesk_comment_id: int) -> MessageRecord | None:
         q = select(s.messages).where(s.messages.c.zendesk_comment_id == zendesk_comment_id)

@@ -70,8 +70,15 @@ class PeopleMixin(TxBase):
     # -- users -------------------------------------------------------------------------------------
 
     def get_user(self, account_id: str, user_id: str) -> UserRecord | None:
+        memo_key = ("user", account_id, user_id)
+        if self.read_memo is not None and memo_key in self.read_memo:
+            found: UserRecord | None = self.read_memo[memo_key]
+            return found
         row = self.conn.execute(_USER_BY_ID, {"account_id": account_id, "user_id": user_id}).first()
-        return self._user(row) if row else None
+        user = self._user(row) if row else None
+        if self.read_memo is not None:
+            self.read_memo[memo_key] = user
+        return user
 
     def users(self, account_id: str) -> list[UserRecord]:
         return [self._user(r) for r in self.conn.execute(_USERS_OF_ACCOUNT, {"account_id": account_id})]
@@ -158,7 +165,13 @@ class PeopleMixin(TxBase):
         return account_recipients(admins, self.registered_recipients(account_id))
 
     def is_staff_email(self, email: str) -> bool:
-        return self.conn.execute(_STAFF_EMAIL, {"email_key": email_key(email)}).first() is not None
+        memo_key = ("staff_email", email_key(email))
+        if self.read_memo is not None and memo_key in self.read_memo:
+            return bool(self.read_memo[memo_key])
+        staff = self.conn.execute(_STAFF_EMAIL, {"email_key": memo_key[1]}).first() is not None
+        if self.read_memo is not None:
+            self.read_memo[memo_key] = staff
+        return staff
 
     def add_staff_email(self, email: str, zendesk_user_id: int | None = None) -> None:
         self._check_writable()

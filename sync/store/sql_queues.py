@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, bindparam, case, func, literal, or_, select
 
 from mappings.models import ChangeKind
 from sync.store import schema as s
@@ -18,6 +18,19 @@ from sync.store.types import (
 __all__ = ["QueuesMixin"]
 
 _o = s.outbox.c
+# The outbox worker looks for earlier entries of a key several times a delivery: built once per filter.
+_OUTBOX_ENTRIES = {
+    (by_key, by_status): select(s.outbox)
+    .where(
+        *([_o.ordering_key == bindparam("b_key")] if by_key else []),
+        *([_o.status == bindparam("b_status")] if by_status else []),
+    )
+    .order_by(_o.id)
+    .limit(bindparam("b_limit", type_=Integer))
+    for by_key in (False, True)
+    for by_status in (False, True)
+}
+_ENQUEUE = s.outbox.insert().returning(_o.id)  # every console write runs it: built once
 _i = s.inbox.c
 
 
@@ -48,23 +61,18 @@ class QueuesMixin(TxBase):
         not_before: datetime | None = None,
     ) -> int:
         self._check_writable()
-        return int(
-            self.conn.execute(
-                s.outbox.insert()
-                .values(
-                    ordering_key=ordering_key,
-                    kind=kind,
-                    payload=payload,
-                    account_id=account_id,
-                    case_id=case_id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=not_before or self.now,
-                    created_at=self.now,
-                )
-                .returning(_o.id)
-            ).scalar_one()
-        )
+        values = {
+            "ordering_key": ordering_key,
+            "kind": kind,
+            "payload": payload,
+            "account_id": account_id,
+            "case_id": case_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": not_before or self.now,
+            "created_at": self.now,
+        }
+        return int(self.conn.execute(_ENQUEUE, values).scalar_one())
 
     def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
         row = self.conn.execute(select(s.outbox).where(_o.id == entry_id)).first()
@@ -73,12 +81,9 @@ class QueuesMixin(TxBase):
     def outbox_entries(
         self, *, ordering_key: str | None = None, status: str | None = None, limit: int = 1000
     ) -> list[OutboxEntry]:
-        q = select(s.outbox).order_by(_o.id).limit(limit)
-        if ordering_key is not None:
-            q = q.where(_o.ordering_key == ordering_key)
-        if status is not None:
-            q = q.where(_o.status == status)
-        return [self._outbox(r) for r in self.conn.execute(q)]
+        q = _OUTBOX_ENTRIES[ordering_key is not None, status is not None]
+        params = {"b_key": ordering_key, "b_status": status, "b_limit": limit}
+        return [self._outbox(r) for r in self.conn.execute(q, params)]
 
     def _update_held(self, entry: OutboxEntry, **values: Any) -> bool:
         """Update ``entry`` only while it is pending and still leased by the caller."""
