@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from sync.backoff import Backoff
 from sync.clock import utc_now
 from sync.errors import AuthenticationFailed, NetworkError, SyncError
 from sync.logging import get_logger
@@ -132,7 +133,7 @@ class ConnectionGuard:
                 self._run_probe()
             except SyncError as exc:
                 self._probes += 1
-                delay = min(self.probe_cap_s, self.probe_base_s * 2 ** min(self._probes - 1, 20))
+                delay = Backoff(self.probe_base_s, self.probe_cap_s).delay(self._probes)
                 self._next_probe = self.monotonic() + delay
                 log.warning("connection_probe_failed", cause=self._pause.cause, retry_in_s=delay, error=str(exc))
                 return False

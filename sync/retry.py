@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_exception_type, stop_after_attempt
 
+from sync.backoff import Backoff
 from sync.errors import NetworkError, RateLimited, RetriableError, ServerUnavailable
 from sync.logging import get_logger
 
@@ -117,8 +118,7 @@ class RetryPolicy:
         Also usable by schedulers (the outbox) with their own ``cap_s``.
         """
         cap = self.cap_s if cap_s is None else cap_s
-        full = min(cap, self.base_s * (2.0 ** max(attempt - 1, 0)))
-        return full * (1.0 - self.jitter) + full * self.jitter * self.random_source()
+        return Backoff(self.base_s, cap, self.jitter).delay(attempt, self.random_source)
 
     def delay_for(self, exc: BaseException | None, attempt: int) -> float:
         """The wait before the next attempt: ``retry_after`` when Zendesk gave one, else :meth:`backoff`."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from mappings.closer import StatusChange
 from mappings.zendesk import ZTicket
+from sync.backoff import Backoff
 from sync.clock import utc_now
 from sync.errors import RecordNotFound, RetriableError
 from sync.gateway import ZendeskGateway
@@ -161,7 +162,7 @@ class InboxWorker:
         return to_change(carried.status if carried is not None else None), poller_will_read(self.store, ticket)
 
     def _backoff(self, entry: InboxEntry, exc: Exception) -> datetime:
-        delay = min(self.settings.outbox_max_backoff_s, BASE_BACKOFF_S * 2 ** min(entry.attempts, 20))
+        delay = Backoff(BASE_BACKOFF_S, self.settings.outbox_max_backoff_s).delay(entry.attempts + 1)
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, int | float) and retry_after > delay:
             delay = float(retry_after)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mappings.errors import MappingValueError, TransitionRefused
+from sync.backoff import Backoff
 from sync.errors import ConflictError, PermanentError, RetriableError, SyncError
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
@@ -229,8 +230,8 @@ class OutboxWorker:
         cap = self.settings.outbox_max_backoff_s
         if retry_after is not None:
             return min(max(retry_after, 0.0), max(cap, retry_after))
-        ceiling = min(cap, 2.0 ** min(attempts, 20))
-        return ceiling / 2 + self.rng.random() * ceiling / 2
+        # One second doubling per attempt, between half and all of it: entries failed together spread out.
+        return Backoff(1.0, cap, jitter=0.5).delay(attempts + 1, self.rng.random)
 
     def _dead(self, entry: OutboxEntry, reason: str) -> str:
         self.store.dead_letter(entry, reason)

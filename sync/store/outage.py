@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from sync.backoff import Backoff
+
 __all__ = ["OutageBackoff", "is_store_outage"]
 
 
@@ -32,7 +34,7 @@ class OutageBackoff:
     def next_delay(self) -> float:
         """Record one more failed try; the wait before the next."""
         self.failures += 1
-        return float(min(self.cap_s, self.base_s * 2.0 ** min(self.failures - 1, 20)))
+        return Backoff(self.base_s, self.cap_s).delay(self.failures)
 
     def reset(self) -> None:
         """The database answered again."""
