@@ -24,10 +24,15 @@
             └── MalformedPayload       a stored outbox payload its kind's model cannot read
 
 Errors from zenpy and requests are translated into this tree in exactly one place,
-:mod:`sync.gateway.errors`; nothing else catches library exceptions.
+:mod:`sync.gateway.errors`; nothing else catches library exceptions.  What a failed delivery or import does
+about an error is :func:`remedy_for`'s answer, the one classification the outbox and the inbox share.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+from mappings.errors import MappingValueError, TransitionRefused
 
 __all__ = [
     "AuthenticationFailed",
@@ -43,6 +48,7 @@ __all__ = [
     "PermanentError",
     "RateLimited",
     "RecordNotFound",
+    "Remedy",
     "RetriableError",
     "ServerUnavailable",
     "SyncError",
@@ -50,6 +56,7 @@ __all__ = [
     "UnknownUser",
     "UpdateConflict",
     "ZendeskRejected",
+    "remedy_for",
 ]
 
 
@@ -172,3 +179,23 @@ class MalformedPayload(PermanentError):
 
 class RecordNotFound(ZendeskRejected):
     """404: the record does not exist in Zendesk (never created, or deleted)."""
+
+
+class Remedy(StrEnum):
+    """What the work that failed does next (singer-sdk's model: an error is known by the action it demands)."""
+
+    RETRY = "retry"  # transient: again after a backoff, for as long as it takes
+    REREAD = "reread"  # Zendesk moved under the change: read it again and decide again
+    GIVE_UP = "give_up"  # retrying cannot help: the dead-letter list, with the reason
+    INVESTIGATE = "investigate"  # not an error casesync knows (a bug): retried with backoff, logged loudly
+
+
+def remedy_for(exc: BaseException) -> Remedy:
+    """The one classification of a failure, for the outbox worker and the inbox worker alike."""
+    if isinstance(exc, RetriableError):
+        return Remedy.RETRY
+    if isinstance(exc, ConflictError):
+        return Remedy.REREAD
+    if isinstance(exc, SyncError | MappingValueError | TransitionRefused):
+        return Remedy.GIVE_UP
+    return Remedy.INVESTIGATE

@@ -22,7 +22,7 @@ from mappings.closer import StatusChange
 from mappings.zendesk import ZTicket
 from sync.backoff import Backoff
 from sync.clock import utc_now
-from sync.errors import RecordNotFound, RetriableError
+from sync.errors import RecordNotFound, Remedy, remedy_for
 from sync.gateway import ZendeskGateway
 from sync.hints import WebhookHint
 from sync.inbound.apply import TicketApplier
@@ -141,11 +141,10 @@ class InboxWorker:
                 change, pending = self._close_evidence(ticket)
                 plan = self.applier.apply(ticket, None, status_change=change, events_pending=pending)
                 applied = len(plan.actions)
-        except RetriableError as exc:
-            self._retry(entry, exc)
-            return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
-        except Exception as exc:  # permanent, a mapping error, or unexpected: retried, then dead-lettered
-            if self.connection is not None and self.connection.explains(exc):
+        except Exception as exc:
+            # Transient, or explained by the connection's pause: retried for as long as it takes.  Anything
+            # else (retrying cannot help, a conflict, a bug): a few attempts, then the dead-letter list.
+            if remedy_for(exc) is Remedy.RETRY or (self.connection is not None and self.connection.explains(exc)):
                 self._retry(entry, exc)
             else:
                 self._give_up_or_retry(entry, exc)

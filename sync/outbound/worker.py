@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mappings.errors import MappingValueError, TransitionRefused
 from sync.backoff import Backoff
-from sync.errors import ConflictError, PermanentError, RetriableError, SyncError
+from sync.errors import PermanentError, Remedy, remedy_for
 from sync.gateway import ZendeskGateway
 from sync.logging import get_logger
 from sync.metrics import Metrics
@@ -187,19 +186,19 @@ class OutboxWorker:
         except Deferred as exc:
             self.store.fail(entry, f"waiting: {exc.reason}", self.clock() + timedelta(seconds=exc.delay_s))
             return None if entry.attempts < 3 else f"entry {entry.id} ({entry.kind}) {exc.reason}"
-        except ConflictError as exc:
-            if entry.attempts + 1 >= _MAX_CONFLICTS:
-                return self._dead(entry, f"conflicted {entry.attempts + 1} times: {exc}")
-            self.store.fail(entry, f"conflict: {exc}", self.clock() + timedelta(seconds=_CONFLICT_DELAY_S))
-            return f"entry {entry.id} ({entry.kind}): conflict, will re-read: {exc}"
-        except RetriableError as exc:
-            return self._paused(entry, exc) or self._retry(entry, exc)
-        except (PermanentError, MappingValueError, TransitionRefused) as exc:
-            return self._paused(entry, exc) or self._dead(entry, str(exc))
-        except SyncError as exc:  # any other Zendesk error: treat as permanent, with its message
-            return self._dead(entry, str(exc))
-        except Exception as exc:  # a bug must not stop the queue: retry with backoff and say so loudly
-            # Bound here, not before every delivery: only a crash logs with the entry's context.
+        except Exception as exc:
+            remedy = remedy_for(exc)
+            if remedy is Remedy.REREAD:
+                if entry.attempts + 1 >= _MAX_CONFLICTS:
+                    return self._dead(entry, f"conflicted {entry.attempts + 1} times: {exc}")
+                self.store.fail(entry, f"conflict: {exc}", self.clock() + timedelta(seconds=_CONFLICT_DELAY_S))
+                return f"entry {entry.id} ({entry.kind}): conflict, will re-read: {exc}"
+            if remedy is Remedy.RETRY:
+                return self._paused(entry, exc) or self._retry(entry, exc)
+            if remedy is Remedy.GIVE_UP:
+                return self._paused(entry, exc) or self._dead(entry, str(exc))
+            # A bug must not stop the queue: retry with backoff and say so loudly.  Bound here, not before
+            # every delivery: only a crash logs with the entry's context.
             log.bind(
                 entry_id=entry.id, kind=entry.kind, case_id=entry.case_id, account_id=entry.account_id
             ).exception("outbox_entry_crashed")
