@@ -149,7 +149,8 @@ def check(
     """Every §4 violation between ``store`` and Zendesk's ``state``.
 
     ``hand_added`` says which CC addresses staff added by hand (kept on tickets, invariant 6); a user of the
-    account who replied on the case may be CC'd too (the README's "Authorship");
+    account who replied on the case, or on a case it continues, may be CC'd too (the README's "Authorship";
+    Zendesk copies a closed ticket's CCs onto its follow-up);
     ``status_labels`` (custom status id → end-user label) checks ``Case.status_label`` when given;
     ``owner_of_address`` names the account an address belongs to, for the notification log check
     (invariant 8); ``emails`` is the sandbox's notification log; ``redacted`` the (ticket, string) pairs staff
@@ -196,6 +197,13 @@ def check(
     console_tokens: Counter[str] = Counter()
     store_comment_ids: Counter[int] = Counter()
     console_comment_ids: set[int] = set()
+    # Zendesk copies a closed ticket's CCs onto its follow-up: a colleague CC'd for replying on a case stays
+    # CC'd on the cases that continue it.
+    wrote: dict[int, set[str]] = {
+        record.id: {user_emails[m.user_id] for m in messages if m.user_id in user_emails}
+        for record, messages, _, user_emails in cases
+    }
+    continues = {record.id: record.refers_to for record, *_ in cases}
     for record, messages, recipients, user_emails in cases:
         report.checked["cases"] += 1
         for m in messages:
@@ -211,7 +219,7 @@ def check(
                 _check_author(report, zd, record, m, user_emails)
         ticket = zd.tickets.get(record.ticket_id) if record.ticket_id is not None else None
         if ticket is not None and record.id not in conflicted:
-            repliers = {user_emails[m.user_id] for m in messages if m.user_id in user_emails}
+            repliers = _repliers(record.id, wrote, continues)
             _check_case_vs_ticket(report, zd, record, ticket, recipients, user_emails,
                                   _kept_ccs(hand_added, repliers))
             _check_details(report, record, ticket, status_labels)
@@ -394,6 +402,18 @@ def _check_case_vs_ticket(
     shown = {a.lower() for a in record.cc}
     if shown != ccs:
         report.add("cc_display", 6, f"case {record.id} shows CCs {sorted(shown)}, ticket has {sorted(ccs)}")
+
+
+def _repliers(case_id: int, wrote: dict[int, set[str]], continues: dict[int, int | None]) -> set[str]:
+    """The console users who wrote on the case or on a case it continues (its ``refers_to`` chain)."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    current: int | None = case_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        found |= wrote.get(current, set())
+        current = continues.get(current)
+    return found
 
 
 def _kept_ccs(hand_added: Callable[[str], bool], repliers: set[str]) -> Callable[[str], bool]:

@@ -49,18 +49,26 @@ def create_follow_up_case(tx: StoreTx, action: CreateFollowUpCase) -> int:
     tx.link_ticket(number, action.ticket_id)
     tx.append_change(action.account_id, number, ChangeKind.LINKED_CASE, f"follow-up of case #{action.refers_to}")
     # Zendesk made the ticket (an email to a closed ticket): it carries the parent's CCs, not the account's
-    # list as it is now, so the outbox brings them in line (the parent's CCs count as casesync's own).
+    # list as it is now, so the outbox brings them in line (the parent's CCs count as casesync's own) — all
+    # but the colleagues CC'd for replying on the parent, who stay CC'd as on any ticket they wrote on.
+    repliers = _writers(tx, source_case.account_id, source_case.id) if source_case else set()
     enqueue(
         tx,
         RepairCcsPayload(
             account_id=action.account_id,
             ticket_ids=(action.ticket_id,),
-            previously_managed=tuple(source_case.cc) if source_case else (),
+            previously_managed=tuple(a for a in source_case.cc if a.lower() not in repliers) if source_case else (),
         ),
         ordering_key=account_key(action.account_id),
         account_id=action.account_id,
     )
     return number
+
+
+def _writers(tx: StoreTx, account_id: str, case_id: int) -> set[str]:
+    """The addresses (lower-case) of the console users who wrote messages on the case."""
+    emails = {u.user_id: u.email.lower() for u in tx.users(account_id)}
+    return {emails[m.user_id] for m in tx.case_messages(case_id) if m.user_id in emails}
 
 
 def import_message(

@@ -256,3 +256,40 @@ def test_a_follow_up_left_in_the_accounts_organization_without_a_case_is_a_lost_
 )
 def test_only_rate_limits_server_errors_and_network_failures_are_transient(reason: str, transient: bool) -> None:
     assert is_transient_reason(reason) is transient
+
+
+@pytest.fixture(scope="module")
+def follow_up_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine, dict[str, Any]]]:
+    """A colleague replies on a case (and is CC'd); staff close its ticket; the requester's email reply
+    makes a follow-up, which Zendesk gives the closed ticket's CCs."""
+    tmp: Path = tmp_path_factory.mktemp("follow-up")
+    with Sandbox(rate_limits=False) as zd:
+        engine, support, http = _engine(zd, tmp)
+        support.upsert_account("acct0", "acct0")
+        support.upsert_user("acct0", "u0", "u0@acct0.test", "Admin", admin=True)
+        support.upsert_user("acct0", "u1", "u1@acct0.test", "User")
+        support.upsert_user("acct0", "u2", "u2@acct0.test", "Colleague")
+        case = support.submit("acct0", "u1", "Help", "«c1» it broke")
+        support.reply("acct0", case.id, "u2", "«c2» me too")
+        _settled_state(zd, engine, http)
+        ticket = support.get("acct0", case.id).ticket_id
+        cc_ids = http.get(f"{zd.url}/api/v2/tickets/{ticket}", timeout=10).json()["ticket"]["email_cc_ids"]
+        assert len(cc_ids) == 2, "the colleague who replied is CC'd beside the admin"
+        http.put(f"{zd.url}/api/v2/tickets/{ticket}",
+                 json={"ticket": {"status": "closed", "assignee_email": zd.agent_email}}, timeout=10)
+        http.post(f"{zd.url}/__sandbox/tickets/{ticket}/email_reply",
+                  json={"from": "u1@acct0.test", "body": "«e3» it broke again"}, timeout=10)
+        try:
+            yield engine, _settled_state(zd, engine, http)
+        finally:
+            engine.close()
+
+
+def test_a_colleagues_cc_carried_to_a_follow_up_is_kept(follow_up_world: tuple[SyncEngine, dict[str, Any]]) -> None:
+    engine, state = follow_up_world
+    [follow_up] = [t for t in _tickets(state) if (t.get("via") or {}).get("source", {}).get("rel") == "follow_up"]
+    emails = {u["id"]: u["email"] for u in state["users"]}
+    assert "u2@acct0.test" in {emails[i] for i in follow_up["email_cc_ids"]}
+    with engine.store.read() as tx:
+        assert any(c.refers_to is not None for c in tx.case_records("acct0"))
+    assert "cc_extra" not in check(engine.store, state).by_kind()
