@@ -19,7 +19,7 @@ reach about the limit, not 4 times it, with a handful of 429s rather than one pe
 
 PostgreSQL comes from ``CASESYNC_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``);
 each part gets a fresh database, dropped at the end.  The process helpers are the scale-out tests' own
-(``tests/scale/procs.py``), so the benchmark runs exactly what those tests check.
+(``sync/testing/processes.py``), so the benchmark runs exactly what those tests check.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from sync.api import SupportCases
 from sync.store import Store, open_store
-from tests.scale.procs import ChildProcess, SandboxProcess, wait_for
+from sync.testing.processes import ChildProcess, SandboxProcess, wait_for
 
 __all__ = ["main"]
 

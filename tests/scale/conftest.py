@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.scale.procs import SandboxProcess
+from sync.testing.processes import SandboxProcess
 
 PG_ADMIN_URL = os.environ.get("CASESYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

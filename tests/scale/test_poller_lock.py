@@ -14,8 +14,7 @@ from sync.inbound import InboundPoller
 from sync.settings import Settings
 from sync.store import Store, open_store
 from sync.store.base import POLLER_LOCK
-
-from .procs import ChildProcess, SandboxProcess, wait_for
+from sync.testing.processes import ChildProcess, SandboxProcess, wait_for
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from sync.settings import Settings
 from sync.store import Store, open_store
 from sync.store import schema as s
 from sync.store.migrations import revisions
+from sync.testing.processes import wait_for
 from sync.web import create_app, sign
 from tests.store.next_revision import add_next_revision
-
-from .procs import wait_for
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's TestClient prefers httpx2; httpx still works

@@ -19,8 +19,7 @@ from sqlalchemy import select
 from sync.api import SupportCases
 from sync.store import Store, open_store
 from sync.store import schema as s
-
-from .procs import ChildProcess, SandboxProcess, wait_for
+from sync.testing.processes import ChildProcess, SandboxProcess, wait_for
 
 WORKERS = 4
 CASES = 24

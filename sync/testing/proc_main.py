@@ -1,4 +1,5 @@
-"""Entry point of the child processes of the scale-out tests (``python proc_main.py <mode> …``).
+"""Entry point of the child processes of the scale-out tests and the workers benchmark
+(``python sync/testing/proc_main.py <mode> …``, started by :class:`sync.testing.processes.ChildProcess`).
 
 Modes:
 
@@ -27,6 +28,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sync.metrics import Metrics
+
+__all__ = ["CountingMetrics", "main"]
 
 
 class CountingMetrics(Metrics):
