@@ -11,16 +11,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from sync.testing.processes import free_port, wait_for
 
 __all__ = [
     "AGENT",
@@ -62,13 +62,6 @@ def zendesk_env(url: str, **variables: str) -> dict[str, str]:
     return cli_env(**{**credentials, **variables})
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (the kernel hands out ephemeral ports in rotation)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def run_cli(
     args: Sequence[str], env: Mapping[str, str], cwd: Path, *, stdin: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
@@ -81,14 +74,7 @@ def run_cli(
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05, what: str = "") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate!r}")
-        time.sleep(interval)
+    return wait_for(predicate, timeout, what or repr(predicate), interval)
 
 
 class Proc:
