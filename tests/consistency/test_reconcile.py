@@ -222,3 +222,16 @@ def test_a_redaction_on_a_closed_ticket_is_applied_by_reconcile(world: World) ->
     assert _kinds(world) == {f"redacted:{ticket_id}": "inbox"}
     _repair_and_settle(world)
     assert world.case("acme", case_id).messages[-1].body == "Account number ▇▇▇▇▇▇▇▇▇▇▇▇"
+
+
+def test_a_redaction_of_a_console_users_message_is_found_by_reconcile(world: World) -> None:
+    # The user pasted a password into the console; staff redact it in Zendesk and the webhook is lost. The
+    # comment carries casesync's marker (its echo is not imported), yet its redaction must still be seen.
+    case_id, ticket_id = world.submit("acme", "carol", body="My password is hunter2-secret")
+    world.sync()
+    [comment] = [c for c in world.staff.comments(ticket_id) if "hunter2-secret" in c["body"]]
+    world.staff.put(f"tickets/{ticket_id}/comments/{comment['id']}/redact", {"text": "hunter2-secret"})
+    world.tick()
+    assert _kinds(world) == {f"redacted:{ticket_id}": "inbox"}
+    _repair_and_settle(world)
+    assert world.case("acme", case_id).messages[0].body == "My password is ▇▇▇▇▇▇▇▇▇▇▇▇▇▇"
