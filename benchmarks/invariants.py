@@ -242,7 +242,11 @@ def check(
         for m in messages:
             _check_html(report, m)
     live = [secret for ticket, secret in redacted if str(zd.tickets.get(ticket, {}).get("status")) != "deleted"]
-    _check_redacted(report, store, live)
+    # A string a public comment in Zendesk still holds (a copy of the comment, posted twice by a staff request
+    # retried after its answer was lost) is rightly still in the console's copy of that comment.
+    still_shown = {s for s in live if _shown_in_zendesk(zd, s)}
+    report.checked["redactions_still_in_zendesk"] += len(still_shown)
+    _check_redacted(report, store, [s for s in live if s not in still_shown])
     _check_webhook_events(report, store, set(forged_events), set(accepted_events))
     return report
 
@@ -277,6 +281,14 @@ def _check_html(report: Report, m: Any) -> None:
         report.add("unsanitized_html", 3, f"message {m.id} holds {found.group(0)[:80]!r}")
     if m.origin == "console" and m.html is not None:
         report.add("unsanitized_html", 3, f"console message {m.id} has HTML")
+
+
+def _shown_in_zendesk(zd: _Zendesk, secret: str) -> bool:
+    """Whether a public comment in Zendesk's state still holds ``secret`` (in its text or its HTML)."""
+    return any(
+        c.get("public") and (secret in str(c.get("body") or "") or secret in str(c.get("html_body") or ""))
+        for _ticket, c in zd.comments.values()
+    )
 
 
 def _check_redacted(report: Report, store: Store, secrets: list[str]) -> None:

@@ -293,3 +293,25 @@ def test_a_colleagues_cc_carried_to_a_follow_up_is_kept(follow_up_world: tuple[S
     with engine.store.read() as tx:
         assert any(c.refers_to is not None for c in tx.case_records("acct0"))
     assert "cc_extra" not in check(engine.store, state).by_kind()
+
+
+def test_a_redacted_string_left_in_the_store_is_reported_unless_zendesk_still_shows_it(
+    world: tuple[SyncEngine, dict[str, Any]],
+) -> None:
+    engine, state = world
+    ticket = next(int(t) for t, cs in state["comments"].items() if any("it broke" in c["body"] for c in cs))
+    # Zendesk still shows the string in a public comment (a copy posted twice): the console rightly keeps it.
+    shown = check(engine.store, state, redacted=[(ticket, "it broke")], status_labels=LABELS)
+    assert "redacted_left" not in shown.by_kind()
+    assert shown.checked["redactions_still_in_zendesk"] == 1
+    # Zendesk no longer shows it anywhere: the console's copy must not hold it either.
+    redacted = copy.deepcopy(state)
+    for comments in redacted["comments"].values():
+        for c in comments:
+            for key in ("body", "html_body", "plain_body"):
+                if isinstance(c.get(key), str):
+                    c[key] = c[key].replace("it broke", "▇▇▇▇▇▇▇▇")
+    left = check(engine.store, redacted, redacted=[(ticket, "it broke")], status_labels=LABELS)
+    assert [v.detail for v in left.violations if v.kind == "redacted_left"] == [
+        "the redacted string 'it broke' is still in the store (messages)"
+    ]
