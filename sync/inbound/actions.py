@@ -49,15 +49,19 @@ def create_follow_up_case(tx: StoreTx, action: CreateFollowUpCase) -> int:
     tx.link_ticket(number, action.ticket_id)
     tx.append_change(action.account_id, number, ChangeKind.LINKED_CASE, f"follow-up of case #{action.refers_to}")
     # Zendesk made the ticket (an email to a closed ticket): it carries the parent's CCs, not the account's
-    # list as it is now, so the outbox brings them in line (the parent's CCs count as casesync's own) — all
-    # but the colleagues CC'd for replying on the parent, who stay CC'd as on any ticket they wrote on.
-    repliers = _writers(tx, source_case.account_id, source_case.id) if source_case else set()
+    # list as it is now, so the outbox brings them in line.  What casesync put on the parent counts as its
+    # own: the parent case's ``cc`` and, because that may lag behind the ticket, every address of the
+    # account's console users — all but the colleagues CC'd for replying on the parent, who stay CC'd as on
+    # any ticket they wrote on.  Anything else (a partner staff CC'd by hand) stays.
+    previously_managed: tuple[str, ...] = ()
+    if source_case is not None:
+        repliers = _writers(tx, source_case.account_id, source_case.id)
+        ours = [*source_case.cc, *(u.email for u in tx.users(source_case.account_id))]
+        previously_managed = tuple(dict.fromkeys(a.lower() for a in ours if a and a.lower() not in repliers))
     enqueue(
         tx,
         RepairCcsPayload(
-            account_id=action.account_id,
-            ticket_ids=(action.ticket_id,),
-            previously_managed=tuple(a for a in source_case.cc if a.lower() not in repliers) if source_case else (),
+            account_id=action.account_id, ticket_ids=(action.ticket_id,), previously_managed=previously_managed
         ),
         ordering_key=account_key(action.account_id),
         account_id=action.account_id,

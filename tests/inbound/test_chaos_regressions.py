@@ -109,3 +109,40 @@ def test_a_comment_made_private_on_a_ticket_moved_to_another_account_is_withdraw
     world.sync()
     assert world.kinds("acme").count("withdrawn_message") == 1
     assert world.api.changes(account_id="globex") == []
+
+
+def test_a_follow_up_drops_an_address_that_left_the_list_while_the_closed_case_lagged(world: World) -> None:
+    world.api.upsert_user("acme", "carol", "carol@acme.test", "Carol Jones", admin=True)
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.sync()
+    assert world.staff.cc_emails(ticket_id) == {"carol@acme.test"}
+    world.staff.status(ticket_id, "closed")
+    world.sync()
+    # The closed case's ``cc`` lags behind its ticket (an older snapshot applied last): it does not name carol.
+    with world.store.transaction() as tx:
+        tx.set_case_cc(case_id, [])
+    # Carol leaves the list while the ticket is closed: no closed ticket is updated.
+    world.api.upsert_user("acme", "carol", "carol@acme.test", "Carol Jones", admin=False)
+    world.sync()
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    assert "carol@acme.test" in world.staff.cc_emails(followup["id"]), "Zendesk copies the closed ticket's CCs"
+    world.sync()
+    world.sync()
+    [new] = [c for c in world.api.list("acme") if c.refers_to == case_id]
+    assert new.ticket_id == followup["id"]
+    assert world.staff.cc_emails(followup["id"]) == set()
+    assert new.cc == []
+
+
+def test_a_follow_up_keeps_the_address_staff_added_by_hand_to_the_closed_ticket(world: World) -> None:
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.sync()
+    world.staff.add_cc(ticket_id, "partner@vendor.test")
+    world.staff.status(ticket_id, "closed")
+    world.sync()
+    with world.store.transaction() as tx:
+        tx.set_case_cc(case_id, [])
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    world.sync()
+    world.sync()
+    assert world.staff.cc_emails(followup["id"]) == {"partner@vendor.test"}
