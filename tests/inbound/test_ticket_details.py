@@ -156,3 +156,38 @@ def test_with_webhooks_staffs_priority_and_cc_changes_apply_within_one_inbox_pas
     assert world.case("acme", case_id).priority == "low"  # no poll needed
     world.outbox.run_once()  # the repair the inbox queued
     assert world.staff.cc_emails(ticket_id) == {"alice@acme.test"}
+
+
+def test_the_label_catches_up_once_a_console_reply_in_flight_reaches_the_ticket(world: World) -> None:
+    vendor = _custom_status(world, "pending", "Waiting on vendor", "Waiting on a third party")
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.reply(ticket_id, "Which version?", status="pending")
+    world.sync()
+    assert world.case("acme", case_id).status_label == "Pending"
+    world.api.reply("acme", case_id, "alice", "Version 3")  # queued: the case is Open, the ticket still Pending
+    world.staff.update(ticket_id, custom_status_id=vendor)
+    world.tick(120)
+    world.poll()  # the label describes a status the case has left: not shown
+    world.sync()  # the reply reopens the ticket with the default open status
+    world.tick(120)
+    world.sync()
+    case = world.case("acme", case_id)
+    ticket = world.staff.ticket(ticket_id)
+    assert ticket["status"] == "open"
+    assert (case.status, case.status_label) == (CaseStatus.OPEN, "Open")
+
+
+def test_the_label_follows_a_close_from_the_console(world: World) -> None:
+    vendor = _custom_status(world, "pending", "Waiting on vendor", "Waiting on a third party")
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.staff.update(ticket_id, custom_status_id=vendor)
+    world.sync()
+    assert world.case("acme", case_id).status_label == "Waiting on a third party"
+    world.api.close("acme", case_id, "alice")
+    world.sync()
+    world.tick(120)
+    world.sync()
+    ticket = world.staff.ticket(ticket_id)
+    labels = {int(s["id"]): s["end_user_label"] for s in world.staff.get("custom_statuses")["custom_statuses"]}
+    assert ticket["status"] in ("solved", "closed")
+    assert world.case("acme", case_id).status_label == labels[ticket["custom_status_id"]]
