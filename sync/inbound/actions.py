@@ -52,7 +52,8 @@ def create_follow_up_case(tx: StoreTx, action: CreateFollowUpCase) -> int:
     # list as it is now, so the outbox brings them in line.  What casesync put on the parent counts as its
     # own: the parent case's ``cc`` and, because that may lag behind the ticket, every address of the
     # account's console users — all but the colleagues CC'd for replying on the parent, who stay CC'd as on
-    # any ticket they wrote on.  Anything else (a partner staff CC'd by hand) stays.
+    # any ticket they wrote on.  The closed case's ``cc`` holds the addresses staff CC'd by hand on the closed
+    # ticket too: they go as well, because a registered address that left the list looks no different.
     previously_managed: tuple[str, ...] = ()
     if source_case is not None:
         repliers = _writers(tx, source_case.account_id, source_case.id)

@@ -134,15 +134,18 @@ def test_a_follow_up_drops_an_address_that_left_the_list_while_the_closed_case_l
     assert new.cc == []
 
 
-def test_a_follow_up_keeps_the_address_staff_added_by_hand_to_the_closed_ticket(world: World) -> None:
+def test_a_follow_up_keeps_the_colleague_who_wrote_on_the_closed_case_but_not_the_closed_tickets_other_ccs(
+    world: World,
+) -> None:
     case_id, ticket_id = world.submit("acme", "alice")
+    world.api.reply("acme", case_id, "carol", "Same here")  # carol is CC'd for writing on alice's case
     world.sync()
     world.staff.add_cc(ticket_id, "partner@vendor.test")
     world.staff.status(ticket_id, "closed")
     world.sync()
-    with world.store.transaction() as tx:
-        tx.set_case_cc(case_id, [])
+    assert world.staff.cc_emails(ticket_id) == {"carol@acme.test", "partner@vendor.test"}
     followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
     world.sync()
     world.sync()
-    assert world.staff.cc_emails(followup["id"]) == {"partner@vendor.test"}
+    # The partner was CC'd by hand on another ticket: the follow-up is the console's list and its writers.
+    assert world.staff.cc_emails(followup["id"]) == {"carol@acme.test"}
