@@ -6,7 +6,7 @@
 Three processes: the Zendesk sandbox (faults on), a casesync worker (engine loop + webhook receiver, killed
 with SIGKILL ``--kills`` times and restarted), and this driver, which plays the console through
 ``SupportCases`` on the same store and the staff through Zendesk's API.  Once the workload is done the
-faults are lifted, the worker drains, and :mod:`benchmarks.invariants` compares the store with Zendesk's
+faults are lifted, the worker drains, and :mod:`sync.testing.invariants` compares the store with Zendesk's
 state.  Prints one summary line; exits 1 when any invariant was violated.
 
 With ``--database-url postgresql://…`` (an admin connection) a fresh database is created for the run and
@@ -41,10 +41,10 @@ from sqlalchemy.engine import make_url
 
 from sync.api import SupportCases
 from sync.store import Store, open_store
+from sync.testing.invariants import Report, blocked_entries, check
 
 from .chaos_faults import DatabaseRestart, TokenRefusal, WebhookFlood, with_spoiled_answers
 from .harness import Agent, SandboxProcess, WorkerProcess, free_port
-from .invariants import Report, blocked_entries, check
 from .workload import EVENT_TYPES, Workload, account_of_address, is_hand_added
 
 __all__ = ["DEFAULT_RPM", "FAULTS", "ChaosResult", "HardFaults", "database", "main", "run_chaos", "settle", "webhook"]

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests
 
-from benchmarks.invariants import check, is_transient_reason
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.sandbox import Sandbox
 from sync.settings import Settings
+from sync.testing.invariants import check, is_transient_reason
 
 
 def _engine(zd: Sandbox, tmp: Path) -> tuple[SyncEngine, SupportCases, requests.Session]:

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import requests
 
-from benchmarks.invariants import check
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.hints import WebhookHint
@@ -18,6 +17,7 @@ from sync.inbound import webhook_sink
 from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store
+from sync.testing.invariants import check
 
 World = tuple[SyncEngine, dict[str, Any], int]
 
