@@ -29,10 +29,11 @@ from typing import Any
 from sync.api import SupportCases
 from sync.store import open_store
 from sync.testing.invariants import check
+from sync.testing.processes import SandboxProcess, free_port
 
 from .chaos import database, settle, webhook
-from .harness import Agent, SandboxProcess, WorkerProcess, free_port
-from .workload import Workload, account_of_address, is_hand_added
+from .harness import WorkerProcess
+from .workload import STAFF_RETRIES, Workload, account_of_address, is_hand_added
 
 __all__ = ["GOAL", "main", "resident_mib", "run_soak"]
 
@@ -57,7 +58,7 @@ def run_soak(
     with tempfile.TemporaryDirectory(prefix="casesync-soak-") as tmp_name, \
             database(database_url, Path(tmp_name)) as url, SandboxProcess(rate_limits=False) as zd:
         store = open_store(url)
-        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        agent = zd.admin(retries=STAFF_RETRIES, timeout_s=30)
         port = free_port()
         env = {
             "CASESYNC_ZENDESK_URL": zd.url, "CASESYNC_ZENDESK_EMAIL": zd.agent_email,

@@ -82,7 +82,7 @@ def run_demo(*, verbose: bool = True) -> int:
 
 def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Checks) -> None:
     out = checks.console
-    agent = Staff(zd, "sam.rivera@sandbox.test", "Sam Rivera")
+    agent = Staff.create(zd, "sam.rivera@sandbox.test", "Sam Rivera")
 
     def sync() -> None:
         # Zendesk's incremental export leaves out the most recent minute: move the sandbox's clock past it.

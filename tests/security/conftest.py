@@ -19,6 +19,7 @@ from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.inbound import webhook_sink
 from sync.sandbox import Sandbox
+from sync.sandbox.staff import Staff
 from sync.settings import Settings
 from sync.store import Store, open_store
 from sync.web.app import create_app, serve_app
@@ -87,8 +88,6 @@ class World:
     """Two accounts synced with a sandbox through a real engine; a staff agent acting over Zendesk's API."""
 
     def __init__(self, zd: Sandbox, db: Path, **settings: Any) -> None:
-        from benchmarks.harness import Agent
-
         self.zd = zd
         self.settings = Settings(
             zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
@@ -96,8 +95,7 @@ class World:
         )
         self.engine = SyncEngine(self.settings)
         self.support = SupportCases(store=self.engine.store)
-        staff_email, token = zd.create_agent("sam@support.test", "Sam Staff")
-        self.staff = Agent(zd.url, staff_email, token)
+        self.staff = Staff.create(zd, "sam@support.test", "Sam Staff")
         for account in ("acme", "globex"):
             self.support.upsert_account(account, account.title())
             self.support.upsert_user(account, "admin", f"admin@{account}.test", f"{account} Admin", admin=True)

@@ -121,7 +121,7 @@ class Console:
         self.inbox = InboxWorker(self.store, self.gateway, self.applier, self.settings, worker_id="inbox")
         self.poller = InboundPoller(self.store, self.gateway, self.settings, owner_id="poller",
                                     applier=self.applier, per_page=per_page)
-        self.staff = Staff(zd, *staff)
+        self.staff = Staff.create(zd, *staff)
 
     # -- console setup ---------------------------------------------------------------------------
 
