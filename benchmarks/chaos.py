@@ -6,7 +6,7 @@
 Three processes: the Zendesk sandbox (faults on), a casesync worker (engine loop + webhook receiver, killed
 with SIGKILL ``--kills`` times and restarted), and this driver, which plays the console through
 ``SupportCases`` on the same store and the staff through Zendesk's API.  Once the workload is done the
-faults are lifted, the worker drains, and :mod:`benchmarks.invariants` compares the store with Zendesk's
+faults are lifted, the worker drains, and :mod:`sync.testing.invariants` compares the store with Zendesk's
 state.  Prints one summary line; exits 1 when any invariant was violated.
 
 With ``--database-url postgresql://…`` (an admin connection) a fresh database is created for the run and
@@ -40,12 +40,14 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from sync.api import SupportCases
+from sync.sandbox.staff import Staff
 from sync.store import Store, open_store
+from sync.testing.invariants import Report, blocked_entries, check
+from sync.testing.processes import SandboxProcess, free_port
 
 from .chaos_faults import DatabaseRestart, TokenRefusal, WebhookFlood, with_spoiled_answers
-from .harness import Agent, SandboxProcess, WorkerProcess, free_port
-from .invariants import Report, blocked_entries, check
-from .workload import EVENT_TYPES, Workload, account_of_address, is_hand_added
+from .harness import WorkerProcess
+from .workload import EVENT_TYPES, STAFF_RETRIES, Workload, account_of_address, is_hand_added
 
 __all__ = ["DEFAULT_RPM", "FAULTS", "ChaosResult", "HardFaults", "database", "main", "run_chaos", "settle", "webhook"]
 
@@ -145,13 +147,13 @@ def database(url: str | None, tmp: Path) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def webhook(agent: Agent, port: int) -> str:
+def webhook(agent: Staff, port: int) -> str:
     """Create the signed webhook to the worker's receiver; returns its signing secret."""
     body = {"webhook": {"name": "casesync", "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk",
                         "http_method": "POST", "request_format": "json", "status": "active",
                         "subscriptions": EVENT_TYPES}}
-    created = agent.call("POST", "webhooks", body, attempts=10)
-    secret = agent.call("GET", f"webhooks/{created['webhook']['id']}/signing_secret", attempts=10)
+    created = agent.call("POST", "webhooks", body, retries=9)
+    secret = agent.call("GET", f"webhooks/{created['webhook']['id']}/signing_secret", retries=9)
     return str(secret["signing_secret"]["secret"])
 
 
@@ -214,7 +216,7 @@ def run_chaos(
         tmp = Path(tmp_name)
         store = open_store(url)
         support = SupportCases(store=store)
-        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        agent = zd.admin(retries=STAFF_RETRIES, timeout_s=30)
         port = free_port()
         secret = webhook(agent, port)
         env = {

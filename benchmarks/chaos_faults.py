@@ -36,7 +36,8 @@ from typing import Any
 
 import requests
 
-from .harness import Agent, SandboxProcess
+from sync.sandbox.staff import Staff as Agent
+from sync.testing.processes import SandboxProcess
 
 __all__ = ["DatabaseRestart", "TokenRefusal", "WebhookFlood", "with_spoiled_answers"]
 

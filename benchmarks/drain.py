@@ -33,8 +33,7 @@ from sync.engine import SyncEngine
 from sync.logging import configure_logging
 from sync.metrics import Metrics
 from sync.settings import Settings
-
-from .harness import SandboxProcess
+from sync.testing.processes import SandboxProcess
 
 __all__ = ["main", "run"]
 

@@ -32,10 +32,10 @@ from sync.api import SupportCases
 from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
+from sync.sandbox.staff import Staff as Agent
 from sync.settings import Settings
+from sync.testing.processes import SandboxProcess, free_port
 from sync.web.app import create_app, serve_app
-
-from .harness import Agent, SandboxProcess, free_port
 
 __all__ = ["latency", "main", "requests_per_change"]
 

@@ -29,8 +29,7 @@ from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
 from sync.settings import Settings
-
-from .harness import SandboxProcess
+from sync.testing.processes import SandboxProcess
 
 __all__ = ["main", "measure"]
 

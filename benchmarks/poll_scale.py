@@ -23,9 +23,9 @@ from typing import Any
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
+from sync.sandbox.staff import Staff as Agent
 from sync.settings import Settings
-
-from .harness import Agent, SandboxProcess
+from sync.testing.processes import SandboxProcess
 
 __all__ = ["main", "measure"]
 

@@ -11,7 +11,7 @@ run goes on, and reads the worker's resident set size (``VmRSS`` of ``/proc/<pid
 The figure is ``rss_growth``: (RSS at the end - RSS after ``--baseline-minutes``) / RSS after the baseline.
 The first minutes are left out on purpose: imports, caches and connection pools fill up once; what must not
 happen is memory that keeps growing with the work done.  Goal: ``rss_growth`` <= 0.10.  Once the workload
-stops, the worker drains and :mod:`benchmarks.invariants` checks the store against Zendesk.  Prints one
+stops, the worker drains and :mod:`sync.testing.invariants` checks the store against Zendesk.  Prints one
 ``RESULT {json}`` line last.
 """
 
@@ -28,11 +28,12 @@ from typing import Any
 
 from sync.api import SupportCases
 from sync.store import open_store
+from sync.testing.invariants import check
+from sync.testing.processes import SandboxProcess, free_port
 
 from .chaos import database, settle, webhook
-from .harness import Agent, SandboxProcess, WorkerProcess, free_port
-from .invariants import check
-from .workload import Workload, account_of_address, is_hand_added
+from .harness import WorkerProcess
+from .workload import STAFF_RETRIES, Workload, account_of_address, is_hand_added
 
 __all__ = ["GOAL", "main", "resident_mib", "run_soak"]
 
@@ -57,7 +58,7 @@ def run_soak(
     with tempfile.TemporaryDirectory(prefix="casesync-soak-") as tmp_name, \
             database(database_url, Path(tmp_name)) as url, SandboxProcess(rate_limits=False) as zd:
         store = open_store(url)
-        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        agent = zd.admin(retries=STAFF_RETRIES, timeout_s=30)
         port = free_port()
         env = {
             "CASESYNC_ZENDESK_URL": zd.url, "CASESYNC_ZENDESK_EMAIL": zd.agent_email,

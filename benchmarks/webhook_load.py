@@ -40,11 +40,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from benchmarks.harness import free_port
 from sync.inbound import webhook_sink
 from sync.settings import Settings
 from sync.store import open_store
 from sync.store import schema as s
+from sync.testing.processes import free_port
 from sync.web.app import create_app, serve_app
 
 __all__ = ["main", "run"]

@@ -18,15 +18,17 @@ from mappings.models import Attachment, CaseStatus
 from sync.api import SupportCases
 from sync.consistency.setup import WEBHOOK_SUBSCRIPTIONS
 from sync.errors import CaseSyncError
+from sync.sandbox.staff import Staff
 
-from .harness import Agent
-
-__all__ = ["EVENT_TYPES", "Workload", "account_of_address", "is_hand_added"]
+__all__ = ["EVENT_TYPES", "STAFF_RETRIES", "Workload", "account_of_address", "is_hand_added"]
 
 #: The ticket events the chaos run's webhook subscribes to: those ``setup-zendesk`` subscribes a deployment to
 #: (a comment made private included: only that hint makes the inbox re-read the ticket's comments at once),
 #: plus tag changes.
 EVENT_TYPES = [*WEBHOOK_SUBSCRIPTIONS, "zen:event-type:ticket.tags_changed"]
+#: How many times the workload's staff send a request again after a transient fault, as a person clicks
+#: again (faults hit their requests too); a refusal they leave be (:meth:`~sync.sandbox.staff.Staff.call`).
+STAFF_RETRIES = 3
 PARTNER_DOMAIN = "partner.test"
 #: Custom ticket statuses staff use: (category, agent label, end-user label).
 CUSTOM_STATUSES = [
@@ -83,7 +85,7 @@ class Workload:
     """Generates and performs the operations, seeded; ``ops`` counts what was done."""
 
     support: SupportCases
-    agent: Agent
+    agent: Staff
     cases_target: int
     messages_target: int
     seed: int = 1
@@ -117,17 +119,18 @@ class Workload:
                 self.support.upsert_user(a, f"u{k}", f"u{k}@{a}.test", f"User {k} of {a}", admin=k == 0)
             self.support.add_recipient(a, f"ops@{a}.test")
             self.ops["setup"] += 1
+        _ = self.agent.id  # asked now, before any fault: staff assign tickets to themselves later
         # The custom statuses an admin added in Admin Center, for staff to pick.
         for category, agent_label, end_user_label in CUSTOM_STATUSES:
             made = self.agent.call("POST", "custom_statuses", {"custom_status": {
                 "status_category": category, "agent_label": agent_label, "end_user_label": end_user_label}},
-                attempts=10)
+                retries=9)
             if made:
                 self.custom_statuses.append(int(made["custom_status"]["id"]))
 
     def custom_status_labels(self) -> dict[int, str]:
         """Every custom status's end-user label, as Zendesk has them now (for the checker)."""
-        found = self.agent.call("GET", "custom_statuses", attempts=10) or {}
+        found = self.agent.call("GET", "custom_statuses", retries=9) or {}
         return {int(s["id"]): str(s["end_user_label"]) for s in found.get("custom_statuses", [])}
 
     def _token(self, kind: str) -> str:
@@ -296,7 +299,8 @@ class Workload:
             + self.rng.choice(HOSTILE_HTML)
         )}}
         if self.rng.random() < 0.4:
-            upload = (self.agent.upload(f"shot{self.n}.png", b"\x89PNG screenshot " + secret.encode()) or {})
+            upload = self.agent.tolerant(self.agent.attach, f"shot{self.n}.png",
+                                         b"\x89PNG screenshot " + secret.encode()) or {}
             attachment = upload.get("attachment") or {}
             if upload.get("token") and attachment.get("content_url"):
                 fields["comment"]["html_body"] += f'<img src="{attachment["content_url"]}">'
@@ -333,7 +337,7 @@ class Workload:
         if case is not None:
             self.ops["email_reply"] += 1
             sender = f"{case.requester}@{case.account}.test"
-            self.agent.email_reply(ticket, sender, f"{self._token('e')} answering by email")
+            self.agent.tolerant(self.agent.email_reply, ticket, sender, f"{self._token('e')} answering by email")
 
     def _cc(self, ticket: int) -> None:
         address = f"partner{self.rng.randrange(20)}@{PARTNER_DOMAIN}"

@@ -18,18 +18,18 @@ from rich.console import Console
 from rich.table import Table
 
 from mappings.models import Attachment, Case, CaseStatus, ChangeKind
-from sync.api import SupportCases
-from sync.engine import SyncEngine
 from sync.logging import configure_logging
 from sync.sandbox import Sandbox
 from sync.sandbox.staff import Staff
-from sync.settings import Settings
+from sync.testing.world import World
 from sync.web.webhooks import WebhookHint
 
 __all__ = ["run_demo"]
 
 ACCOUNT = "acme"
 PASSWORD = "Tr0ub4dor&3"
+#: The support agent who works the case in Zendesk: (email, name).
+STAFF = ("sam.rivera@sandbox.test", "Sam Rivera")
 # A tiny valid PNG: the screenshot staff paste into their reply.
 SCREENSHOT = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005"
@@ -58,20 +58,9 @@ def run_demo(*, verbose: bool = True) -> int:
     # The timeline is the demo's output; the engine's own log lines would only interleave with it.
     configure_logging("console", "WARNING")
     checks = _Checks(console)
-    with tempfile.TemporaryDirectory(prefix="casesync-demo-") as tmp, Sandbox() as zd:
-        settings = Settings(
-            zendesk_url=zd.url,
-            zendesk_email=zd.agent_email,
-            zendesk_token=zd.agent_token,
-            database_url=f"sqlite:///{Path(tmp) / 'casesync.db'}",
-            default_assignee_email=zd.agent_email,
-            poll_interval_s=0,
-        )
-        engine = SyncEngine(settings)
-        try:
-            _play(zd, engine, SupportCases(store=engine.store), checks)
-        finally:
-            engine.close()
+    with tempfile.TemporaryDirectory(prefix="casesync-demo-") as tmp, Sandbox() as zd, \
+            World(zd, f"sqlite:///{Path(tmp) / 'casesync.db'}", staff=STAFF) as world:
+        _play(world, checks)
     console.rule()
     if checks.failed:
         console.print(f"[red]demo: {len(checks.failed)} expectation(s) failed[/red]: " + "; ".join(checks.failed))
@@ -80,17 +69,9 @@ def run_demo(*, verbose: bool = True) -> int:
     return 0
 
 
-def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Checks) -> None:
+def _play(world: World, checks: _Checks) -> None:
     out = checks.console
-    agent = Staff(zd, "sam.rivera@sandbox.test", "Sam Rivera")
-
-    def sync() -> None:
-        # Zendesk's incremental export leaves out the most recent minute: move the sandbox's clock past it.
-        zd.advance_clock(61)
-        for _ in range(5):
-            report = engine.run_once()
-            if not (report.delivered or report.inbound_applied) and report.pending == 0:
-                break
+    support, agent, sync = world.support, world.staff, world.sync
 
     def show(step: str, case_id: int) -> Case:
         case = support.get(ACCOUNT, case_id)
@@ -136,7 +117,7 @@ def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Check
     checks.expect(case.status is CaseStatus.OPEN, "the user's reply makes the case Open")
     checks.expect(agent.ticket(ticket_id)["status"] == "open", "the ticket is open")
 
-    _rich_reply_and_redaction(agent, engine, support, checks, case.id, ticket_id, sync, show)
+    _rich_reply_and_redaction(world, checks, case.id, ticket_id, sync, show)
 
     agent.reply(ticket_id, "We fixed the redirect loop. Could you confirm it works now?", status="pending")
     sync()
@@ -163,20 +144,23 @@ def _play(zd: Sandbox, engine: SyncEngine, support: SupportCases, checks: _Check
     checks.expect(via.get("rel") == "follow_up", "its ticket is a follow-up of the closed ticket")
     checks.expect(again.ticket_id in agent.ticket(ticket_id)["followup_ids"], "the closed ticket lists the follow-up")
 
-    _emails(checks, zd, ticket_id)
+    _emails(checks, world.zd, ticket_id)
+    # The chaos run's invariant checker, on the demo's world: both sides agree once the sync is quiet.
+    report = world.check(emails=world.zd.emails(), redacted=[(ticket_id, PASSWORD)])
+    checks.expect(not report.violations, "the invariants of docs/design.md §4 hold between the console and Zendesk"
+                  + (f" ({report.summary()})" if report.violations else ""))
 
 
 def _rich_reply_and_redaction(
-    agent: Staff,
-    engine: SyncEngine,
-    support: SupportCases,
+    world: World,
     checks: _Checks,
     case_id: int,
     ticket_id: int,
-    sync: Callable[[], None],
+    sync: Callable[[], object],
     show: Callable[[str, int], Case],
 ) -> None:
     """Staff answer in the rich editor with a pasted screenshot, then redact the password Bob pasted."""
+    agent, support = world.staff, world.support
     upload = agent.attach("screenshot.png", SCREENSHOT)
     url = upload["attachment"]["content_url"]
     agent.update(
@@ -212,7 +196,7 @@ def _rich_reply_and_redaction(
     pasted = next(c for c in agent.comments(ticket_id) if PASSWORD in str(c["body"]))
     agent.redact(ticket_id, int(pasted["id"]), PASSWORD)
     # What Zendesk's ticket.comment_redacted webhook delivers to `casesync serve`: a hint to re-read the ticket.
-    engine.webhook_sink(
+    world.engine.webhook_sink(
         WebhookHint(ticket_id=ticket_id, event_id="demo-redaction", event_type="ticket.comment_redacted")
     )
     sync()

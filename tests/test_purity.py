@@ -4,6 +4,9 @@ and importing it loads no HTTP client, Zendesk client or database driver.
 ``sync.sandbox`` stays an independent peer of the code it emulates Zendesk for: it imports nothing else of
 casesync, neither in its import statements nor when it is loaded.
 
+``sync.testing``, the test kit shipped in the package, imports neither the tests nor the benchmarks (an
+installed casesync has neither), and of the product only the demo imports it.
+
 Two rules of the map in docs/architecture.md hold for the rest of ``sync/``: only ``sync/gateway`` imports
 zenpy (its errors are translated there, once), and ``sync/inbound`` does not import the web server (the hint
 it stores lives in ``sync/hints.py``)."""
@@ -155,3 +158,23 @@ def test_only_the_gateway_imports_zenpy(path: Path) -> None:
 def test_the_inbound_side_does_not_import_the_web_server(path: Path) -> None:
     web = [n for n in _imports(path, "sync.inbound") if n == "sync.web" or n.startswith("sync.web.")]
     assert web == [], f"{path.name} imports {web}"
+
+
+TESTING_SOURCES = sorted((SYNC_DIR / "testing").rglob("*.py"))
+
+
+def test_the_test_kit_has_modules_to_check() -> None:
+    assert {"world.py", "processes.py", "checker.py"} <= {p.name for p in TESTING_SOURCES}
+
+
+@pytest.mark.parametrize("path", TESTING_SOURCES, ids=lambda p: str(p.relative_to(SYNC_DIR)))
+def test_the_test_kit_imports_neither_tests_nor_benchmarks(path: Path) -> None:
+    outside = [n for n in _imports(path, "sync.testing") if n.split(".")[0] in {"tests", "benchmarks"}]
+    assert outside == [], f"{path.name} imports {outside}"
+
+
+@pytest.mark.parametrize("path", [p for p in SYNC_SOURCES if _room(p) != "testing"],
+                         ids=lambda p: str(p.relative_to(SYNC_DIR)))
+def test_only_the_demo_imports_the_test_kit(path: Path) -> None:
+    kit = [n for n in _imports(path, f"sync.{_room(path)}") if n == "sync.testing" or n.startswith("sync.testing.")]
+    assert kit == [] or path.relative_to(SYNC_DIR).parts == ("demo.py",), f"{path.name} imports {kit}"

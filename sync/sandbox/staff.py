@@ -1,18 +1,26 @@
 """A support agent in the sandbox's Zendesk, working through Zendesk's ordinary API.
 
-The other side of the sync, shared by the tests, the demo and anyone trying casesync by hand.
+The other side of the sync, shared by the tests, the benchmarks, the demo and anyone trying casesync by hand.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import requests
 
 from .sandbox import Sandbox
 
-__all__ = ["Staff", "StaffRequestFailed"]
+__all__ = ["TRANSIENT_STATUSES", "Staff", "StaffRequestFailed"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: The statuses a person meets by clicking again: rate limited, or Zendesk failing for a moment.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503})
 
 
 class StaffRequestFailed(AssertionError):
@@ -21,17 +29,43 @@ class StaffRequestFailed(AssertionError):
 
 class Staff:
     """A support agent working in Zendesk through its ordinary API (Basic auth ``email/token:…``), as a person
-    in the agent workspace would: the other side of the sync for tests, the demo and the Support page.
+    in the agent workspace would: the other side of the sync for tests, benchmarks, the demo and the Support page.
 
-    A request Zendesk refuses raises :class:`StaffRequestFailed` with Zendesk's answer.
+    A request Zendesk refuses raises :class:`StaffRequestFailed` with Zendesk's answer; :meth:`tolerant` and
+    :meth:`call` turn that into None, for workloads where a refusal is part of the game (a closed ticket).
+
+    ``retries``: how many times a request is sent again after a transient fault (a status of
+    :data:`TRANSIENT_STATUSES`, a reset connection, an answer cut short), as a person clicks again; 0 for
+    tests, where a fault is a finding.  ``advance_clock`` moves Zendesk's clock while :meth:`wait_job` waits;
+    ``sleep`` is the pause between two tries.  :meth:`create` makes a new agent in an in-process sandbox.
     """
 
-    def __init__(self, zd: Sandbox, email: str = "sam@support.test", name: str = "Sam Agent") -> None:
-        self.email, token = zd.create_agent(email, name)
-        self.zd = zd
-        self.url = zd.url
+    def __init__(
+        self,
+        url: str,
+        email: str,
+        token: str,
+        *,
+        advance_clock: Callable[[float], object] | None = None,
+        retries: int = 0,
+        timeout_s: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = url
+        self.email = email
         self.http = requests.Session()
-        self.http.auth = (f"{self.email}/token", token)
+        self.http.auth = (f"{email}/token", token)
+        self.retries = retries
+        self.timeout_s = timeout_s
+        self.failures = 0
+        self._advance_clock = advance_clock
+        self._sleep = sleep
+
+    @classmethod
+    def create(cls, zd: Sandbox, email: str = "sam@support.test", name: str = "Sam Agent", **options: Any) -> Staff:
+        """A new agent ``name`` in the sandbox ``zd``, signed in (``options`` as for the constructor)."""
+        email, token = zd.create_agent(email, name)
+        return cls(zd.url, email, token, advance_clock=zd.advance_clock, **options)
 
     @cached_property
     def id(self) -> int:
@@ -49,15 +83,54 @@ class Staff:
     def _api(self, path: str) -> str:
         return f"{self.url}/api/v2/{path}.json"
 
+    def send(self, method: str, url: str, *, retries: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """One request to ``url`` (``kwargs`` as for :meth:`requests.Session.request`) and Zendesk's JSON
+        answer, sent again up to ``retries`` times (default: the constructor's) after a transient fault."""
+        left = self.retries if retries is None else retries
+        for attempt in range(left + 1):
+            last = attempt == left
+            try:
+                response = self.http.request(method, url, timeout=self.timeout_s, **kwargs)
+            except requests.RequestException:
+                if last:
+                    raise
+                self._sleep(0.05 * (attempt + 1))
+                continue
+            if response.status_code in TRANSIENT_STATUSES and not last:
+                self._sleep(min(float(response.headers.get("Retry-After") or 0.05), 1.0))
+                continue
+            try:
+                return self._ok(response)
+            except ValueError:  # an answer cut short on the way: look again, as a person reloads the page
+                if last:
+                    raise
+                self._sleep(0.05)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def tolerant(self, request: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """``request(*args, **kwargs)``, or None when Zendesk refused it or kept failing (counted in
+        :attr:`failures`): a person who gives up on a click that did not work and goes on."""
+        try:
+            return request(*args, **kwargs)
+        except (StaffRequestFailed, requests.RequestException, ValueError):
+            self.failures += 1
+            return None
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None, *, retries: int | None = None) -> Any:
+        """The JSON answer of ``/api/v2/{path}`` (the path as given, a query string included), or None when
+        Zendesk refused the request or kept failing (see :meth:`tolerant`).  Typed ``Any``, as the JSON of a
+        workload that reads whichever field it needs: the strict methods above return ``dict``."""
+        return self.tolerant(self.send, method, f"{self.url}/api/v2/{path}", json=body, retries=retries)
+
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         """``GET /api/v2/{path}.json`` with query ``params``."""
-        return self._ok(self.http.get(self._api(path), params=params, timeout=10))
+        return self.send("GET", self._api(path), params=params)
 
     def put(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._ok(self.http.put(self._api(path), json=body, timeout=10))
+        return self.send("PUT", self._api(path), json=body)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(self.http.post(self._api(path), json=body, timeout=10))
+        return self.send("POST", self._api(path), json=body)
 
     # -- tickets ---------------------------------------------------------------------------------------
 
@@ -112,11 +185,9 @@ class Staff:
 
     def attach(self, filename: str, data: bytes) -> dict[str, Any]:
         """Upload a file; returns Zendesk's ``upload`` object (its token and its attachment)."""
-        response = self.http.post(
-            self._api("uploads"), params={"filename": filename}, data=data,
-            headers={"Content-Type": "application/octet-stream"}, timeout=10,
-        )
-        return dict(self._ok(response)["upload"])
+        answer = self.send("POST", self._api("uploads"), params={"filename": filename}, data=data,
+                           headers={"Content-Type": "application/octet-stream"})
+        return dict(answer["upload"])
 
     def redact(self, ticket_id: int, comment_id: int, text: str) -> None:
         """Redact ``text`` from a comment (Zendesk's comment redaction)."""
@@ -139,11 +210,14 @@ class Staff:
             job: dict[str, Any] = self.get(f"job_statuses/{job_id}")["job_status"]
             if job["status"] in ("completed", "failed"):
                 return job
-            self.zd.advance_clock(1.0)
+            if self._advance_clock is not None:
+                self._advance_clock(1.0)
+            else:
+                self._sleep(1.0)
         raise AssertionError(f"job {job_id} did not finish")
 
     def delete(self, ticket_id: int) -> None:
-        self._ok(self.http.delete(self._api(f"tickets/{ticket_id}"), timeout=10))
+        self.send("DELETE", self._api(f"tickets/{ticket_id}"))
 
     # -- CCs -----------------------------------------------------------------------------------------
 
@@ -164,10 +238,9 @@ class Staff:
 
     def email_reply(self, ticket_id: int, sender: str, body: str) -> dict[str, Any]:
         """An end user's email reply to the ticket's notification."""
-        response = self.http.post(
-            f"{self.url}/__sandbox/tickets/{ticket_id}/email_reply", json={"from": sender, "body": body}, timeout=10
-        )
-        return dict(self._ok(response)["ticket"])
+        answer = self.send("POST", f"{self.url}/__sandbox/tickets/{ticket_id}/email_reply",
+                           json={"from": sender, "body": body})
+        return dict(answer["ticket"])
 
     def tickets(self) -> list[dict[str, Any]]:
         """Every ticket in the sandbox, read from its state dump."""

@@ -1,8 +1,11 @@
-"""Entry point of the child processes of the scale-out tests and the workers benchmark
+"""Entry point of the child processes of the scale-out tests and the benchmarks
 (``python sync/testing/proc_main.py <mode> …``, started by :class:`sync.testing.processes.ChildProcess`).
 
 Modes:
 
+* ``sandbox RATE_LIMITS TUNING_JSON`` — the Zendesk sandbox on a free port, counting the faults it injects
+  (:func:`sync.testing.fault_counts.count_faults`); prints ``ready URL AGENT_EMAIL AGENT_TOKEN`` once it
+  listens, serves until SIGTERM.
 * ``engine DB_URL ZENDESK_URL WORKER_ID LEASE_S BATCH`` — a :class:`~sync.SyncEngine` loop, as one replica
   of ``casesync serve`` on its own machine.  Prints ``ready`` once built, waits for a ``go`` line on stdin
   (so that start-up time stays out of measurements), runs until SIGTERM, then prints ``done {json}`` with
@@ -86,6 +89,22 @@ def _engine(
     print("done " + json.dumps({"worker_id": worker_id, "statuses": dict(metrics.statuses)}), flush=True)
 
 
+def _sandbox(rate_limits: str, tuning: str) -> None:
+    from sync.sandbox import Sandbox
+    from sync.testing.fault_counts import count_faults
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sb = Sandbox(rate_limits=rate_limits == "true", **json.loads(tuning))
+    count_faults(sb)
+    sb.start()
+    print(f"ready {sb.url} {sb.agent_email} {sb.agent_token}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        sb.stop()
+
+
 def _store(db_url: str) -> Any:
     from sync.store import open_store
 
@@ -128,7 +147,9 @@ def _race(db_url: str, owner: str, seconds: str, hold_s: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    modes: dict[str, Callable[..., None]] = {"engine": _engine, "outbox": _outbox, "hold": _hold, "race": _race}
+    modes: dict[str, Callable[..., None]] = {
+        "engine": _engine, "outbox": _outbox, "hold": _hold, "race": _race, "sandbox": _sandbox,
+    }
     modes[argv[0]](*argv[1:])
 
 

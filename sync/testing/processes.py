@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
+
+from sync.sandbox.staff import Staff
 
 __all__ = ["REPO", "ChildProcess", "SandboxProcess", "free_port", "wait_for"]
 
@@ -57,16 +59,22 @@ def _child_env() -> dict[str, str]:
 
 
 class ChildProcess:
-    """A child Python process whose stdout lines are collected by a reader thread."""
+    """A child Python process whose stdout lines are collected by a reader thread.
 
-    def __init__(self, args: list[str], *, name: str) -> None:
+    ``env``: variables added to the child's environment; ``stderr``: a file of the caller's that gets the
+    child's stderr (by default a temporary file, read back only to explain a failure).
+    """
+
+    def __init__(self, args: list[str], *, name: str, env: dict[str, str] | None = None,
+                 stderr: IO[str] | None = None) -> None:
         self.name = name
-        # stderr goes to a file, read back only to explain a failure (a pipe nobody reads could fill up).
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
+        # stderr goes to a file, never a pipe: a pipe nobody reads could fill up and block the child.
+        self._own_stderr = stderr is None
+        self._stderr = tempfile.TemporaryFile(mode="w+") if stderr is None else stderr  # noqa: SIM115 - stop()
         self.proc = subprocess.Popen(
             [sys.executable, *args],
             cwd=REPO,
-            env=_child_env(),
+            env={**_child_env(), **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -113,7 +121,9 @@ class ChildProcess:
                 return line
 
     def stderr_tail(self, chars: int = 3000) -> str:
-        """The end of what the child wrote to stderr."""
+        """The end of what the child wrote to stderr (nothing when it went to the caller's file)."""
+        if not self._own_stderr:
+            return ""
         self._stderr.seek(0)
         return self._stderr.read()[-chars:]
 
@@ -139,64 +149,79 @@ class ChildProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self._reader.join(timeout=5)
-        self._stderr.close()
+        if self._own_stderr:
+            self._stderr.close()
         return self.proc.returncode
 
 
 class SandboxProcess:
-    """The Zendesk sandbox served by ``run_sandbox`` in its own process, plus its control endpoints."""
+    """The Zendesk sandbox served from its own process (``proc_main.py sandbox``), plus its control endpoints.
+
+    ``start()``/``stop()``, or a context manager.  The sandbox counts the faults it injects
+    (:meth:`fault_counts`); ``tuning`` is passed to :class:`~sync.sandbox.Sandbox` (e.g.
+    ``requests_per_minute``).  :attr:`agent_email` and :attr:`agent_token` are its admin's credentials.
+    """
 
     def __init__(self, *, rate_limits: bool = False, **tuning: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.rate_limits = rate_limits
         self.tuning = tuning
-        self.agent_email = "admin@sandbox.test"
-        self.agent_token = "sandbox"
+        self.url = self.agent_email = self.agent_token = ""
         self.child: ChildProcess | None = None
         self.http = requests.Session()
 
     def start(self) -> SandboxProcess:
-        code = (
-            "import json, sys; from sync.sandbox import run_sandbox; "
-            f"run_sandbox({self.port}, rate_limits={self.rate_limits!r}, **json.loads(sys.argv[1]))"
-        )
-        self.child = ChildProcess(["-c", code, json.dumps(self.tuning)], name="sandbox")
-        wait_for(self._up, 20, "the sandbox process to answer")
-        return self
-
-    def _up(self) -> bool:
-        assert self.child is not None
-        if self.child.proc.poll() is not None:
-            raise AssertionError(f"the sandbox process exited with {self.child.proc.returncode}")
+        self.child = ChildProcess.main("sandbox", str(self.rate_limits).lower(), json.dumps(self.tuning),
+                                       name="sandbox")
         try:
-            return self.http.get(f"{self.url}/__sandbox/stats", timeout=1).ok
-        except requests.ConnectionError:
-            return False
+            self.url, self.agent_email, self.agent_token = self.child.expect("ready", 30).split()[1:]
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self.child is not None:
             self.child.stop()
         self.http.close()
 
-    def _control(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.http.request(method, f"{self.url}/__sandbox/{path}", json=body, timeout=30)
+    def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Call ``/__sandbox/<path>`` (never faulted, never rate-limited); its JSON answer."""
+        # A state dump of a large run takes a while to build: a generous timeout.
+        response = self.http.request(method, f"{self.url}/__sandbox/{path}", json=body, timeout=120)
         response.raise_for_status()
         return response.json()
 
+    def admin(self, **options: Any) -> Staff:
+        """The sandbox's admin as a support agent (``options`` as for :class:`~sync.sandbox.staff.Staff`)."""
+        return Staff(self.url, self.agent_email, self.agent_token, advance_clock=self.advance_clock, **options)
+
     def reset(self) -> None:
-        self._control("POST", "reset")
+        self.control("POST", "reset")
 
     def faults(self, body: dict[str, Any]) -> None:
-        self._control("POST", "faults", body)
+        self.control("POST", "faults", body)
 
     def advance_clock(self, seconds: float) -> datetime:
         """Move the sandbox's clock forward; its new time."""
-        now = self._control("POST", "clock/advance", {"seconds": seconds})["now"]
+        now = self.control("POST", "clock/advance", {"seconds": seconds})["now"]
         return datetime.fromisoformat(str(now).replace("Z", "+00:00"))
 
+    def advance(self, seconds: float) -> None:
+        """:meth:`advance_clock`, for callers that do not need the new time."""
+        self.advance_clock(seconds)
+
     def stats(self) -> dict[str, Any]:
-        return dict(self._control("GET", "stats"))
+        return dict(self.control("GET", "stats"))
 
     def state(self) -> dict[str, Any]:
-        return dict(self._control("GET", "state"))
+        return dict(self.control("GET", "state"))
+
+    def fault_counts(self) -> dict[str, int]:
+        """How often each kind of fault fired since the start (``reset``, ``429``, ``drop_after_commit``, …)."""
+        return dict(self.control("GET", "fault_counts")["counts"])

@@ -8,41 +8,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from benchmarks.invariants import check, is_transient_reason
-from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.sandbox import Sandbox
-from sync.settings import Settings
+from sync.testing.invariants import check, is_transient_reason
+from sync.testing.world import World
 
 
-def _engine(zd: Sandbox, tmp: Path) -> tuple[SyncEngine, SupportCases, requests.Session]:
-    """An engine on a fresh SQLite store against ``zd``, the console's API on it, and an agent's session."""
-    settings = Settings(
-        zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
-        database_url=f"sqlite:///{tmp / 'c.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
-    )
-    engine = SyncEngine(settings)
-    http = requests.Session()
-    http.auth = (f"{zd.agent_email}/token", zd.agent_token)
-    return engine, SupportCases(store=engine.store), http
+def _world(zd: Sandbox, tmp: Path) -> World:
+    """The console on a fresh SQLite store, synced with ``zd``, and a support agent."""
+    return World(zd, f"sqlite:///{tmp / 'c.db'}")
 
 
-def _settled_state(zd: Sandbox, engine: SyncEngine, http: requests.Session) -> dict[str, Any]:
+def _settled_state(w: World) -> dict[str, Any]:
     """Let four minutes of polls apply what staff did, then the sandbox's whole state."""
-    for _ in range(4):
-        zd.advance_clock(61)
-        engine.run_once()
-    state: dict[str, Any] = http.get(f"{zd.url}/__sandbox/state", timeout=10).json()
-    return state
+    w.sync(4, until_idle=False)
+    return w.state()
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine, dict[str, Any]]]:
     tmp: Path = tmp_path_factory.mktemp("checker")
-    with Sandbox(rate_limits=False) as zd:
-        engine, support, http = _engine(zd, tmp)
+    with Sandbox(rate_limits=False) as zd, _world(zd, tmp) as w:
+        support = w.support
         for account in ("acct0", "acct1"):
             support.upsert_account(account, account)
             support.upsert_user(account, "u0", f"u0@{account}.test", "Admin", admin=True)
@@ -52,15 +40,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncEngine
             support.reply(account, case.id, "u1", f"«c{3 if account == 'acct0' else 4}» more")
         support.upsert_user("acct0", "u2", "u2@acct0.test", "Colleague")  # answers on u1's case: CC'd
         support.reply("acct0", support.list("acct0")[0].id, "u2", "«c7» me too")
-        engine.run_once()
+        w.engine.run_once()
         ticket = support.list("acct0")[0].ticket_id
-        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"comment": {"body": "«s5» answer"}}}, timeout=10)
-        http.put(f"{zd.url}/api/v2/tickets/{ticket}",
-                 json={"ticket": {"comment": {"body": "«n6» note", "public": False}}}, timeout=10)
-        try:
-            yield engine, _settled_state(zd, engine, http)
-        finally:
-            engine.close()
+        assert ticket is not None
+        w.staff.reply(ticket, "«s5» answer")
+        w.staff.note(ticket, "«n6» note")
+        yield w.engine, _settled_state(w)
 
 
 def _tickets(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,32 +177,23 @@ def moved_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sync
     requester by email: Zendesk makes a follow-up in the organization of its source, acct1's (the requester
     was made a member of it for the move)."""
     tmp: Path = tmp_path_factory.mktemp("moved")
-    with Sandbox(rate_limits=False) as zd:
-        engine, support, http = _engine(zd, tmp)
+    with Sandbox(rate_limits=False) as zd, _world(zd, tmp) as w:
+        support = w.support
         for account in ("acct0", "acct1"):
             support.upsert_account(account, account)
             support.upsert_user(account, "u0", f"u0@{account}.test", "Admin", admin=True)
         case = support.submit("acct0", "u0", "Help", "«c1» it broke")
-        engine.run_once()
+        w.engine.run_once()
         ticket = support.get("acct0", case.id).ticket_id
-        orgs = http.get(f"{zd.url}/api/v2/organizations", timeout=10).json()["organizations"]
+        assert ticket is not None
+        orgs = w.staff.get("organizations")["organizations"]
         other = next(o["id"] for o in orgs if o["external_id"] == "console-account:acct1")
-        me = http.get(f"{zd.url}/api/v2/users/me", timeout=10).json()["user"]["id"]
         # Zendesk takes only an organization of the requester: staff make the requester a member first.
-        requester = http.get(f"{zd.url}/api/v2/tickets/{ticket}", timeout=10).json()["ticket"]["requester_id"]
-        http.post(f"{zd.url}/api/v2/organization_memberships", json={"organization_membership": {
-            "user_id": requester, "organization_id": other}}, timeout=10).raise_for_status()
-        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"organization_id": other}},
-                 timeout=10).raise_for_status()
-        http.put(f"{zd.url}/api/v2/tickets/{ticket}", json={"ticket": {"status": "closed", "assignee_id": me}},
-                 timeout=10)
-        followup = http.post(f"{zd.url}/__sandbox/tickets/{ticket}/email_reply",
-                             json={"from": "u0@acct0.test", "body": "«e2» again"}, timeout=10).json()["ticket"]
+        w.staff.move_to_organization(ticket, other)
+        w.staff.update(ticket, status="closed", assignee_id=w.staff.id)
+        followup = w.staff.email_reply(ticket, "u0@acct0.test", "«e2» again")
         assert followup["organization_id"] == other
-        try:
-            yield engine, _settled_state(zd, engine, http)
-        finally:
-            engine.close()
+        yield w.engine, _settled_state(w)
 
 
 def test_a_follow_up_of_a_ticket_moved_to_another_account_is_not_a_lost_case(
@@ -263,26 +239,22 @@ def follow_up_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     """A colleague replies on a case (and is CC'd); staff close its ticket; the requester's email reply
     makes a follow-up, which Zendesk gives the closed ticket's CCs."""
     tmp: Path = tmp_path_factory.mktemp("follow-up")
-    with Sandbox(rate_limits=False) as zd:
-        engine, support, http = _engine(zd, tmp)
+    with Sandbox(rate_limits=False) as zd, _world(zd, tmp) as w:
+        support = w.support
         support.upsert_account("acct0", "acct0")
         support.upsert_user("acct0", "u0", "u0@acct0.test", "Admin", admin=True)
         support.upsert_user("acct0", "u1", "u1@acct0.test", "User")
         support.upsert_user("acct0", "u2", "u2@acct0.test", "Colleague")
         case = support.submit("acct0", "u1", "Help", "«c1» it broke")
         support.reply("acct0", case.id, "u2", "«c2» me too")
-        _settled_state(zd, engine, http)
+        _settled_state(w)
         ticket = support.get("acct0", case.id).ticket_id
-        cc_ids = http.get(f"{zd.url}/api/v2/tickets/{ticket}", timeout=10).json()["ticket"]["email_cc_ids"]
+        assert ticket is not None
+        cc_ids = w.staff.ticket(ticket)["email_cc_ids"]
         assert len(cc_ids) == 2, "the colleague who replied is CC'd beside the admin"
-        http.put(f"{zd.url}/api/v2/tickets/{ticket}",
-                 json={"ticket": {"status": "closed", "assignee_email": zd.agent_email}}, timeout=10)
-        http.post(f"{zd.url}/__sandbox/tickets/{ticket}/email_reply",
-                  json={"from": "u1@acct0.test", "body": "«e3» it broke again"}, timeout=10)
-        try:
-            yield engine, _settled_state(zd, engine, http)
-        finally:
-            engine.close()
+        w.staff.status(ticket, "closed")
+        w.staff.email_reply(ticket, "u1@acct0.test", "«e3» it broke again")
+        yield w.engine, _settled_state(w)
 
 
 def test_a_colleagues_cc_carried_to_a_follow_up_is_kept(follow_up_world: tuple[SyncEngine, dict[str, Any]]) -> None:

@@ -8,48 +8,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from benchmarks.invariants import check
-from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.hints import WebhookHint
 from sync.inbound import webhook_sink
 from sync.sandbox import Sandbox
-from sync.settings import Settings
 from sync.store import Store
+from sync.testing.invariants import check
+from sync.testing.world import World
 
-World = tuple[SyncEngine, dict[str, Any], int]
+Settled = tuple[SyncEngine, dict[str, Any], int]
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path) -> Iterator[Settled]:
     """One case delivered and settled; a valid webhook hint about its ticket received and applied."""
-    with Sandbox(rate_limits=False) as zd:
-        settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
-            database_url=f"sqlite:///{tmp_path / 'c.db'}", default_assignee_email=zd.agent_email, poll_interval_s=0,
-        )
-        engine = SyncEngine(settings)
-        try:
-            support = SupportCases(store=engine.store)
-            support.upsert_account("acct0", "acct0")
-            support.upsert_user("acct0", "u0", "u0@acct0.test", "Admin", admin=True)
-            case = support.submit("acct0", "u0", "Help", "«c1» it broke")
-            engine.run_once()
-            ticket = support.get("acct0", case.id).ticket_id
-            assert ticket is not None
-            webhook_sink(engine.store)(WebhookHint(ticket_id=ticket, event_id="flood-1-000001"))
-            for _ in range(3):
-                zd.advance_clock(61)
-                engine.run_once()
-            state = requests.get(f"{zd.url}/__sandbox/state", timeout=10).json()
-            yield engine, state, ticket
-        finally:
-            engine.close()
+    with Sandbox(rate_limits=False) as zd, World(zd, f"sqlite:///{tmp_path / 'c.db'}") as w:
+        support = w.support
+        support.upsert_account("acct0", "acct0")
+        support.upsert_user("acct0", "u0", "u0@acct0.test", "Admin", admin=True)
+        case = support.submit("acct0", "u0", "Help", "«c1» it broke")
+        w.engine.run_once()
+        ticket = support.get("acct0", case.id).ticket_id
+        assert ticket is not None
+        webhook_sink(w.store)(WebhookHint(ticket_id=ticket, event_id="flood-1-000001"))
+        w.sync(3, until_idle=False)
+        yield w.engine, w.state(), ticket
 
 
-def test_the_hints_received_pass(world: World) -> None:
+def test_the_hints_received_pass(world: Settled) -> None:
     engine, state, _ticket = world
     report = check(engine.store, state, forged_events={"forged-1-000002"}, accepted_events={"flood-1-000001"})
     assert report.violations == []
@@ -90,7 +77,7 @@ def _left_paused(store: Store, ticket: int) -> dict[str, Any]:
     ],
 )
 def test_each_damage_is_reported(
-    world: World, damage: Callable[[Store, int], dict[str, Any]], kind: str
+    world: Settled, damage: Callable[[Store, int], dict[str, Any]], kind: str
 ) -> None:
     engine, state, ticket = world
     extra = damage(engine.store, ticket)

@@ -15,4 +15,4 @@ def test_demo_plays_the_support_process_and_every_expectation_holds(capsys: pyte
     assert "follow-up" in out
     assert "legacy SSO" in out  # the internal note is shown on the Zendesk side of the timeline only
     assert "rich text with a screenshot" in out and "redact the password" in out
-    assert "all 23 expectations held" in out
+    assert "all 24 expectations held" in out

@@ -196,12 +196,19 @@ def test_webhook_hints_duplicated_reordered_and_forged_are_absorbed(world: World
     assert world.store.counts().inbox_pending == 0
 
 
-def test_transient_errors_are_retried_not_dead_lettered(world: World) -> None:
+def _hinted_ticket_zendesk_fails_to_show(world: World) -> int:
+    """A staff reply to a case's ticket, hinted by a webhook; Zendesk answers every read of the ticket with
+    a 503 until the faults are lifted.  Returns the case id."""
     case_id, ticket_id = world.submit("acme", "alice")
     world.staff.reply(ticket_id, "hello")
     webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id="t1"))
     world.zd.configure_faults({"seed": 3, "rules": [{"path": f"tickets/{ticket_id}", "method": "GET",
                                                      "error_503": 1.0}]})
+    return case_id
+
+
+def test_transient_errors_are_retried_not_dead_lettered(world: World) -> None:
+    case_id = _hinted_ticket_zendesk_fails_to_show(world)
     clock = [datetime.now(UTC)]
     world.inbox.clock = lambda: clock[0]
     for _ in range(world.settings.inbound_max_attempts + 2):
@@ -218,11 +225,7 @@ def test_transient_errors_are_retried_not_dead_lettered(world: World) -> None:
 def test_a_pass_leaves_no_inbox_entry_leased(world: World) -> None:
     # A retry that falls due within the same pass is claimed again and handed back, not kept leased: the
     # heartbeat renews a live worker's leases, so a kept lease would hold the ticket until the process died.
-    case_id, ticket_id = world.submit("acme", "alice")
-    world.staff.reply(ticket_id, "hello")
-    webhook_sink(world.store)(WebhookHint(ticket_id=ticket_id, event_id="t1"))
-    world.zd.configure_faults({"seed": 3, "rules": [{"path": f"tickets/{ticket_id}", "method": "GET",
-                                                     "error_503": 1.0}]})
+    case_id = _hinted_ticket_zendesk_fails_to_show(world)
     offset = [timedelta(0)]
 
     def clock() -> datetime:

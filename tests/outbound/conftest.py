@@ -37,7 +37,7 @@ def ticket_of_case(store: Store, case_id: int) -> int:
 
 @pytest.fixture
 def staff(zd: Sandbox) -> Staff:
-    return Staff(zd, "agent@sandbox.test")
+    return Staff.create(zd, "agent@sandbox.test")
 
 
 @pytest.fixture

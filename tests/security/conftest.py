@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from sync.api import SupportCases
-from sync.engine import SyncEngine
 from sync.inbound import webhook_sink
+from sync.report import SyncReport
 from sync.sandbox import Sandbox
 from sync.settings import Settings
 from sync.store import Store, open_store
+from sync.testing.world import World as EngineWorld
 from sync.web.app import create_app, serve_app
 
 SECRET = "whsec-security-tests-0123456789abcdef"
@@ -83,30 +83,19 @@ def sandbox() -> Iterator[Sandbox]:
         yield zd
 
 
-class World:
+class World(EngineWorld):
     """Two accounts synced with a sandbox through a real engine; a staff agent acting over Zendesk's API."""
 
     def __init__(self, zd: Sandbox, db: Path, **settings: Any) -> None:
-        from benchmarks.harness import Agent
-
-        self.zd = zd
-        self.settings = Settings(
-            zendesk_url=zd.url, zendesk_email=zd.agent_email, zendesk_token=zd.agent_token,
-            database_url=f"sqlite:///{db}", default_assignee_email=zd.agent_email, poll_interval_s=0, **settings,
-        )
-        self.engine = SyncEngine(self.settings)
-        self.support = SupportCases(store=self.engine.store)
-        staff_email, token = zd.create_agent("sam@support.test", "Sam Staff")
-        self.staff = Agent(zd.url, staff_email, token)
+        super().__init__(zd, f"sqlite:///{db}", staff=("sam@support.test", "Sam Staff"), **settings)
         for account in ("acme", "globex"):
             self.support.upsert_account(account, account.title())
             self.support.upsert_user(account, "admin", f"admin@{account}.test", f"{account} Admin", admin=True)
             self.support.upsert_user(account, "user", f"user@{account}.test", f"{account} User")
 
-    def sync(self, rounds: int = 4) -> None:
-        for _ in range(rounds):
-            self.zd.advance_clock(61)
-            self.engine.run_once()
+    def sync(self, rounds: int = 4, *, until_idle: bool = False) -> SyncReport:
+        """Four polls by default, whether or not a pass moved anything."""
+        return super().sync(rounds, until_idle=until_idle)
 
     def submit(self, account: str, body: str = "help") -> tuple[int, int]:
         case = self.support.submit(account, "user", "Subject", body)

@@ -3,8 +3,9 @@
 Import as ``from tests.support.zendesk import …`` (``tests`` is a package; pytest puts the project root on
 ``sys.path``).
 
-* :class:`Staff` (``sync.sandbox.staff``, shared with the demo) works through the sandbox's ordinary Zendesk
-  API with an agent's credentials (Basic auth ``email/token:TOKEN``), as a person in Zendesk would.
+* :class:`Staff` (``sync.sandbox.staff``, shared with the demo and the benchmarks) works through the
+  sandbox's ordinary Zendesk API with an agent's credentials (Basic auth ``email/token:TOKEN``), as a person
+  in Zendesk would.
 * :class:`Clock` is the wall clock moved forward on demand, so backoffs become due without waiting.
 * :class:`Console` is one console (store + :class:`~sync.api.SupportCases`) with its outbox and inbox workers
   and poller, talking to the sandbox, plus a :class:`Staff` member.  The inbound and consistency worlds build
@@ -121,7 +122,7 @@ class Console:
         self.inbox = InboxWorker(self.store, self.gateway, self.applier, self.settings, worker_id="inbox")
         self.poller = InboundPoller(self.store, self.gateway, self.settings, owner_id="poller",
                                     applier=self.applier, per_page=per_page)
-        self.staff = Staff(zd, *staff)
+        self.staff = Staff.create(zd, *staff)
 
     # -- console setup ---------------------------------------------------------------------------
 
