@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from sync.store import Store, schema
+from sync.store.kv_keys import CONNECTION_PAUSE
 
-from .model import AUTH, CONSOLE_TOKEN, PAUSE_KEY, Report, ZendeskState, is_transient_reason
+from .model import AUTH, CONSOLE_TOKEN, Report, ZendeskState, is_transient_reason
 from .rules import (
     check_author,
     check_case_vs_ticket,
@@ -108,9 +109,9 @@ def check(
                 report.add("dead_letter_transient", 7, f"{dead.queue} #{dead.id}: {dead.reason}")
             if AUTH.search(dead.reason):
                 report.add("dead_letter_auth", 7, f"{dead.queue} #{dead.id}: {dead.reason}")
-        pause = tx.kv_get(PAUSE_KEY)
-        if pause:
-            report.add("connection_paused", 7, f"the connection is still paused: {pause}")
+        if CONNECTION_PAUSE.is_set(tx):
+            pause = CONNECTION_PAUSE.get(tx)
+            report.add("connection_paused", 7, f"the connection is still paused: {pause or 'unreadable pause'}")
     held = blocked_entries(store)
     if counts.outbox_pending - held or counts.inbox_pending:
         report.add("undelivered", 7, f"outbox pending {counts.outbox_pending} ({held} held behind dead letters),"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "AUTH", "CASE_REF", "CONSOLE_TOKEN", "NOTE_TOKEN", "PAUSE_KEY", "STATUS", "TRANSIENT", "Report", "Violation",
+    "AUTH", "CASE_REF", "CONSOLE_TOKEN", "NOTE_TOKEN", "STATUS", "TRANSIENT", "Report", "Violation",
     "ZendeskState", "expected_status", "is_transient_reason",
 ]
 
@@ -24,8 +24,6 @@ STATUS = {"new": "New", "open": "Open", "hold": "Open", "pending": "Pending", "s
 TRANSIENT = re.compile(r"\bHTTP (429|5\d\d)\b|\b(timed? ?out|timeout|reset|connection|cut short)\b", re.I)
 # A refused credential pauses the connection (docs/design.md §8): it never dead-letters a change.
 AUTH = re.compile(r"\bHTTP 401\b|couldn't authenticate|invalid_token", re.I)
-#: The store's kv key of a connection pause (sync/connection.py); read through the public store API.
-PAUSE_KEY = "connection:paused"
 
 
 def is_transient_reason(reason: str) -> bool:
