@@ -200,6 +200,14 @@ _PG_OPEN_CASE = select(
     .returning(*s.messages.c)
     .cte("new_message")
 )
+# SQLite draws the case number and, when the transaction has none yet, its revision (see
+# ``TxBase._touch_case``) by one upsert of both counters; ``case_number``'s row is always there.
+_SQLITE_NUMBER_AND_REVISION = (
+    sqlite.insert(s.counters)
+    .values([{"name": "case_number", "value": 1}, {"name": "case_revision", "value": 1}])
+    .on_conflict_do_update(index_elements=["name"], set_={"value": s.counters.c.value + 1})
+    .returning(s.counters.c.name, s.counters.c.value)
+)
 _SQLITE_NEW_CASE = s.cases.insert()
 _SQLITE_NEW_DOCUMENT = text("INSERT INTO case_search(rowid, subject, body) VALUES (:id, :s, :b)")
 _NEW_FILE = s.attachments.insert()
@@ -291,7 +299,7 @@ class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
             ).one()
             number = int(row._mapping["case_id"])
         else:
-            number = self.next_case_number()
+            number = self._sqlite_case_number()
             values = dict(
                 id=number, account_id=account_id, requester_id=user_id, subject=subject, status=CaseStatus.NEW.value,
                 refers_to=refers_to, cc=[], created_at=self.now, updated_at=self.now, revision=self._revision_value(),
@@ -314,6 +322,14 @@ class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
             created_at=self.now, updated_at=self.now,
         )
         return self._build([record], {number: [message]})[0]
+
+    def _sqlite_case_number(self) -> int:
+        if self._revision is not None:
+            return self.next_case_number()
+        drawn = {r[0]: int(r[1]) for r in self.conn.execute(_SQLITE_NUMBER_AND_REVISION)}
+        self._revision = drawn["case_revision"]
+        self.allocated_case_numbers.append(drawn["case_number"])
+        return drawn["case_number"]
 
     def add_reply(
         self,
