@@ -25,7 +25,7 @@ from sync.errors import CaseNotFound, InvalidInput, UnknownUser
 from sync.feed_wait import MAX_WAIT_S, wait_for_changes
 from sync.settings import Settings, load_settings
 from sync.store import CaseRecord, Clock, Store, StoreTx, case_key, open_store
-from sync.store.outbox_payloads import ClosePayload, ReplyPayload, SubmitPayload, enqueue
+from sync.store.outbox_payloads import ClosePayload, ReplyPayload, SubmitPayload, enqueue_keyed
 from sync.validation import (
     BODY_MAX,
     MAX_ATTACHMENT_BYTES,
@@ -125,36 +125,44 @@ class SupportCases:
             priority=priority,
             fields=dict(fields) if fields else None,
         )
-        with self.store.transaction() as tx:
-            if (first := idempotency.claim(tx, account_id, key, "submit", digest)) is not None:
-                return first
-            user = tx.get_user(account_id, user_id)
-            if user is None:
-                raise UnknownUser(account_id, user_id)
-            if refers_to is not None:
-                ref = tx.get_case(refers_to)
-                referred = (
-                    None if ref is None else ReferredCase(account_id=ref.account_id, case_id=ref.id, status=ref.status)
+        new_files = [(f.filename, f.content_type or _OCTETS, f.data) for f in files]
+
+        def once() -> Case:
+            with self.store.transaction() as tx:
+                checked = tx.console_write_context(account_id, user_id, key=key)
+                if (first := idempotency.replay(checked.key, key, "submit", digest)) is not None:
+                    return first
+                with idempotency.refusals(tx, account_id, user_id, key):
+                    if checked.user_name is None:
+                        raise UnknownUser(account_id, user_id)
+                    if refers_to is not None:
+                        ref = tx.get_case(refers_to)
+                        referred = (
+                            None
+                            if ref is None
+                            else ReferredCase(account_id=ref.account_id, case_id=ref.id, status=ref.status)
+                        )
+                        # Another account's case reads exactly like a missing one: never reveal that it exists.
+                        refusal = check_refers_to(account_id, referred)
+                        if refusal is not None:
+                            raise InvalidInput(refusal_message(refusal, refers_to))
+                case = tx.open_case(
+                    account_id, user_id, checked.user_name, subject, body,
+                    refers_to=refers_to, details=details, files=new_files,
                 )
-                # Another account's case reads exactly like a missing one: never reveal that it exists.
-                refusal = check_refers_to(account_id, referred)
-                if refusal is not None:
-                    raise InvalidInput(refusal_message(refusal, refers_to))
-            number = tx.next_case_number()
-            tx.create_case(number, account_id, user_id, subject, refers_to=refers_to)
-            if details:
-                tx.set_case_details(number, **details)
-            message = tx.add_message(number, "user", user.name, body, origin="console", user_id=user_id)
-            for f in files:
-                tx.add_attachment(message.id, f.filename, f.content_type or _OCTETS, f.data)
-            enqueue(
-                tx,
-                SubmitPayload(case_id=number),
-                ordering_key=case_key(number),
-                account_id=account_id,
-                case_id=number,
-            )
-            return idempotency.remember(tx, account_id, key, self._case_out(tx, number))
+                stored = enqueue_keyed(
+                    tx,
+                    SubmitPayload(case_id=case.id),
+                    ordering_key=case_key(case.id),
+                    account_id=account_id,
+                    case_id=case.id,
+                    key=idempotency.record(account_id, key, "submit", digest, tx.now, case),
+                )
+                if stored is None:
+                    raise idempotency.KeyTaken(key)
+                return case
+
+        return idempotency.run_keyed(once)
 
     def reply(
         self,
@@ -179,41 +187,46 @@ class SupportCases:
         digest = idempotency.fingerprint(
             "reply", files, case_id=case_id, user_id=user_id, body=body, acknowledges_solution=acknowledges_solution
         )
-        with self.store.transaction() as tx:
-            if (first := idempotency.claim(tx, account_id, key, "reply", digest)) is not None:
-                return first
-            case = self._own_case(tx, account_id, case_id, lock=True)
-            user = tx.get_user(account_id, user_id)
-            if user is None:
-                raise UnknownUser(account_id, user_id)
-            move = check_transition(apply_user_reply, case)
-            message = tx.add_message(
-                case_id,
-                "user",
-                user.name,
-                body,
-                origin="console",
-                acknowledges_solution=acknowledges_solution,
-                user_id=user_id,  # its author in Zendesk too, whichever user of the account wrote it
-            )
-            for f in files:
-                tx.add_attachment(message.id, f.filename, f.content_type or _OCTETS, f.data)
-            if move.changed:
-                tx.set_case_status(case_id, move.after)
-            enqueue(
-                tx,
-                ReplyPayload(
-                    case_id=case_id,
-                    message_id=message.id,
+        new_files = [(f.filename, f.content_type or _OCTETS, f.data) for f in files]
+
+        def once() -> Case:
+            with self.store.transaction() as tx:
+                checked = tx.console_write_context(account_id, user_id, case_id=case_id, key=key)
+                if (first := idempotency.replay(checked.key, key, "reply", digest)) is not None:
+                    return first
+                with idempotency.refusals(tx, account_id, user_id, key):
+                    case = self._own(checked.case, account_id, case_id)
+                    if checked.user_name is None:
+                        raise UnknownUser(account_id, user_id)
+                    move = check_transition(apply_user_reply, case)
+                message_id, answer = tx.add_reply(
+                    case,
+                    checked.user_name,
+                    body,
+                    user_id=user_id,  # its author in Zendesk too, whichever user of the account wrote it
                     acknowledges_solution=acknowledges_solution,
-                    # The ticket's status change depends on the status the user replied to (New stays new).
-                    status_before=case.status,
-                ),
-                ordering_key=case_key(case_id),
-                account_id=account_id,
-                case_id=case_id,
-            )
-            return idempotency.remember(tx, account_id, key, self._case_out(tx, case_id))
+                    status=move.after if move.changed else None,
+                    files=new_files,
+                )
+                stored = enqueue_keyed(
+                    tx,
+                    ReplyPayload(
+                        case_id=case_id,
+                        message_id=message_id,
+                        acknowledges_solution=acknowledges_solution,
+                        # The ticket's status change depends on the status the user replied to (New stays new).
+                        status_before=case.status,
+                    ),
+                    ordering_key=case_key(case_id),
+                    account_id=account_id,
+                    case_id=case_id,
+                    key=idempotency.record(account_id, key, "reply", digest, tx.now, answer),
+                )
+                if stored is None:
+                    raise idempotency.KeyTaken(key)
+                return answer
+
+        return idempotency.run_keyed(once)
 
     def close(self, account_id: str, case_id: int, user_id: str, *, idempotency_key: str | None = None) -> Case:
         """Close the case (final); the user may close at any time (``idempotency_key``: as submit)."""
@@ -222,24 +235,33 @@ class SupportCases:
         check_id(user_id, "user_id")
         key = check_idempotency_key(idempotency_key)
         digest = idempotency.fingerprint("close", case_id=case_id, user_id=user_id)
-        with self.store.transaction() as tx:
-            if (first := idempotency.claim(tx, account_id, key, "close", digest)) is not None:
-                return first
-            case = self._own_case(tx, account_id, case_id, lock=True)
-            if tx.get_user(account_id, user_id) is None:
-                raise UnknownUser(account_id, user_id)
-            move = check_transition(apply_user_close, case)
-            closer = who_closed(CloseEvidence(witness=CloseWitness.CONSOLE))
-            assert closer is not None  # the console user's own close
-            tx.set_case_status(case_id, move.after, closed_by=closer.actor, reason=closer.reason)
-            enqueue(
-                tx,
-                ClosePayload(case_id=case_id, user_id=user_id),
-                ordering_key=case_key(case_id),
-                account_id=account_id,
-                case_id=case_id,
-            )
-            return idempotency.remember(tx, account_id, key, self._case_out(tx, case_id))
+
+        def once() -> Case:
+            with self.store.transaction() as tx:
+                checked = tx.console_write_context(account_id, user_id, case_id=case_id, key=key)
+                if (first := idempotency.replay(checked.key, key, "close", digest)) is not None:
+                    return first
+                with idempotency.refusals(tx, account_id, user_id, key):
+                    case = self._own(checked.case, account_id, case_id)
+                    if checked.user_name is None:
+                        raise UnknownUser(account_id, user_id)
+                    move = check_transition(apply_user_close, case)
+                closer = who_closed(CloseEvidence(witness=CloseWitness.CONSOLE))
+                assert closer is not None  # the console user's own close
+                answer = tx.close_case(case_id, move.after, closed_by=closer.actor, reason=closer.reason)
+                stored = enqueue_keyed(
+                    tx,
+                    ClosePayload(case_id=case_id, user_id=user_id),
+                    ordering_key=case_key(case_id),
+                    account_id=account_id,
+                    case_id=case_id,
+                    key=idempotency.record(account_id, key, "close", digest, tx.now, answer),
+                )
+                if stored is None:
+                    raise idempotency.KeyTaken(key)
+                return answer
+
+        return idempotency.run_keyed(once)
 
     def get(self, account_id: str, case_id: int) -> Case:
         """One case of the account, with its messages."""
@@ -338,12 +360,15 @@ class SupportCases:
     # -- helpers -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _own_case(tx: StoreTx, account_id: str, case_id: int, *, lock: bool = False) -> CaseRecord:
-        record = tx.get_case(case_id, for_update=lock)
+    def _own(record: CaseRecord | None, account_id: str, case_id: int) -> CaseRecord:
         # Another account's case raises exactly what a missing one does.
         if record is None or record.account_id != account_id:
             raise CaseNotFound(account_id, case_id)
         return record
+
+    @staticmethod
+    def _own_case(tx: StoreTx, account_id: str, case_id: int) -> CaseRecord:
+        return SupportCases._own(tx.get_case(case_id), account_id, case_id)
 
     @staticmethod
     def _case_out(tx: StoreTx, case_id: int) -> Case:

@@ -1,8 +1,9 @@
 """Idempotency keys for the console's writes (``submit``, ``reply``, ``close``), as Stripe's work.
 
 The first call with a key does its work and stores what it returned under ``(account, key)`` in the same
-transaction.  A later call with the same key and the same arguments returns that result and writes
-nothing; with other arguments (or another operation) it raises ``InvalidInput``.  Keys are kept at least
+transaction (by its last statement, with the outbox entry; its first read checked the key).  A later call
+with the same key and the same arguments returns that result and writes nothing; with other arguments (or
+another operation) it raises ``InvalidInput``.  Keys are kept at least
 :data:`KEY_TTL` and then pruned by :func:`prune_keys`, which the sync engine's passes run through
 :class:`KeyPruner` (every ten minutes).
 """
@@ -11,16 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from mappings.models import Attachment, Case
-from sync.errors import InvalidInput
+from sync.errors import CaseSyncError, InvalidInput
 from sync.report import SyncReport
 from sync.store import Store, StoreTx
+from sync.store.console_types import IdempotencyRecord
 
-__all__ = ["KEY_TTL", "KeyPruner", "claim", "fingerprint", "prune_keys", "remember"]
+__all__ = ["KEY_TTL", "KeyPruner", "KeyTaken", "fingerprint", "prune_keys", "record", "refusals", "replay", "run_keyed"]
 
 #: How long a key is remembered (at least; pruning runs with the sync engine).
 KEY_TTL = timedelta(hours=24)
@@ -33,12 +36,33 @@ def fingerprint(operation: str, attachments: Sequence[Attachment] = (), **argume
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def claim(tx: StoreTx, account_id: str, key: str | None, operation: str, digest: str) -> Case | None:
-    """Claim ``key`` for this call (None: go ahead), or the first call's result to return as it is."""
-    if key is None:
-        return None
-    found = tx.claim_idempotency_key(account_id, key, operation, digest)
-    if found is None:
+class KeyTaken(Exception):
+    """Another call stored this key while this one ran (PostgreSQL): roll back and run again, to replay it."""
+
+
+#: How often a keyed call runs again after :class:`KeyTaken` (once is enough: the key is then committed).
+_RUNS = 3
+
+
+def run_keyed(call: Callable[[], Case]) -> Case:
+    """Run ``call`` (one transaction), again when it lost its key to a simultaneous call (:class:`KeyTaken`).
+
+    The key is stored with the call's result by the transaction's last statement; a call that finds it
+    stored by another one that committed meanwhile rolls back everything it wrote, and its second run
+    reads the key and returns the first call's result.  So two simultaneous calls never both write.
+    """
+    for _ in range(_RUNS - 1):
+        try:
+            return call()
+        except KeyTaken:
+            continue
+    return call()
+
+
+def replay(found: IdempotencyRecord | None, key: str | None, operation: str, digest: str) -> Case | None:
+    """The first call's result when ``key`` was used by the same call (None: go ahead); ``InvalidInput`` when
+    it was used with other arguments or for another operation."""
+    if key is None or found is None:
         return None
     if found.operation != operation or found.fingerprint != digest or found.result is None:
         raise InvalidInput(
@@ -47,11 +71,30 @@ def claim(tx: StoreTx, account_id: str, key: str | None, operation: str, digest:
     return Case.model_validate(found.result)
 
 
-def remember(tx: StoreTx, account_id: str, key: str | None, result: Case) -> Case:
-    """Store the call's result under its key (same transaction as its writes); returns ``result``."""
-    if key is not None:
-        tx.save_idempotency_result(account_id, key, result.model_dump(mode="json"))
-    return result
+@contextmanager
+def refusals(tx: StoreTx, account_id: str, user_id: str, key: str | None) -> Iterator[None]:
+    """Checks of a keyed call: a refusal (a typed error) raised while another call stored the key is
+    :class:`KeyTaken` instead, so the call replays that call's result.
+
+    On PostgreSQL a call that waited for a simultaneous one's lock reads the case as that call left it,
+    but not the key it stored (the read's snapshot predates it): a retried ``close`` would find its own
+    first call's Closed case.  Read again, the key is there.
+    """
+    try:
+        yield
+    except CaseSyncError:
+        if key is not None and tx.console_write_context(account_id, user_id, key=key).key is not None:
+            raise KeyTaken(key) from None
+        raise
+
+
+def record(
+    account_id: str, key: str | None, operation: str, digest: str, now: datetime, result: Case
+) -> IdempotencyRecord | None:
+    """The key's record to store with the call's writes (None without a key)."""
+    if key is None:
+        return None
+    return IdempotencyRecord(account_id, key, operation, digest, result.model_dump(mode="json"), now)
 
 
 def prune_keys(store: Store, now: datetime) -> int:

@@ -7,8 +7,20 @@ from datetime import datetime
 from typing import Any, Literal
 
 from mappings.models import Case, CaseStatus
+from sync.store.types import CaseRecord
 
-__all__ = ["BROWSE_ORDERS", "BrowseOrder", "BrowseQuery", "BrowseSlice", "IdempotencyRecord"]
+__all__ = [
+    "BROWSE_ORDERS",
+    "BrowseOrder",
+    "BrowseQuery",
+    "BrowseSlice",
+    "IdempotencyRecord",
+    "NewFile",
+    "WriteContext",
+]
+
+#: A file to attach to a new message: filename, content type, content.
+NewFile = tuple[str, str, bytes]
 
 BrowseOrder = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 
@@ -53,3 +65,17 @@ class IdempotencyRecord:
     fingerprint: str
     result: dict[str, Any] | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What a console write checks before it writes anything, read by one statement.
+
+    ``user_name``: the acting user's name (None: not a user of the account); ``case``: the case asked for,
+    locked until the transaction ends (None: no such case, or none asked for); ``key``: the idempotency
+    key's stored record (None: unused, or no key given).
+    """
+
+    user_name: str | None
+    case: CaseRecord | None
+    key: IdempotencyRecord | None

@@ -35,6 +35,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from mappings.models import CaseStatus
 from sync.errors import MalformedPayload
+from sync.store.console_types import IdempotencyRecord
+from sync.store.facets.console import ConsoleTx
 from sync.store.facets.outbox import OutboxTx
 from sync.store.types import OutboxEntry, OutboxKind
 
@@ -50,6 +52,7 @@ __all__ = [
     "UpsertAccountPayload",
     "UpsertUserPayload",
     "enqueue",
+    "enqueue_keyed",
     "parse_payload",
 ]
 
@@ -192,4 +195,19 @@ def enqueue(
     return tx.enqueue(
         payload.kind, payload.dump(), ordering_key=ordering_key, account_id=account_id, case_id=case_id,
         not_before=not_before,
+    )
+
+
+def enqueue_keyed(
+    tx: ConsoleTx,
+    payload: OutboxPayload,
+    *,
+    ordering_key: str,
+    account_id: str,
+    case_id: int,
+    key: IdempotencyRecord | None,
+) -> int | None:
+    """:func:`enqueue` with the idempotency key's record (see :meth:`ConsoleTx.enqueue_keyed`)."""
+    return tx.enqueue_keyed(
+        payload.kind, payload.dump(), ordering_key=ordering_key, account_id=account_id, case_id=case_id, key=key
     )

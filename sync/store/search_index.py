@@ -39,6 +39,8 @@ from sync.store import schema as s
 from sync.store._sqlbase import touch_values
 
 __all__ = [
+    "PG_CASES",
+    "SIMPLE_CONFIG",
     "append_to_document",
     "create_search_structures",
     "fts_query",
@@ -80,8 +82,9 @@ def create_search_structures(conn: Connection) -> None:
 
 # The cases table as PostgreSQL holds it, with the document column the schema adds there (see
 # create_search_structures): a new case's row and its document are then written by one INSERT.
-_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
-_PG_CASES = Table(
+#: The text-search configuration of every document (see the module's docstring).
+SIMPLE_CONFIG: ColumnElement[Any] = literal_column("'simple'::regconfig")
+PG_CASES = Table(
     "cases",
     MetaData(),
     *(Column(c.name, c.type, primary_key=c.primary_key) for c in s.cases.columns),
@@ -92,8 +95,8 @@ _PG_CASES = Table(
 def insert_case(conn: Connection, values: dict[str, Any]) -> None:
     """Insert a case's row (``values``: its columns) with its document started from its subject."""
     if conn.dialect.name == "postgresql":
-        document = func.to_tsvector(_SIMPLE, values["subject"], type_=TSVECTOR)
-        conn.execute(_PG_CASES.insert().values(search_vector=document, **values))
+        document = func.to_tsvector(SIMPLE_CONFIG, values["subject"], type_=TSVECTOR)
+        conn.execute(PG_CASES.insert().values(search_vector=document, **values))
     else:
         conn.execute(s.cases.insert().values(**values))
         index_new_case(conn, values["id"], values["subject"])
@@ -113,13 +116,13 @@ def index_new_case(conn: Connection, case_id: int, subject: str) -> None:
 
 
 _PG_APPEND = {
-    touch: _PG_CASES.update()
-    .where(_PG_CASES.c.id == bindparam("b_case_id"))
+    touch: PG_CASES.update()
+    .where(PG_CASES.c.id == bindparam("b_case_id"))
     .values(
-        search_vector=func.coalesce(_PG_CASES.c.search_vector, literal_column("''::tsvector")).op("||")(
-            func.to_tsvector(_SIMPLE, bindparam("b_body", type_=Text), type_=TSVECTOR)
+        search_vector=func.coalesce(PG_CASES.c.search_vector, literal_column("''::tsvector")).op("||")(
+            func.to_tsvector(SIMPLE_CONFIG, bindparam("b_body", type_=Text), type_=TSVECTOR)
         ),
-        **(touch_values(_PG_CASES, is_pg=True) if touch else {}),
+        **(touch_values(PG_CASES, is_pg=True) if touch else {}),
     )
     for touch in (False, True)
 }

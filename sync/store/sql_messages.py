@@ -20,10 +20,11 @@ from sync.store.types import (
     Origin,
 )
 
-__all__ = ["MessagesMixin"]
+__all__ = ["ADD_MESSAGE", "MessagesMixin"]
 
 _m = s.messages.c
-_ADD_MESSAGE = (
+#: A message inserted from its case's row (``m_...`` parameters), returning the new row.
+ADD_MESSAGE = (
     s.messages.insert()
     .from_select(
         [
@@ -48,7 +49,7 @@ _ADD_MESSAGE = (
     .returning(*s.messages.c)
 )
 
-_PG_ADD_MESSAGE = with_document_append(_ADD_MESSAGE)
+_PG_ADD_MESSAGE = with_document_append(ADD_MESSAGE)
 
 # A case's messages and their attachments' metadata in one round trip (a message without files: one row
 # with NULL attachment columns).
@@ -123,7 +124,7 @@ class MessagesMixin(TxBase):
             if row is None:
                 raise KeyError(f"case {case_id} does not exist")
             return self._message(row, [])
-        row = self.conn.execute(_ADD_MESSAGE, values).first()
+        row = self.conn.execute(ADD_MESSAGE, values).first()
         if row is None:
             raise KeyError(f"case {case_id} does not exist")
         append_to_document(self.conn, case_id, body)
