@@ -6,6 +6,11 @@ or a network error ends the pass: the failure is recorded and the next attempt w
 :meth:`sync.retry.RetryPolicy.backoff` (capped by ``outbox_max_backoff_s``); until then ``run_once``
 returns at once.  An exclusive role in the store (``console_webhooks``) keeps two processes from
 delivering at the same time, so batches leave in order.  ``run_once`` never raises for HTTP errors.
+
+A loop that asks again at once (``run_forever``'s, woken by each feed append) passes ``keep_role=True``: the
+role is kept between passes and renewed once half its time-to-live has passed, so a new entry costs one
+read, the POST and the cursor's write, not a take and a give-up of the role besides; :meth:`release` gives
+it up when the loop ends.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Protocol
 
 import requests
 
+from mappings.models import CaseChange
 from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from sync.console_webhooks.state import DeliveryState, read_state, write_state
 from sync.logging import get_logger
@@ -79,28 +85,62 @@ class ConsoleWebhookWorker:
         self.timeout_s = timeout_s
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lock_ttl_s = lock_ttl_s
+        self._role_since: datetime | None = None  # when the role was last taken or renewed (keep_role)
 
-    def run_once(self) -> SyncReport:
-        """Deliver what is due; the report counts failed deliveries in ``errors`` (never raises for HTTP)."""
-        with self.store.read() as tx:  # nothing due: no lock taken (run_forever asks every second)
+    def run_once(self, *, keep_role: bool = False) -> SyncReport:
+        """Deliver what is due; the report counts failed deliveries in ``errors`` (never raises for HTTP).
+
+        ``keep_role``: keep the delivering role after the pass instead of giving it up (see the module).
+        """
+        held = self._holds_role()  # before the read: what it finds then is nobody else's to change
+        with self.store.read() as tx:  # nothing due: no lock taken (run_forever asks on every append)
             delivered, state = read_state(tx)
-            if not state.due(self.clock()) or not tx.changes(delivered, limit=1):
+            if not state.due(self.clock()):
                 return SyncReport()
-        if not self.store.try_lock(LOCK_NAME, self.worker_id, self.lock_ttl_s):
-            return SyncReport()  # another process delivers: order needs one deliverer
+            found = tx.changes(delivered, limit=self.batch_size if held else 1)
+            if not found:
+                return SyncReport()
+        first: list[CaseChange] | None = found
+        if not held:
+            if not self._take_role():
+                return SyncReport()  # another process delivers: order needs one deliverer
+            with self.store.read() as tx:  # read again under the role: the last holder may have moved on
+                delivered, state = read_state(tx)
+            first = None
         try:
-            return self._deliver()
+            return self._deliver(delivered, state, first)
         finally:
-            self.store.unlock(LOCK_NAME, self.worker_id)
+            if not keep_role:
+                self.release()
 
-    def _deliver(self) -> SyncReport:
-        with self.store.read() as tx:
-            delivered, state = read_state(tx)
+    def release(self) -> None:
+        """Give up the delivering role if this worker holds it (``run_once(keep_role=True)`` kept it)."""
+        self._role_since = None
+        self.store.unlock(LOCK_NAME, self.worker_id)
+
+    def _holds_role(self) -> bool:
+        since = self._role_since
+        return since is not None and self.clock() - since < timedelta(seconds=self.lock_ttl_s / 2)
+
+    def _take_role(self) -> bool:
+        """Take or renew the role; asking again while holding it renews it."""
+        if not self.store.try_lock(LOCK_NAME, self.worker_id, self.lock_ttl_s):
+            self._role_since = None
+            return False
+        self._role_since = self.clock()
+        return True
+
+    def _deliver(self, delivered: int, state: DeliveryState, first: list[CaseChange] | None) -> SyncReport:
         if not state.due(self.clock()):
             return SyncReport()
         for _ in range(self.max_batches):
-            with self.store.read() as tx:
-                batch = tx.changes(delivered, limit=self.batch_size)
+            if first is not None:
+                batch, first = first, None
+            else:
+                if not self._holds_role() and not self._take_role():
+                    break  # a pass long enough to outlive half the lease renews it, or stops
+                with self.store.read() as tx:
+                    batch = tx.changes(delivered, limit=self.batch_size)
             if not batch:
                 break
             body = json.dumps({"changes": [c.model_dump(mode="json") for c in batch]}, separators=(",", ":")).encode()

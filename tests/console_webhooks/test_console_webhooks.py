@@ -81,6 +81,70 @@ def test_the_feed_is_posted_in_seq_order_signed_and_each_entry_once_when_acknowl
     assert receiver.deliveries[-1].seqs == later
 
 
+def test_a_loop_keeps_the_delivering_role_between_passes_until_it_gives_it_up(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop")
+    other = _worker(store, receiver, clock, worker_id="other process")
+    first = _append(store, 1)
+    assert loop.run_once(keep_role=True).errors == []
+    second = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == first  # the loop still holds the role: one deliverer keeps the order
+    loop.run_once(keep_role=True)
+    assert receiver.seqs == first + second
+    loop.release()
+    third = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == first + second + third
+
+
+def test_a_kept_role_is_renewed_by_the_passes_that_deliver(store: Store, receiver: Receiver, clock: Clock) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop", lock_ttl_s=60)
+    other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
+    expected = _append(store, 1)
+    loop.run_once(keep_role=True)
+    for _ in range(3):  # 120 s in all, twice the lease: each pass past half of it renews it
+        clock.advance(40)
+        expected += _append(store, 1)
+        loop.run_once(keep_role=True)
+    late = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == expected
+    loop.run_once(keep_role=True)
+    assert receiver.seqs == expected + late
+
+
+def test_a_role_left_idle_past_its_lease_is_taken_over_and_never_shared(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop", lock_ttl_s=60)
+    other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
+    first = _append(store, 1)
+    loop.run_once(keep_role=True)
+    clock.advance(61)  # nothing to deliver meanwhile: the lease ran out
+    second = _append(store, 1)
+    other.run_once(keep_role=True)
+    third = _append(store, 1)
+    loop.run_once(keep_role=True)  # the role is the other's now: the loop sends nothing
+    assert receiver.seqs == first + second
+    other.run_once(keep_role=True)
+    assert receiver.seqs == first + second + third
+
+
+def test_a_role_kept_by_a_loop_that_died_is_taken_over_after_its_lease(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    dead = _worker(store, receiver, clock, worker_id="dead loop", lock_ttl_s=60)
+    other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
+    first = _append(store, 1)
+    dead.run_once(keep_role=True)
+    second = _append(store, 1)
+    clock.advance(61)
+    other.run_once()
+    assert receiver.seqs == first + second
+
+
 def test_signature_is_base64_hmac_sha256_of_timestamp_and_body() -> None:
     # Computed independently: printf '2025-01-01T00:00:00+00:00{}' | openssl dgst -sha256 -hmac s -binary | base64
     assert sign("s", "2025-01-01T00:00:00+00:00", b"{}") == "06Q97F3WU+xKbE8WUy7bxuXliQoQeIqHW/2iGNKHhCU="
