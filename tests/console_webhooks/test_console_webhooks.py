@@ -118,11 +118,13 @@ def test_a_kept_role_is_renewed_by_the_passes_that_deliver(store: Store, receive
 def test_a_role_left_idle_past_its_lease_is_taken_over_and_never_shared(
     store: Store, receiver: Receiver, clock: Clock
 ) -> None:
-    loop = _worker(store, receiver, clock, worker_id="loop", lock_ttl_s=60)
+    loop = _worker(store, receiver, clock, worker_id="loop", lock_ttl_s=60, save_every_s=1)
     other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
     first = _append(store, 1)
     loop.run_once(keep_role=True)
-    clock.advance(61)  # nothing to deliver meanwhile: the lease ran out
+    clock.advance(1)
+    loop.run_once(keep_role=True)  # an idle pass: writes the progress
+    clock.advance(60)  # nothing to deliver meanwhile: the lease ran out
     second = _append(store, 1)
     other.run_once(keep_role=True)
     third = _append(store, 1)
@@ -132,17 +134,40 @@ def test_a_role_left_idle_past_its_lease_is_taken_over_and_never_shared(
     assert receiver.seqs == first + second + third
 
 
-def test_a_role_kept_by_a_loop_that_died_is_taken_over_after_its_lease(
+def _cursor(store: Store, clock: Clock) -> int | None:
+    seq = collect_status(store, now=clock())["console_webhook_delivered_seq"]
+    return int(seq) if seq is not None else None
+
+
+def test_a_loop_writes_its_progress_every_save_interval_and_when_it_gives_up_the_role(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop", save_every_s=1)
+    [first] = _append(store, 1)
+    loop.run_once(keep_role=True)
+    assert receiver.seqs == [first]
+    assert _cursor(store, clock) is None  # delivered; written with the next ones, or within a second
+    clock.advance(1)
+    loop.run_once(keep_role=True)
+    assert _cursor(store, clock) == first
+    [second] = _append(store, 1)
+    loop.run_once(keep_role=True)
+    assert _cursor(store, clock) == first
+    loop.release()
+    assert _cursor(store, clock) == second
+
+
+def test_progress_a_dead_loop_had_not_written_is_delivered_again(
     store: Store, receiver: Receiver, clock: Clock
 ) -> None:
     dead = _worker(store, receiver, clock, worker_id="dead loop", lock_ttl_s=60)
     other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
     first = _append(store, 1)
     dead.run_once(keep_role=True)
-    second = _append(store, 1)
     clock.advance(61)
+    second = _append(store, 1)
     other.run_once()
-    assert receiver.seqs == first + second
+    assert receiver.seqs == first + first + second  # at least once, in seq order: the console dedupes by seq
 
 
 def test_signature_is_base64_hmac_sha256_of_timestamp_and_body() -> None:
