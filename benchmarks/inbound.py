@@ -10,9 +10,12 @@ comments), for comparison.
 
 ``latency``: webhooks on.  The sandbox's signed deliveries go to a real receiver (``serve_app``) and an
 engine loop (``run_forever``) applies them; each staff reply is timed from the moment Zendesk answered the
-agent's update to the moment the reply is in the console's change feed (``p95_s``), and to the moment the
-console's own webhook receiver (a local HTTP server checking casesync's signature) got it
-(``console_webhook_p95_s``).
+agent's update to the moment the reply is in the console's change feed (``p95_s``; read by a console
+long-polling ``changes(wait=...)``), and to the moment the console's own webhook receiver (a local HTTP server
+checking casesync's signature) got it (``console_webhook_p95_s``).  The floor, measured in the same run once
+the engine has stopped: the same replies with the delivery going to a bare receiver that makes the two reads
+a hint needs (the ticket, its comments) on a bare ``requests`` session (``floor_p95_s``): what Zendesk's side
+of the path costs on this machine, with nothing of casesync's in it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from sync.api import SupportCases
 from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -147,6 +152,66 @@ def _p95(values: list[float]) -> float:
     return ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
 
 
+class _BareHintReader:
+    """The floor's receiver: answers a delivery at once, then reads the ticket and its comments, bare."""
+
+    def __init__(self, zd: SandboxProcess) -> None:
+        self.done: dict[int, float] = {}  # ticket id -> perf_counter() once both reads answered
+        self.event = threading.Event()
+        session = requests.Session()
+        session.auth = (f"{zd.agent_email}/token", zd.agent_token)
+        api = f"{zd.url}/api/v2"
+        reader = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.end_headers()
+                ticket = int(json.loads(body)["detail"]["id"])
+                session.get(f"{api}/tickets/{ticket}.json").raise_for_status()
+                session.get(f"{api}/tickets/{ticket}/comments.json").raise_for_status()
+                reader.done[ticket] = time.perf_counter()
+                reader.event.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/floor"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _BareHintReader:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _floor(zd: SandboxProcess, agent: Agent, tickets: list[int], replies: int, casesync_hook: str) -> list[float]:
+    """Staff reply → a bare receiver has read the ticket and its comments, for each of ``replies`` replies."""
+    agent.call("PUT", f"webhooks/{casesync_hook}", {"webhook": {"status": "inactive"}})
+    samples: list[float] = []
+    with _BareHintReader(zd) as bare:
+        agent.call("POST", "webhooks", {"webhook": {
+            "name": "floor", "endpoint": bare.url, "status": "active",
+            "subscriptions": ["zen:event-type:ticket.comment_added"]}})
+        for k in range(replies):
+            ticket = tickets[k % len(tickets)]
+            bare.done.pop(ticket, None)
+            bare.event.clear()
+            reply = {"ticket": {"comment": {"body": f"floor probe {k}", "public": True}}}
+            agent.call("PUT", f"tickets/{ticket}", reply)
+            sent = time.perf_counter()
+            while ticket not in bare.done and bare.event.wait(30):
+                bare.event.clear()
+            if ticket in bare.done:
+                samples.append(bare.done[ticket] - sent)
+    return samples
+
+
 def latency(replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
     """Staff reply → the console's change feed, and → the console's webhook receiver, in the same run."""
     # The agent's replies count against the account's limit too: 200 of them in a dozen seconds would be
@@ -179,36 +244,46 @@ def latency(replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
         try:
             time.sleep(1.0)
             seq = max((c.seq for c in support.changes()), default=0)
+            cpu = time.process_time()
             for k in range(replies):
                 marker = f"latency probe {k}"
                 agent.call("PUT", f"tickets/{tickets[k % len(tickets)]}",
                            {"ticket": {"comment": {"body": marker, "public": True}}})
                 sent = time.perf_counter()
                 deadline = sent + 30
-                while time.perf_counter() < deadline:
-                    new = support.changes(seq)
+                # As a console does: a long poll of the feed, answered as soon as an entry is appended.
+                while (left := deadline - time.perf_counter()) > 0:
+                    new = support.changes(seq, wait=left)
+                    if not new:
+                        continue
+                    seq = new[-1].seq
                     staff = [c for c in new if c.kind.value == "staff_message"]
                     if staff:
                         samples.append(time.perf_counter() - sent)
                         sent_at[staff[0].seq] = sent
-                        seq = new[-1].seq
                         break
-                    time.sleep(0.005)
             deadline = time.perf_counter() + 30  # the last deliveries may still be on their way
             while time.perf_counter() < deadline and not set(sent_at) <= set(console.arrived):
                 time.sleep(0.01)
+            cpu = time.process_time() - cpu
         finally:
             stop.set()
             for t in threads:
                 t.join(timeout=30)
             engine.close()
+        floor = _floor(zd, agent, tickets, replies, hook["webhook"]["id"])
     pushed = [console.arrived[s] - sent for s, sent in sent_at.items() if s in console.arrived]
     ordered = sorted(samples)
+    floor_p95 = _p95(floor)
     return {"replies": replies, "arrived": len(samples), "median_s": statistics.median(ordered),
             "p95_s": _p95(samples), "max_s": ordered[-1],
             "console_webhook_arrived": len(pushed),
             "console_webhook_median_s": statistics.median(pushed) if pushed else float("nan"),
-            "console_webhook_p95_s": _p95(pushed), "console_webhook_forged": console.forged}
+            "console_webhook_p95_s": _p95(pushed), "console_webhook_forged": console.forged,
+            "floor_arrived": len(floor), "floor_median_s": statistics.median(floor) if floor else float("nan"),
+            "floor_p95_s": floor_p95,
+            "p95_to_floor": _p95(samples) / floor_p95, "console_webhook_p95_to_floor": _p95(pushed) / floor_p95,
+            "cpu_per_reply_s": cpu / replies}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,6 +313,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"latency: staff reply -> console webhook receiver, {out['console_webhook_arrived']} deliveries:"
               f" median {out['console_webhook_median_s'] * 1000:.0f} ms,"
               f" p95 {out['console_webhook_p95_s'] * 1000:.0f} ms")
+        print(f"latency: floor (the delivery to a bare receiver and its two bare reads), {out['floor_arrived']}"
+              f" replies: median {out['floor_median_s'] * 1000:.0f} ms, p95 {out['floor_p95_s'] * 1000:.0f} ms;"
+              f" feed p95 {out['p95_to_floor']:.2f}x the floor, console webhook p95"
+              f" {out['console_webhook_p95_to_floor']:.2f}x; this process's CPU per reply"
+              f" {out['cpu_per_reply_s'] * 1000:.1f} ms")
         print("RESULT " + json.dumps({"benchmark": "inbound_latency", **out}))
 
 

@@ -2,8 +2,11 @@
 
 ``run_once()`` is one pass — due outbox entries, the inbox, and one poll of Zendesk's incremental export
 (when the export budget allows: docs/design.md §6) — and never raises for Zendesk or network errors.
-``run_forever()`` owns the loop: it keeps delivering and draining the inbox continuously and polls every
-``poll_interval_s``.  Side effects (clock, sleep, monotonic time, randomness) are constructor arguments.
+``run_forever()`` owns the loops: one thread keeps delivering and polls every ``poll_interval_s``, one drains
+the inbox the moment the webhook receiver stores a hint, one pushes the change feed to the console's webhook
+the moment it grows.  A wake-up is only a hint: each loop also runs on a short period, so work stored by
+another process or due for a retry is found without one.  Side effects (clock, sleep, monotonic time,
+randomness) are constructor arguments.
 
 While the Zendesk connection is paused (credentials refused, Zendesk unreachable: :mod:`sync.connection`),
 a pass sends nothing but the guard's cheap probe, and the engine resumes by itself once it succeeds.
@@ -43,8 +46,11 @@ __all__ = ["SyncEngine"]
 
 log = get_logger(__name__)
 
-#: How long ``run_forever`` rests between passes when there was nothing to do.
+#: How long ``run_forever``'s loops rest between passes when there was nothing to do and nobody woke them.
 IDLE_SLEEP_S = 0.2
+
+#: How often the console webhook loop looks at the feed without a wake-up (appends by other processes on SQLite).
+PUSH_IDLE_S = 1.0
 
 
 class SyncEngine:
@@ -136,15 +142,17 @@ class SyncEngine:
         )
         #: Console users' emails Zendesk suspended, surfaced on their cases (read at most once a minute).
         self.suspended = SuspendedWatcher(self.store, gateway, clock=clock)
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # the delivery loop: an inbound change may have queued outbound work
+        self._hinted = threading.Event()  # the inbox loop: a hint was stored
+        self._inbox_failure: BaseException | None = None
         store_hint = webhook_sink(self.store, clock=clock)
 
         def sink(hint: WebhookHint) -> bool:
             stored = store_hint(hint)
-            self._wake.set()  # a loop resting in run_forever picks the hint up at once
+            self._hinted.set()  # committed: the inbox loop resting in run_forever picks the hint up at once
             return stored
 
-        #: The webhook receiver's sink: stores the hint durably, then wakes ``run_forever``.
+        #: The webhook receiver's sink: stores the hint durably, then wakes ``run_forever``'s inbox loop.
         self.webhook_sink: Callable[[WebhookHint], bool] = sink
 
     # -- one pass -----------------------------------------------------------------------------------
@@ -159,22 +167,26 @@ class SyncEngine:
             report = report.merge(self._step("console_webhooks", self.console_webhooks.run_once))
         return report
 
-    def _pass(self, *, poll: bool, stop: Callable[[], bool] = lambda: False) -> SyncReport:
+    def _pass(
+        self, *, poll: bool, stop: Callable[[], bool] = lambda: False, inbox: bool = True, count: bool = True
+    ) -> SyncReport:
         if not self.connection.may_send():
             pause = self.connection.paused
             report = SyncReport(errors=[pause.describe()] if pause is not None else [])
         else:
-            report = self._sync(poll=poll, stop=stop)
+            report = self._sync(poll=poll, stop=stop, inbox=inbox)
         report = report.merge(self._step("idempotency_keys", self.key_pruner.run_once))
+        if not count:
+            return report  # run_forever reads no gauge of it: the store's counts are not read for nothing
         counts = self.store.counts()
         return report.model_copy(
             update={"pending": counts.outbox_pending, "dead_letters": counts.outbox_dead + counts.inbox_dead}
         )
 
-    def _sync(self, *, poll: bool, stop: Callable[[], bool]) -> SyncReport:
+    def _sync(self, *, poll: bool, stop: Callable[[], bool], inbox: bool) -> SyncReport:
         report = self._step("outbox", lambda: self.outbox.run_once(stop=stop))
-        if self.connection.paused is None:
-            report = report.merge(self._step("inbox", self.inbox.run_once))
+        if inbox and self.connection.paused is None:
+            report = report.merge(self._step("inbox", lambda: self.inbox.run_once(stop=stop)))
         if poll and not stop() and self.connection.paused is None:
             report = report.merge(self._step("poll", self.poller.run_once))
             report = report.merge(self._step("suspended", self.suspended.run_once))
@@ -206,16 +218,23 @@ class SyncEngine:
         next_poll = self.monotonic()
         outage = OutageBackoff()
         log.info("engine_started", worker_id=self.worker_id)
-        pusher = None
+        # The inbox has a loop of its own, woken by the sink: a hint never waits behind a drain of the outbox
+        # or a poll, and an apply is on the feed as soon as Zendesk answered the two reads.
+        helpers = [threading.Thread(target=self._drain_inbox_forever, args=(stop,), name="inbox", daemon=True)]
         if self.console_webhooks is not None:
             # Its own thread: a slow or failing console never holds up the Zendesk sync.
-            pusher = threading.Thread(target=self._push_forever, args=(stop,), name="console-webhooks", daemon=True)
-            pusher.start()
+            helpers.append(
+                threading.Thread(target=self._push_forever, args=(stop,), name="console-webhooks", daemon=True)
+            )
+        for helper in helpers:
+            helper.start()
         while not stop.is_set():
-            self._wake.clear()  # hints stored from here on wake the rest below
+            if self._inbox_failure is not None:
+                raise self._inbox_failure  # a bug, not an outage: surfaced as a failure of the loop would be
+            self._wake.clear()  # wake-ups from here on make the rest below short
             poll = self.monotonic() >= next_poll
             try:
-                report = self._pass(poll=poll, stop=stop.is_set)
+                report = self._pass(poll=poll, stop=stop.is_set, inbox=False, count=False)
             except Exception as exc:
                 if not is_store_outage(exc):
                     raise
@@ -230,23 +249,67 @@ class SyncEngine:
             if poll:
                 next_poll = self.monotonic() + self.settings.poll_interval_s
             if not (report.delivered or report.inbound_applied):
-                # Rest until a webhook hint arrives, or briefly (so ``stop`` and due retries are noticed).
+                # Rest until an applied hint may have queued outbound work, or briefly (so ``stop`` and due
+                # retries are noticed).
                 self._wake.wait(IDLE_SLEEP_S)
-        if pusher is not None:
-            pusher.join(self.settings.console_webhook_timeout_s + 5)
+        for helper in helpers:
+            helper.join(self.settings.console_webhook_timeout_s + 5)
         log.info("engine_stopped", worker_id=self.worker_id)
 
+    def _drain_inbox_forever(self, stop: threading.Event) -> None:
+        """Drain the inbox until ``stop``: at once when the sink stored a hint, else every ``IDLE_SLEEP_S``.
+
+        The periodic pass is the safety net: hints stored by another process's receiver, retries coming due,
+        a wake-up missed.  While the connection is paused the hints wait (the delivery loop probes).
+        """
+        outage = OutageBackoff()
+        while not stop.is_set():
+            self._hinted.clear()  # hints stored from here on wake the wait below
+            applied = 0
+            if self.connection.paused is None:
+                try:
+                    applied = self._step("inbox", lambda: self.inbox.run_once(stop=stop.is_set)).inbound_applied
+                except Exception as exc:
+                    if not is_store_outage(exc):
+                        self._inbox_failure = exc
+                        self._wake.set()
+                        return
+                    delay = outage.next_delay()
+                    log.warning("store_unavailable", retry_in_s=delay, attempt=outage.failures, error=str(exc)[:300])
+                    stop.wait(delay)
+                    continue
+                outage.reset()
+            if applied and self._outbound_queued():
+                self._wake.set()  # an inbound change queued outbound work (a continuation, a repair): send it now
+            # The pass took every hint due when it claimed; one stored since has set the event already.
+            self._hinted.wait(IDLE_SLEEP_S)
+
+    def _outbound_queued(self) -> bool:
+        """Whether the outbox holds a pending entry: one indexed read, instead of waking a whole outbox pass
+        (its claim and its counts) after every applied hint while nothing was queued."""
+        try:
+            with self.store.read() as tx:
+                return bool(tx.outbox_entries(status="pending", limit=1))
+        except Exception:  # the delivery loop's next periodic pass finds the work anyway
+            return False
+
     def _push_forever(self, stop: threading.Event) -> None:
-        """Deliver console webhooks until ``stop``: at once after a feed append, else every second."""
-        assert self.console_webhooks is not None
+        """Deliver console webhooks until ``stop``: at once after a feed append, else every ``PUSH_IDLE_S``."""
+        worker = self.console_webhooks
+        assert worker is not None
         signal = self.store.feed_signal
         while not stop.is_set():
-            generation = signal.generation
+            generation = signal.generation  # read before the pass: an append during it still wakes the wait
             try:
-                self._step("console_webhooks", self.console_webhooks.run_once)
+                # The role is kept between passes: the next append costs no take and give-up of it.
+                self._step("console_webhooks", lambda: worker.run_once(keep_role=True))
             except Exception as exc:  # e.g. the database briefly unreachable: the thread must live on
                 log.warning("console_webhooks_pass_failed", error=f"{type(exc).__name__}: {exc}")
-            signal.wait(generation, 1.0)
+            signal.wait(generation, PUSH_IDLE_S)
+        try:
+            worker.release()
+        except Exception as exc:  # the role's lease runs out by itself
+            log.warning("console_webhooks_release_failed", error=f"{type(exc).__name__}: {exc}")
 
     # -- for operators ------------------------------------------------------------------------------
 

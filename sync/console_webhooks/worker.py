@@ -6,6 +6,15 @@ or a network error ends the pass: the failure is recorded and the next attempt w
 :meth:`sync.retry.RetryPolicy.backoff` (capped by ``outbox_max_backoff_s``); until then ``run_once``
 returns at once.  An exclusive role in the store (``console_webhooks``) keeps two processes from
 delivering at the same time, so batches leave in order.  ``run_once`` never raises for HTTP errors.
+
+A loop that asks again at once (``run_forever``'s, woken by each feed append) passes ``keep_role=True``: the
+role is kept between passes and renewed once half its time-to-live has passed, so a new entry costs one
+read and the POST, not a take and a give-up of the role besides; and the cursor is written at most every
+``save_every_s`` (and when a delivery fails, and by :meth:`release`, which gives the role up when the loop
+ends) instead of after every POST, since the loop's own copy is the truth while it holds the role.  Each
+write is a write transaction that would meet the next staff reply's, one per feed entry; progress not yet
+written when the process dies is delivered again, which at-least-once delivery allows (the console dedupes
+by ``seq``).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from typing import Any, Protocol
 
 import requests
 
+from mappings.models import CaseChange
 from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from sync.console_webhooks.state import DeliveryState, read_state, write_state
 from sync.logging import get_logger
@@ -65,6 +75,7 @@ class ConsoleWebhookWorker:
         timeout_s: float = 10.0,
         worker_id: str | None = None,
         lock_ttl_s: float = 60.0,
+        save_every_s: float = 1.0,
     ) -> None:
         self.store = store
         self.url = url
@@ -79,28 +90,100 @@ class ConsoleWebhookWorker:
         self.timeout_s = timeout_s
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lock_ttl_s = lock_ttl_s
+        self.save_every_s = save_every_s
+        self._role_since: datetime | None = None  # when the role was last taken or renewed (keep_role)
+        # keep_role: the progress delivered and not yet written, and since when it waits.
+        self._unsaved: tuple[int, DeliveryState] | None = None
+        self._unsaved_since: datetime | None = None
 
-    def run_once(self) -> SyncReport:
-        """Deliver what is due; the report counts failed deliveries in ``errors`` (never raises for HTTP)."""
-        with self.store.read() as tx:  # nothing due: no lock taken (run_forever asks every second)
-            delivered, state = read_state(tx)
-            if not state.due(self.clock()) or not tx.changes(delivered, limit=1):
-                return SyncReport()
-        if not self.store.try_lock(LOCK_NAME, self.worker_id, self.lock_ttl_s):
-            return SyncReport()  # another process delivers: order needs one deliverer
+    def run_once(self, *, keep_role: bool = False) -> SyncReport:
+        """Deliver what is due; the report counts failed deliveries in ``errors`` (never raises for HTTP).
+
+        ``keep_role``: keep the delivering role after the pass instead of giving it up (see the module).
+        """
+        held = self._holds_role()  # before the read: what it finds then is nobody else's to change
+        if not held and self._unsaved is not None:
+            if self._lease_alive():
+                self._save()  # still ours: written before the role is renewed below
+            else:
+                self._forget_unsaved()  # the role lapsed: its next holder reads the store (and delivers again)
+        with self.store.read() as tx:  # nothing due: no lock taken (run_forever asks on every append)
+            delivered, state = self._unsaved or read_state(tx)
+            found = tx.changes(delivered, limit=self.batch_size if held else 1) if state.due(self.clock()) else []
+        if not found:
+            self._save_if_due(keep_role)
+            return SyncReport()
+        first: list[CaseChange] | None = found
+        if not held:
+            if not self._take_role():
+                return SyncReport()  # another process delivers: order needs one deliverer
+            with self.store.read() as tx:  # read again under the role: the last holder may have moved on
+                delivered, state = read_state(tx)
+            first = None
         try:
-            return self._deliver()
+            return self._deliver(delivered, state, first)
         finally:
+            self._save_if_due(keep_role)
+            if not keep_role:
+                self.release()
+
+    def release(self) -> None:
+        """Write the progress not yet written, then give up the delivering role if this worker holds it."""
+        try:
+            if self._lease_alive():
+                self._save()
+        finally:
+            self._forget_unsaved()
+            self._role_since = None
             self.store.unlock(LOCK_NAME, self.worker_id)
 
-    def _deliver(self) -> SyncReport:
-        with self.store.read() as tx:
-            delivered, state = read_state(tx)
+    def _save_if_due(self, keep_role: bool) -> None:
+        since = self._unsaved_since
+        if since is not None and (
+            not keep_role or self.clock() - since >= timedelta(seconds=self.save_every_s)
+        ):
+            self._save()
+
+    def _save(self) -> None:
+        if self._unsaved is None:
+            return
+        delivered, state = self._unsaved
+        with self.store.transaction() as tx:
+            write_state(tx, state, delivered_seq=delivered)
+        self._forget_unsaved()
+
+    def _forget_unsaved(self) -> None:
+        self._unsaved, self._unsaved_since = None, None
+
+    def _holds_role(self) -> bool:
+        """Held, with at least half the lease left (a pass may then run without renewing it)."""
+        since = self._role_since
+        return since is not None and self.clock() - since < timedelta(seconds=self.lock_ttl_s / 2)
+
+    def _lease_alive(self) -> bool:
+        since = self._role_since
+        return since is not None and self.clock() - since < timedelta(seconds=self.lock_ttl_s)
+
+    def _take_role(self) -> bool:
+        """Take or renew the role; asking again while holding it renews it."""
+        if not self.store.try_lock(LOCK_NAME, self.worker_id, self.lock_ttl_s):
+            self._role_since = None
+            self._forget_unsaved()  # another holder delivers from the store's cursor (again, at least once)
+            return False
+        self._role_since = self.clock()
+        return True
+
+    def _deliver(self, delivered: int, state: DeliveryState, first: list[CaseChange] | None) -> SyncReport:
         if not state.due(self.clock()):
             return SyncReport()
         for _ in range(self.max_batches):
-            with self.store.read() as tx:
-                batch = tx.changes(delivered, limit=self.batch_size)
+            if first is not None:
+                batch, first = first, None
+            else:
+                if not self._holds_role() and not self._take_role():
+                    break  # a pass long enough to outlive half the lease renews it, or stops
+                with self.store.read() as tx:
+                    batch = tx.changes(delivered, limit=self.batch_size)
             if not batch:
                 break
             body = json.dumps({"changes": [c.model_dump(mode="json") for c in batch]}, separators=(",", ":")).encode()
@@ -118,7 +201,8 @@ class ConsoleWebhookWorker:
                     delivered_total=state.delivered_total,
                 )
                 with self.store.transaction() as tx:
-                    write_state(tx, state)
+                    write_state(tx, state, delivered_seq=delivered)  # with what this pass delivered before
+                self._forget_unsaved()
                 self._count("failed")
                 log.warning("console_webhook_failed", error=error, failures=failures, retry_in_s=round(delay, 1))
                 return SyncReport(errors=[f"console_webhooks: {error}"])
@@ -126,8 +210,9 @@ class ConsoleWebhookWorker:
             state = DeliveryState(
                 last_success_at=now.isoformat(), delivered_total=state.delivered_total + len(batch)
             )
-            with self.store.transaction() as tx:
-                write_state(tx, state, delivered_seq=delivered)
+            self._unsaved = (delivered, state)  # written by _save_if_due: at once, or by a loop every save_every_s
+            if self._unsaved_since is None:
+                self._unsaved_since = now
             self._count("delivered", len(batch))
         return SyncReport()
 

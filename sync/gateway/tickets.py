@@ -1,6 +1,7 @@
 """Tickets, comments and attachments.
 
-Reads, uploads and bulk jobs go through zenpy.  The two writes on the delivery path — creating a ticket and
+Uploads, bulk jobs and the rarer reads go through zenpy.  The two reads of every webhook hint (the ticket,
+its comments) and the two writes on the delivery path — creating a ticket and
 updating one — are sent as JSON on the same session: creating needs an ``Idempotency-Key`` header, which
 zenpy cannot set per request, and both answers are wanted as plain data (the audit's ``metadata.custom`` and
 comment events), which zenpy would first build into objects that casesync would turn back into dicts.
@@ -123,7 +124,12 @@ class TicketsMixin(GatewayCore):
 
     def get_ticket(self, ticket_id: int) -> ZTicket:
         """One ticket; :class:`~sync.errors.RecordNotFound` when it does not exist (or was deleted)."""
-        return self._call(lambda: ticket_from(self._zenpy().tickets(id=ticket_id).to_dict()))
+        # Plain JSON, as the export reads tickets: each webhook hint reads one, and zenpy's objects would be
+        # built only to be turned back into a dict.
+        ticket = self._get_json(f"tickets/{ticket_id}.json").get("ticket")
+        if not isinstance(ticket, Mapping):
+            raise MappingError("zendesk answered a ticket read without the ticket")
+        return ticket_from(ticket)
 
     def get_tickets(self, ids: Sequence[int]) -> list[ZTicket]:
         """The tickets among ``ids`` that exist, fetched 100 at a time (``show_many``)."""
@@ -189,12 +195,30 @@ class TicketsMixin(GatewayCore):
         """Every comment of the ticket, oldest first (cursor pagination); ``custom`` = ``metadata.custom``.
 
         Inline images are listed too (``include_inline_images=true``): without it Zendesk leaves them out."""
-        return self._call(
-            lambda: [
-                comment_from(c.to_dict())
-                for c in self._zenpy().tickets.comments(ticket=ticket_id, include_inline_images=True)
-            ]
-        )
+        # Plain JSON pages, for the reason get_ticket gives (zenpy built every comment twice over).
+
+        def fetch() -> list[ZComment]:
+            out: list[ZComment] = []
+            url: str | None = f"tickets/{ticket_id}/comments.json"
+            params: dict[str, Any] | None = {"include_inline_images": "true", "page[size]": BATCH}
+            while url is not None:
+                body = self._json(self._raw("GET", url, params=params))
+                out.extend(comment_from(c) for c in body.get("comments") or () if isinstance(c, Mapping))
+                meta, links = body.get("meta"), body.get("links")
+                more = isinstance(meta, Mapping) and bool(meta.get("has_more"))
+                # The next page as Zendesk links it (the query kept), as zenpy followed it; else by its cursor.
+                link = links.get("next") if more and isinstance(links, Mapping) else None
+                cursor = meta.get("after_cursor") if more and isinstance(meta, Mapping) else None
+                if isinstance(link, str) and link:
+                    url, params = link, None
+                elif isinstance(cursor, str) and cursor:
+                    url = f"tickets/{ticket_id}/comments.json"
+                    params = {"include_inline_images": "true", "page[size]": BATCH, "page[after]": cursor}
+                else:
+                    url = None
+            return out
+
+        return self._call(fetch)
 
     def upload(self, filename: str, content_type: str, data: bytes) -> str:
         """Upload a file; returns the token to list in a comment's ``uploads`` (valid 60 minutes)."""

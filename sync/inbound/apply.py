@@ -6,7 +6,9 @@ CC users, cached), downloads the attachments of the comments it will import — 
 transaction, and never those of internal notes — then re-reads the console's side inside the transaction,
 decides again (another worker may have applied the ticket meanwhile) and executes the plan — the follow-up case
 it creates, if any, then its changes in order — with the change-feed entries of docs/design.md §6, the ticket's
-watermark and the comments seen.
+watermark and the comments seen.  When the decision needs nothing from Zendesk (its users are cached, the
+custom-status label known) and the plan downloads nothing — a staff reply on a ticket already seen — it is
+decided once, inside the write transaction, which is where the second decision would be made anyway.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ __all__ = ["TicketApplier", "withdraw_comment"]
 _USER_CACHE_MAX = 5000
 
 
+class _NeedsZendesk(Exception):
+    """Deciding in the write transaction would read Zendesk (a user to look up) or the plan downloads files."""
+
+
 class TicketApplier:
     """Applies Zendesk tickets to the console.  Thread-safe as far as the store and gateway are."""
 
@@ -87,8 +93,12 @@ class TicketApplier:
         merge_target: int | None = None,
         complete: bool = False,
         events_pending: bool = False,
+        also: Callable[[StoreTx], object] | None = None,
     ) -> InboundPlan:
         """Apply ``ticket`` with ``comments`` (``None``: list them now) and return the plan executed.
+
+        ``also`` runs in the same write transaction, after the plan (the inbox completes its hint there: the
+        change and the hint's completion commit together, in one commit).
 
         ``complete`` says the comments are the ticket's full list (not a slice from the event export), which
         clears the ticket's comment-gap marker.  ``status_change`` (the ticket's latest status change in the event
@@ -101,6 +111,26 @@ class TicketApplier:
             comments = self.gateway.list_comments(ticket.id)
             complete = True
         comments = list(comments)
+        if self.details.prepared(ticket):
+            # Decide once, in the write transaction, when the decision reads nothing from Zendesk (the users it
+            # looks up are cached) and the plan downloads nothing: nothing is fetched inside the transaction.
+            # Otherwise, as below: decide, fetch, then decide again on the committed state and execute.
+            label = self.details.prepare(ticket)
+            try:
+                with self.store.transaction() as tx:
+                    plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target, fetch=False)
+                    if self._wants_downloads(plan):
+                        raise _NeedsZendesk
+                    self._execute(tx, plan, ticket, comments, {}, complete)
+                    unmanaged = plan.outcome is TicketOutcome.IGNORE_UNMANAGED
+                    self.details.apply(tx, plan, ticket, None if unmanaged else label)
+                    if also is not None:
+                        also(tx)
+            except _NeedsZendesk:
+                pass  # rolled back before any write
+            else:
+                self._observe(plan)
+                return plan
         with self.store.read() as tx:
             plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target)
         downloads = self._download(plan)
@@ -110,13 +140,15 @@ class TicketApplier:
             plan = self._decide(tx, ticket, comments, status_change, events_pending, merge_target)
             self._execute(tx, plan, ticket, comments, downloads, complete)
             self.details.apply(tx, plan, ticket, label)
+            if also is not None:
+                also(tx)
         self._observe(plan)
         return plan
 
-    def apply_deleted(self, ticket_id: int) -> InboundPlan | None:
+    def apply_deleted(self, ticket_id: int, *, also: Callable[[StoreTx], object] | None = None) -> InboundPlan | None:
         """Apply a ticket that Zendesk no longer has (404): its case closes (system, "deleted in Zendesk").
 
-        ``None`` when the ticket is not linked to a case.
+        ``None`` when the ticket is not linked to a case (``also`` has not run then).
         """
         with self.store.read() as tx:
             case_id = tx.case_of_ticket(ticket_id)
@@ -137,6 +169,8 @@ class TicketApplier:
             # The snapshot is made up: only its status speaks, not its (empty) CC list.
             plan = plan.model_copy(update={"changes": [a for a in plan.changes if not isinstance(a, SetCc)]})
             self._execute(tx, plan, ghost, [], {}, True)
+            if also is not None:
+                also(tx)
         self._observe(plan)
         return plan
 
@@ -171,7 +205,10 @@ class TicketApplier:
         status_change: StatusChange | None,
         events_pending: bool,
         merge_target: int | None,
+        *,
+        fetch: bool = True,
     ) -> InboundPlan:
+        """The plan for ``ticket``; ``fetch=False`` raises :class:`_NeedsZendesk` instead of looking users up."""
         case_id = tx.case_of_ticket(ticket.id)
         view = self._case_view(tx, case_id) if case_id is not None else None
         source: CaseView | None = None
@@ -185,7 +222,7 @@ class TicketApplier:
         private = frozenset(PRIVATE_COMMENTS.get(tx, ticket.id) or ())
         ledger = self._ledger(tx, view.case_id, private) if view is not None else CommentLedger(private=private)
         context = InboundContext(
-            users=self._users_for(ticket, comments, ledger),
+            users=self._users_for(ticket, comments, ledger, fetch=fetch),
             ticket_cases=self._ticket_cases(tx, owner.account_id, ticket, comments, merge_target),
             staff_names=self.staff_names,
             zendesk_host=self.zendesk_host,
@@ -218,18 +255,23 @@ class TicketApplier:
             imported=frozenset(imported), withdrawn=frozenset(withdrawn), written=frozenset(written), private=private
         )
 
-    def _users_for(self, ticket: ZTicket, comments: list[ZComment], ledger: CommentLedger) -> dict[int, ZUser]:
+    def _users_for(
+        self, ticket: ZTicket, comments: list[ZComment], ledger: CommentLedger, *, fetch: bool = True
+    ) -> dict[int, ZUser]:
         # Only authors of comments that may be imported, and the CCs: internal notes need no lookup.
         known = ledger.imported | ledger.written | ledger.private
         wanted = {c.author_id for c in comments if c.public and c.id not in known}
         wanted.update(ticket.email_cc_ids)
         missing = [i for i in wanted if i not in self._users and i > 0]
+        if missing and not fetch:
+            raise _NeedsZendesk
         if missing:
             if len(self._users) + len(missing) > _USER_CACHE_MAX:
                 self._users.clear()
-            for user in self.gateway.get_users(missing):
-                self._users[user.id] = user
-        return {i: self._users[i] for i in wanted if i in self._users}
+            for fetched in self.gateway.get_users(missing):
+                self._users[fetched.id] = fetched
+        # .get: the poller's thread and the inbox's share the cache (one may clear it while the other reads).
+        return {i: user for i in wanted if (user := self._users.get(i)) is not None}
 
     @staticmethod
     def _ticket_cases(
@@ -251,6 +293,13 @@ class TicketApplier:
             if record is not None and record.account_id == account_id:
                 out[ticket_id] = record.id
         return out
+
+    @staticmethod
+    def _wants_downloads(plan: InboundPlan) -> bool:
+        return any(
+            isinstance(action, ImportMessage) and any(a.content_url for a in action.attachments)
+            for action in plan.changes
+        )
 
     def _download(self, plan: InboundPlan) -> dict[int, bytes]:
         # Only the attachments of comments the plan imports: an internal note's never appear here.

@@ -27,11 +27,11 @@ from sync.gateway import ZendeskGateway
 from sync.hints import WebhookHint
 from sync.inbound.apply import TicketApplier
 from sync.inbound.events import to_change
-from sync.inbound.poller import poller_will_read
+from sync.inbound.poller import poller_will_read_in
 from sync.logging import get_logger
 from sync.report import SyncReport
 from sync.settings import Settings
-from sync.store import InboxEntry, Store
+from sync.store import InboxEntry, Store, StoreTx
 from sync.store.kv_keys import CARRIED
 
 if TYPE_CHECKING:
@@ -95,8 +95,12 @@ class InboxWorker:
         self.worker_id = worker_id or f"inbox-{uuid.uuid4().hex[:8]}"
         self.batch = batch
 
-    def run_once(self) -> SyncReport:
-        """Handle every hint due now (claiming again until none is due); never raises for Zendesk errors.
+    def run_once(self, *, stop: Callable[[], bool] = lambda: False) -> SyncReport:
+        """Handle every hint due now (claiming again while a claim comes back full); never raises for Zendesk
+        errors.
+
+        ``stop`` is asked before each hint: once it says so, the hint in hand is finished and the rest handed
+        back for the next start.
 
         Every entry claimed and not handled (claimed again after a retry made it due within this pass, or left
         when the connection paused) is handed back: the lease heartbeat renews a live worker's leases, so an
@@ -112,15 +116,20 @@ class InboxWorker:
             self._release([e for e in claimed if e.id in seen])
             if not entries:
                 break
+            # A short claim took every hint due: claiming again would only find none (one more write
+            # transaction per hint).  A hint stored meanwhile is the next pass's (its sink wakes it).
+            last_round = len(claimed) < self.batch
             for index, entry in enumerate(entries):
                 seen.add(entry.id)
                 done, error = self._handle(entry)
                 applied += done
                 if error:
                     errors.append(error)
-                if self.connection is not None and self.connection.paused is not None:
+                if stop() or (self.connection is not None and self.connection.paused is not None):
                     self._release(entries[index + 1 :])
                     return SyncReport(inbound_applied=applied, errors=errors)
+            if last_round:
+                break
         return SyncReport(inbound_applied=applied, errors=errors)
 
     def _release(self, entries: list[InboxEntry]) -> None:
@@ -130,16 +139,22 @@ class InboxWorker:
                     tx.release_inbox(entry)
 
     def _handle(self, entry: InboxEntry) -> tuple[int, str | None]:
+        completed: list[bool] = []
+
+        def complete(tx: StoreTx) -> None:
+            # In the apply's own transaction: one commit for the change and the hint it answers.
+            completed.append(tx.complete_inbox(entry))
+
         try:
             try:
                 ticket = self.gateway.get_ticket(entry.ticket_id)
             except RecordNotFound:
                 # Deleted in Zendesk (or never existed): a linked case closes, anything else is dropped.
-                plan = self.applier.apply_deleted(entry.ticket_id)
+                plan = self.applier.apply_deleted(entry.ticket_id, also=complete)
                 applied = len(plan.actions) if plan else 0
             else:
                 change, pending = self._close_evidence(ticket)
-                plan = self.applier.apply(ticket, None, status_change=change, events_pending=pending)
+                plan = self.applier.apply(ticket, None, status_change=change, events_pending=pending, also=complete)
                 applied = len(plan.actions)
         except Exception as exc:
             # Transient, or explained by the connection's pause: retried for as long as it takes.  Anything
@@ -149,8 +164,9 @@ class InboxWorker:
             else:
                 self._give_up_or_retry(entry, exc)
             return 0, f"inbox ticket {entry.ticket_id}: {type(exc).__name__}: {exc}"
-        with self.store.transaction() as tx:
-            tx.complete_inbox(entry)
+        if not completed:  # nothing was written for it (a deleted ticket no case knew)
+            with self.store.transaction() as tx:
+                tx.complete_inbox(entry)
         return applied, None
 
     def _close_evidence(self, ticket: ZTicket) -> tuple[StatusChange | None, bool]:
@@ -158,7 +174,8 @@ class InboxWorker:
         (kept with the ticket's carried comments), and whether the poller has yet to read this change."""
         with self.store.read() as tx:
             carried = CARRIED.get(tx, ticket.id)
-        return to_change(carried.status if carried is not None else None), poller_will_read(self.store, ticket)
+            pending = poller_will_read_in(tx, ticket)
+        return to_change(carried.status if carried is not None else None), pending
 
     def _backoff(self, entry: InboxEntry, exc: Exception) -> datetime:
         delay = Backoff(BASE_BACKOFF_S, self.settings.outbox_max_backoff_s).delay(entry.attempts + 1)

@@ -70,10 +70,17 @@ from sync.logging import get_logger
 from sync.metrics import Metrics
 from sync.report import SyncReport
 from sync.settings import Settings
-from sync.store import Store
+from sync.store import Store, StoreTx
 from sync.store.kv_keys import CARRIED, COMMENT_GAP, EXPORT_REQUESTS, FIRST_START_TIME
 
-__all__ = ["EVENTS_CURSOR", "REQUESTS_PER_POLL", "TICKETS_CURSOR", "InboundPoller", "poller_will_read"]
+__all__ = [
+    "EVENTS_CURSOR",
+    "REQUESTS_PER_POLL",
+    "TICKETS_CURSOR",
+    "InboundPoller",
+    "poller_will_read",
+    "poller_will_read_in",
+]
 
 log = get_logger(__name__)
 
@@ -90,7 +97,14 @@ def poller_will_read(store: Store, ticket: ZTicket) -> bool:
     if ticket.generated_timestamp is None:
         return False
     with store.read() as tx:
-        cursor = tx.get_cursor(TICKETS_CURSOR)
+        return poller_will_read_in(tx, ticket)
+
+
+def poller_will_read_in(tx: StoreTx, ticket: ZTicket) -> bool:
+    """:func:`poller_will_read` inside the caller's transaction."""
+    if ticket.generated_timestamp is None:
+        return False
+    cursor = tx.get_cursor(TICKETS_CURSOR)
     if not cursor:
         return False
     try:

@@ -57,6 +57,14 @@ class TicketDetails:
         assert statuses is not None
         return status_label(sid, statuses)
 
+    def prepared(self, ticket: ZTicket) -> bool:
+        """Whether :meth:`prepare` answers ``ticket`` from the cached copy, without reading Zendesk."""
+        sid = ticket.custom_status_id
+        if sid is None:
+            return True
+        with self._lock:
+            return self._statuses is not None and (sid in self._statuses or sid in self._unknown)
+
     def apply(self, tx: StoreTx, plan: InboundPlan, ticket: ZTicket, label: str | None) -> None:
         """Store what changed of the case's details (with feed entries) and queue a CC repair if needed."""
         if plan.outcome not in _APPLIED:

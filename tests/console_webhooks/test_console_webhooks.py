@@ -81,6 +81,95 @@ def test_the_feed_is_posted_in_seq_order_signed_and_each_entry_once_when_acknowl
     assert receiver.deliveries[-1].seqs == later
 
 
+def test_a_loop_keeps_the_delivering_role_between_passes_until_it_gives_it_up(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop")
+    other = _worker(store, receiver, clock, worker_id="other process")
+    first = _append(store, 1)
+    assert loop.run_once(keep_role=True).errors == []
+    second = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == first  # the loop still holds the role: one deliverer keeps the order
+    loop.run_once(keep_role=True)
+    assert receiver.seqs == first + second
+    loop.release()
+    third = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == first + second + third
+
+
+def test_a_kept_role_is_renewed_by_the_passes_that_deliver(store: Store, receiver: Receiver, clock: Clock) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop", lock_ttl_s=60)
+    other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
+    expected = _append(store, 1)
+    loop.run_once(keep_role=True)
+    for _ in range(3):  # 120 s in all, twice the lease: each pass past half of it renews it
+        clock.advance(40)
+        expected += _append(store, 1)
+        loop.run_once(keep_role=True)
+    late = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == expected
+    loop.run_once(keep_role=True)
+    assert receiver.seqs == expected + late
+
+
+def test_a_role_left_idle_past_its_lease_is_taken_over_and_never_shared(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop", lock_ttl_s=60, save_every_s=1)
+    other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
+    first = _append(store, 1)
+    loop.run_once(keep_role=True)
+    clock.advance(1)
+    loop.run_once(keep_role=True)  # an idle pass: writes the progress
+    clock.advance(60)  # nothing to deliver meanwhile: the lease ran out
+    second = _append(store, 1)
+    other.run_once(keep_role=True)
+    third = _append(store, 1)
+    loop.run_once(keep_role=True)  # the role is the other's now: the loop sends nothing
+    assert receiver.seqs == first + second
+    other.run_once(keep_role=True)
+    assert receiver.seqs == first + second + third
+
+
+def _cursor(store: Store, clock: Clock) -> int | None:
+    seq = collect_status(store, now=clock())["console_webhook_delivered_seq"]
+    return int(seq) if seq is not None else None
+
+
+def test_a_loop_writes_its_progress_every_save_interval_and_when_it_gives_up_the_role(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    loop = _worker(store, receiver, clock, worker_id="loop", save_every_s=1)
+    [first] = _append(store, 1)
+    loop.run_once(keep_role=True)
+    assert receiver.seqs == [first]
+    assert _cursor(store, clock) is None  # delivered; written with the next ones, or within a second
+    clock.advance(1)
+    loop.run_once(keep_role=True)
+    assert _cursor(store, clock) == first
+    [second] = _append(store, 1)
+    loop.run_once(keep_role=True)
+    assert _cursor(store, clock) == first
+    loop.release()
+    assert _cursor(store, clock) == second
+
+
+def test_progress_a_dead_loop_had_not_written_is_delivered_again(
+    store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    dead = _worker(store, receiver, clock, worker_id="dead loop", lock_ttl_s=60)
+    other = _worker(store, receiver, clock, worker_id="other process", lock_ttl_s=60)
+    first = _append(store, 1)
+    dead.run_once(keep_role=True)
+    clock.advance(61)
+    second = _append(store, 1)
+    other.run_once()
+    assert receiver.seqs == first + first + second  # at least once, in seq order: the console dedupes by seq
+
+
 def test_signature_is_base64_hmac_sha256_of_timestamp_and_body() -> None:
     # Computed independently: printf '2025-01-01T00:00:00+00:00{}' | openssl dgst -sha256 -hmac s -binary | base64
     assert sign("s", "2025-01-01T00:00:00+00:00", b"{}") == "06Q97F3WU+xKbE8WUy7bxuXliQoQeIqHW/2iGNKHhCU="

@@ -341,6 +341,27 @@ def test_list_comments_follows_cursor_pages(gw: ZendeskGateway, rsps: responses.
     assert comments[1].custom == {}
 
 
+def test_list_comments_follows_the_after_cursor_when_a_page_links_no_next(
+    gw: ZendeskGateway, rsps: responses.RequestsMock
+) -> None:
+    first = {"page[size]": "100", "include_inline_images": "true"}
+
+    def comment(cid: int) -> dict[str, object]:
+        return {"id": cid, "author_id": 7, "body": f"c{cid}", "public": True, "created_at": "2026-01-01T10:00:00Z"}
+
+    rsps.get(
+        BASE + "tickets/42/comments.json",
+        match=[matchers.query_param_matcher(first)],
+        json={"comments": [comment(1)], "meta": {"has_more": True, "after_cursor": "abc"}},
+    )
+    rsps.get(
+        BASE + "tickets/42/comments.json",
+        match=[matchers.query_param_matcher({**first, "page[after]": "abc"})],
+        json={"comments": [comment(2)], "meta": {"has_more": False}},
+    )
+    assert [c.id for c in gw.list_comments(42)] == [1, 2]
+
+
 def test_export_tickets_returns_the_page_and_the_server_date(gw: ZendeskGateway, rsps: responses.RequestsMock) -> None:
     rsps.get(
         BASE + "incremental/tickets/cursor.json",
