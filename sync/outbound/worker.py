@@ -119,7 +119,11 @@ class OutboxWorker:
             )
             if not entries:
                 break
-            entries = self._record_sent_ccs(entries)
+            try:
+                entries = self._record_sent_ccs(entries)
+            except Exception as exc:
+                # Nothing is lost: each submit then records its own addresses before its request leaves.
+                log.warning("outbox_batch_sent_ccs_not_recorded", error=f"{type(exc).__name__}: {exc}")
             self._delivered_ids.clear()
             done: list[tuple[OutboxEntry, Finish | None]] = []
             since = self.monotonic()

@@ -258,3 +258,18 @@ def test_steady_state_drain_holds_to_its_statement_budget(
     # 15 deliveries, with the claims and the pass reports around them: 162 statements today (the code before
     # the bulk bookkeeping sent about 230); the benchmark's 1,000 deliveries average about 6.5 each.
     assert len(sent) <= 11 * 15, f"{len(sent)} statements for 15 deliveries"
+
+
+def test_a_batch_whose_addresses_could_not_be_recorded_is_delivered_recording_each_alone(
+    support: SupportCases, account: str, store: Store, worker: OutboxWorker, drain: Drain
+) -> None:
+    def refused(_entries: object) -> object:
+        raise RuntimeError("database is locked")
+
+    worker._record_sent_ccs = refused  # type: ignore[assignment]
+    case = support.submit(account, "bob", "Printer", "Out of toner")
+    report = drain()
+    assert report.dead_letters == 0 and ticket_of_case(store, case.id)
+    with store.read() as tx:
+        [submit] = [e for e in tx.outbox_entries() if e.kind == "submit"]
+    assert SubmitPayload.of(submit).sent_ccs == ("ann@acme.test", "ops@acme.test")
