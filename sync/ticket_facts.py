@@ -8,12 +8,14 @@ since is never overwritten (Zendesk answers 409 and the outbox re-reads).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mappings.zendesk import ZTicket
 from sync.store import StoreTx
 from sync.store.kv_keys import TICKET_FACTS
 from sync.store.kv_values import TicketFacts
 
-__all__ = ["TicketFacts", "known_ticket", "remember_ticket"]
+__all__ = ["TicketFacts", "known_ticket", "remember_ticket", "remember_tickets"]
 
 
 def remember_ticket(tx: StoreTx, ticket: ZTicket) -> None:
@@ -24,6 +26,31 @@ def remember_ticket(tx: StoreTx, ticket: ZTicket) -> None:
     if current is not None and current.updated_at > ticket.updated_at:
         return
     TICKET_FACTS.put(tx, ticket.id, TicketFacts(assignee_id=ticket.assignee_id, updated_at=ticket.updated_at))
+
+
+def remember_tickets(tx: StoreTx, tickets: Iterable[ZTicket]) -> None:
+    """:func:`remember_ticket` for several tickets: one read of what is recorded, one write of what is newer.
+
+    Of two snapshots of the same ticket, the newer is kept.
+    """
+    newest: dict[int, ZTicket] = {}
+    for ticket in tickets:
+        if ticket.updated_at is None:
+            continue
+        seen = newest.get(ticket.id)
+        if seen is None or (seen.updated_at is not None and ticket.updated_at >= seen.updated_at):
+            newest[ticket.id] = ticket
+    if not newest:
+        return
+    recorded = TICKET_FACTS.get_many(tx, newest)
+    changed: dict[int, TicketFacts] = {}
+    for ticket_id, ticket in newest.items():
+        assert ticket.updated_at is not None
+        current = recorded.get(ticket_id)
+        if current is not None and current.updated_at > ticket.updated_at:
+            continue
+        changed[ticket_id] = TicketFacts(assignee_id=ticket.assignee_id, updated_at=ticket.updated_at)
+    TICKET_FACTS.put_many(tx, changed)
 
 
 def known_ticket(tx: StoreTx, ticket_id: int) -> TicketFacts | None:

@@ -15,7 +15,6 @@ from sync.errors import (
 )
 from sync.logging import get_logger
 from sync.outbound.case_handler import CaseHandler
-from sync.outbound.directory import Directory
 from sync.outbound.outcomes import Undeliverable
 from sync.store import OutboxEntry
 from sync.store.outbox_payloads import ClosePayload
@@ -38,7 +37,7 @@ class CloseDelivery(CaseHandler):
             ticket_id = case.ticket_id if case is not None else None
             facts = known_ticket(tx, ticket_id) if ticket_id is not None else None
             unassigned = facts is not None and facts.assignee_id is None
-            known_agent = Directory.known_agent_id(tx, email) if unassigned and email else None
+            known_agent = self.directory.known_agent_id(tx, email) if unassigned and email else None
         if ticket_id is None:
             raise MappingError(f"case {case_id} has no ticket: its submit has not been delivered")
         try:

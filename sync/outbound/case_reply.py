@@ -23,10 +23,9 @@ from sync.errors import (
 from sync.logging import get_logger
 from sync.outbound.case_handler import CaseHandler
 from sync.outbound.dependencies import wait_for_users
-from sync.outbound.outcomes import Finish
-from sync.store import CaseRecord, MessageRecord, OutboxEntry, StoreTx, case_key
+from sync.outbound.outcomes import Finish, Recorded
+from sync.store import CaseRecord, MessageRecord, OutboxEntry, case_key
 from sync.store.outbox_payloads import ReplyPayload, SubmitPayload, enqueue
-from sync.ticket_facts import remember_ticket
 
 __all__ = ["ReplyDelivery"]
 
@@ -41,14 +40,14 @@ class ReplyDelivery(CaseHandler):
         payload = ReplyPayload.of(entry)
         case_id, message_id = payload.case_id, payload.message_id
         with self.store.read() as tx:
-            case = tx.get_case(case_id)
-            message = tx.message(message_id)
+            case, message = tx.case_and_message(case_id, message_id)
             # The message's own author (any user of the account); messages stored before authorship was
             # kept are the requester's.  One read for everything a steady-state reply needs.
             author = (message.user_id if message else None) or (case.requester_id if case else "")
-            linked = self.directory.linked_end_user(tx, case.account_id, author) if case else None
             if case is not None:
+                # First: its one read of the user leaves the user and the staff test in the snapshot.
                 wait_for_users(tx, entry, case.account_id, [author], self.settled)
+            linked = self.directory.linked_end_user(tx, case.account_id, author) if case else None
         if case is None or message is None:
             raise MappingError(f"case {case_id} or message {message_id} is not in the store")
         if message.zendesk_comment_id is not None or message.case_id != case_id:
@@ -120,13 +119,7 @@ class ReplyDelivery(CaseHandler):
         if comment_id is None:
             comment_id = self._find_posted(ticket_id, message, author_id, entry.created_at)
 
-        def finish(tx: StoreTx) -> None:
-            if updated is not None:
-                remember_ticket(tx, updated)
-            if comment_id is not None:
-                tx.set_message_comment(message.id, comment_id)
-
-        return finish
+        return Recorded(comments={message.id: comment_id} if comment_id is not None else {}, ticket=updated)
 
     def _ticket_gone(self, ticket_id: int) -> bool:
         """True when the ticket no longer exists (a 404 from the Requests API may only mean the user can't see it)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 
 from mappings.external_ids import case_external_id
 from mappings.fields import ticket_custom_fields
@@ -11,6 +13,7 @@ from mappings.outbound import (
     build_ticket_draft,
 )
 from sync.errors import (
+    MalformedPayload,
     MappingError,
     NetworkError,
     RecordNotFound,
@@ -19,8 +22,8 @@ from sync.errors import (
 from sync.logging import get_logger
 from sync.outbound.case_handler import CaseHandler
 from sync.outbound.dependencies import wait_for_users
-from sync.outbound.outcomes import Deferred, Finish
-from sync.store import MessageRecord, OutboxEntry, StoreTx, account_key
+from sync.outbound.outcomes import Deferred, Finish, Recorded
+from sync.store import MessageRecord, OutboxEntry, OutboxKind, StoreTx, account_key
 from sync.store.kv_keys import INSTALLATION_ID
 from sync.store.outbox_payloads import RepairCcsPayload, SubmitPayload, enqueue
 from sync.ticket_facts import remember_ticket
@@ -35,6 +38,9 @@ _FOLLOWUP_WAIT_S = 15.0
 
 class TicketSubmission(CaseHandler):
     """The ``submit`` handler: create the case's ticket, or adopt the one an earlier attempt created."""
+
+    #: The store's installation id once read (see :meth:`_idempotency_key`).
+    _installation: str | None = None
 
     def submit(self, entry: OutboxEntry) -> Finish | None:
         """Create the case's ticket once: look it up by ``external_id`` after any earlier failed attempt."""
@@ -51,10 +57,11 @@ class TicketSubmission(CaseHandler):
             # Everything else a steady-state submit needs, in the same read: the organization, the linked
             # requester and the installation id.
             account = tx.get_account(case.account_id)
-            # An address known as an agent's fails the case itself (the console is told); only then wait.
-            linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
+            # An address known as an agent's fails the case itself (the console is told), so the wait skips
+            # it; its one read of the user leaves the user and the staff test in the snapshot.
             wait_for_users(tx, entry, case.account_id, [case.requester_id], self.settled)
-            installation = INSTALLATION_ID.get(tx)
+            linked = self.directory.linked_end_user(tx, case.account_id, case.requester_id)
+            installation = self._installation or INSTALLATION_ID.get(tx)
         if not messages:
             raise MappingError(f"case {case_id} has no first message")
         first = messages[0]
@@ -118,12 +125,8 @@ class TicketSubmission(CaseHandler):
         if source_ticket is not None:
             self._verify_followup(case_id, source_ticket, ticket.id)
 
-        def finish(tx: StoreTx) -> None:
-            tx.link_ticket(case_id, ticket.id)
-            if comment is not None:
-                tx.set_message_comment(first.id, comment.id)
-            tx.set_case_cc(case_id, [email.email for email in draft.email_ccs])
-            remember_ticket(tx, ticket)
+        def link(tx: StoreTx) -> None:
+            tx.link_created_ticket(case_id, ticket.id, [email.email for email in draft.email_ccs])
             if tx.recipients(case.account_id) != recipients:
                 # The list changed while the ticket was being created: the bulk CC update of that change
                 # may have run before this ticket was linked, so bring the account's tickets in line.
@@ -136,7 +139,7 @@ class TicketSubmission(CaseHandler):
                     account_id=case.account_id,
                 )
 
-        return finish
+        return Recorded(comments={first.id: comment.id} if comment is not None else {}, ticket=ticket, then=link)
 
     def _idempotency_key(self, case_id: int, installation: str | None) -> str:
         # Keys are account-wide at Zendesk: a store of its own (another installation, a test run against a
@@ -147,6 +150,8 @@ class TicketSubmission(CaseHandler):
                 if installation is None:
                     installation = uuid.uuid4().hex
                     INSTALLATION_ID.put(tx, installation)
+        # Written once and never changed: read once per process.
+        self._installation = installation
         return f"casesync-{installation}-{case_external_id(case_id)}"
 
     def _source_closed(self, source_case: int, source_ticket: int) -> bool:
@@ -165,6 +170,41 @@ class TicketSubmission(CaseHandler):
             )
         return True
 
+    def record_sent_ccs(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+        """Do :meth:`_remember_sent` for every submit of a claimed batch at once, before any of them is sent.
+
+        One write for the batch instead of one per submit; ``entries`` come back in order, the amended ones
+        with their new payload.  A submit whose list changes before its request leaves records the change
+        itself, as before; one that is put off keeps the addresses it would have sent, which only widens
+        what a later adoption treats as casesync's own, as a failed attempt's addresses already do.
+        """
+        payloads: dict[int, SubmitPayload] = {}
+        for e in entries:
+            if e.kind == OutboxKind.SUBMIT and e.account_id is not None:
+                try:
+                    payloads[e.id] = SubmitPayload.of(e)
+                except MalformedPayload:
+                    continue  # dead-lettered with its reason when it is delivered
+        submits = [e for e in entries if e.id in payloads]
+        if not submits:
+            return list(entries)
+        amended: dict[int, OutboxEntry] = {}
+        with self.store.transaction() as tx:
+            lists: dict[str, list[str]] = {}
+            for entry in submits:
+                assert entry.account_id is not None
+                if entry.account_id not in lists:
+                    lists[entry.account_id] = tx.recipients(entry.account_id)
+                payload = payloads[entry.id]
+                sent = list(payload.sent_ccs)
+                union = _union(sent, lists[entry.account_id])
+                if union == sent:
+                    continue
+                changed = {**entry.payload, **SubmitPayload(case_id=payload.case_id, sent_ccs=tuple(union)).dump()}
+                if tx.amend_payload(entry, changed):
+                    amended[entry.id] = replace(entry, payload=changed)
+        return [amended.get(e.id, e) for e in entries]
+
     def _remember_sent(self, entry: OutboxEntry, sent: list[str], recipients: list[str]) -> list[str]:
         """Record on the entry, before the create request leaves, the addresses it puts on the ticket.
 
@@ -172,8 +212,7 @@ class TicketSubmission(CaseHandler):
         attempt that adopts the ticket knows them as casesync's own: an address the console dropped
         meanwhile is then removed rather than kept as if staff had added it (docs/design.md §4 invariant 6).
         """
-        known = {a.lower() for a in sent}
-        union = sent + [a for a in recipients if a.lower() not in known]
+        union = _union(sent, recipients)
         if union != sent:
             with self.store.transaction() as tx:
                 amended = SubmitPayload(case_id=SubmitPayload.of(entry).case_id, sent_ccs=tuple(union))
@@ -230,3 +269,9 @@ class TicketSubmission(CaseHandler):
                     case_id=case_id,
                     ticket_id=ticket_id,
                 )
+
+
+def _union(sent: list[str], recipients: list[str]) -> list[str]:
+    """``sent`` followed by the addresses of ``recipients`` it lacks (compared case-insensitively)."""
+    known = {a.lower() for a in sent}
+    return sent + [a for a in recipients if a.lower() not in known]

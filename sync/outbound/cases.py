@@ -7,6 +7,8 @@ write is recognisable afterwards in Zendesk (the ticket's ``external_id``, the m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sync.gateway import ZendeskGateway
 from sync.outbound.case_close import CloseDelivery
 from sync.outbound.case_reply import ReplyDelivery
@@ -34,6 +36,11 @@ class CaseDelivery:
         self._submission = TicketSubmission(store, gateway, directory, settings, settled)
         self._reply = ReplyDelivery(store, gateway, directory, settings, settled)
         self._close = CloseDelivery(store, gateway, directory, settings, settled)
+
+    def record_sent_ccs(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+        """Before a claimed batch is delivered: its submits' addresses, recorded in one write (see
+        :meth:`sync.outbound.case_submit.TicketSubmission.record_sent_ccs`)."""
+        return self._submission.record_sent_ccs(entries)
 
     def submit(self, entry: OutboxEntry) -> Finish | None:
         """Create the case's ticket once (see :class:`sync.outbound.case_submit.TicketSubmission`)."""

@@ -79,12 +79,20 @@ def wait_for_users(
     tx: StoreTx, entry: OutboxEntry, account_id: str, user_ids: Iterable[str], settled: Settled = _never
 ) -> None:
     """Raise :class:`Deferred` while an earlier entry of one of ``user_ids`` blocks ``entry``: a dead letter,
-    or an address change not delivered yet."""
+    or an address change not delivered yet.
+
+    One read per user (its row, the staff test and its key's earlier entries together); within a read
+    transaction the user and the staff test are then answered again from its snapshot.
+    """
     for user_id in dict.fromkeys(user_ids):
-        user = tx.get_user(account_id, user_id)
-        if user is not None and tx.is_staff_email(user.email):
+        _user, staff, earlier = tx.user_dependencies(
+            account_id, user_id, ordering_key=user_key(account_id, user_id), before_id=entry.id
+        )
+        if staff:
             continue  # an agent's address: the entry fails on its own, and the console is told
-        for earlier in _undelivered(tx, user_key(account_id, user_id), entry.id, settled):
-            payload = parse_payload(earlier)
-            if earlier.status == "dead" or (isinstance(payload, UpsertUserPayload) and payload.previous_email):
-                raise Deferred(f"waiting for user {user_id!r}: {_describe(earlier)}", WAIT_S)
+        for blocking in earlier:
+            if settled(blocking.id):
+                continue
+            payload = parse_payload(blocking)
+            if blocking.status == "dead" or (isinstance(payload, UpsertUserPayload) and payload.previous_email):
+                raise Deferred(f"waiting for user {user_id!r}: {_describe(blocking)}", WAIT_S)

@@ -30,6 +30,9 @@ class Directory:
     def __init__(self, store: Store, gateway: ZendeskGateway) -> None:
         self.store = store
         self.gateway = gateway
+        # Agent ids by lower-cased address, as stored: a Zendesk user's id never changes and the store's
+        # entry is written once, so what was read once is read again from here.
+        self._agent_ids: dict[str, int] = {}
 
     def organization(self, account_id: str, *, refresh: bool = False) -> int:
         """The account's organization id, created (or renamed, with ``refresh``) through create_or_update."""
@@ -95,13 +98,20 @@ class Directory:
         self.gateway.change_user_email(user.zendesk_user_id, old_email, user.email)
         return user.zendesk_user_id
 
-    @staticmethod
-    def known_agent_id(tx: StoreTx, email: str) -> int | None:
+    def known_agent_id(self, tx: StoreTx, email: str) -> int | None:
         """The agent id cached for this address (read within the caller's transaction), else None."""
-        return AGENT_ID.get(tx, email)
+        found = self._agent_ids.get(email.lower())
+        if found is None:
+            found = AGENT_ID.get(tx, email)
+            if found is not None:
+                self._agent_ids[email.lower()] = found
+        return found
 
     def agent_id(self, email: str) -> int | None:
         """The id of the agent with this address (the default assignee), cached in the store."""
+        cached = self._agent_ids.get(email.lower())
+        if cached is not None:
+            return cached
         with self.store.read() as tx:
             cached = self.known_agent_id(tx, email)
         if cached is not None:
@@ -111,6 +121,7 @@ class Directory:
             return None
         with self.store.transaction() as tx:
             AGENT_ID.put(tx, email, found.id)
+        self._agent_ids[email.lower()] = found.id
         return found.id
 
     def _refuse_staff(self, found: ZUser, email: str) -> None:

@@ -7,16 +7,41 @@ retrying cannot fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
+from mappings.zendesk import ZTicket
 from sync.errors import PermanentError
 from sync.store import StoreTx
+from sync.ticket_facts import remember_ticket
 
-__all__ = ["Deferred", "Finish", "Undeliverable"]
+__all__ = ["Deferred", "Finish", "Recorded", "Undeliverable"]
 
 #: What a handler leaves to write when its Zendesk work succeeded (links, comment ids): the worker runs it
 #: in the same transaction that marks the entry delivered, so a delivery costs one write transaction.
 Finish = Callable[[StoreTx], None]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A :data:`Finish` in a form the worker writes in bulk with the other deliveries of its commit.
+
+    ``comments``: message id → the Zendesk comment that delivered it; ``ticket``: the snapshot Zendesk
+    answered with (its assignee, :mod:`sync.ticket_facts`); ``then``: anything else, written first.  Called
+    on its own, it writes just what it holds.
+    """
+
+    comments: Mapping[int, int] = field(default_factory=dict)
+    ticket: ZTicket | None = None
+    then: Finish | None = None
+
+    def __call__(self, tx: StoreTx) -> None:
+        if self.then is not None:
+            self.then(tx)
+        if self.comments:
+            tx.set_message_comments(self.comments)
+        if self.ticket is not None:
+            remember_ticket(tx, self.ticket)
 
 
 class Deferred(Exception):

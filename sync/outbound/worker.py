@@ -33,10 +33,11 @@ from sync.outbound.accounts import REPAIR_CCS, AccountDelivery
 from sync.outbound.cases import CaseDelivery
 from sync.outbound.directory import Directory
 from sync.outbound.erasure import ErasureDelivery
-from sync.outbound.outcomes import Deferred, Finish
+from sync.outbound.outcomes import Deferred, Finish, Recorded
 from sync.report import SyncReport
 from sync.settings import Settings
 from sync.store import OutboxEntry, OutboxKind, Store
+from sync.ticket_facts import remember_tickets
 
 if TYPE_CHECKING:
     from sync.connection import ConnectionGuard
@@ -96,6 +97,7 @@ class OutboxWorker:
         self._delivered_ids: set[int] = set()
         cases = CaseDelivery(store, gateway, directory, settings, settled=self._delivered_ids.__contains__)
         accounts = AccountDelivery(store, gateway, directory, sleep, settled=self._delivered_ids.__contains__)
+        self._record_sent_ccs = cases.record_sent_ccs
         self._handlers: dict[str, Callable[[OutboxEntry], Finish | None]] = {
             OutboxKind.UPSERT_ACCOUNT: accounts.upsert_account,
             OutboxKind.UPSERT_USER: accounts.upsert_user,
@@ -117,6 +119,11 @@ class OutboxWorker:
             )
             if not entries:
                 break
+            try:
+                entries = self._record_sent_ccs(entries)
+            except Exception as exc:
+                # Nothing is lost: each submit then records its own addresses before its request leaves.
+                log.warning("outbox_batch_sent_ccs_not_recorded", error=f"{type(exc).__name__}: {exc}")
             self._delivered_ids.clear()
             done: list[tuple[OutboxEntry, Finish | None]] = []
             since = self.monotonic()
@@ -155,10 +162,22 @@ class OutboxWorker:
         if not done:
             return 0
         with self.store.transaction() as tx:
-            for entry, finish in done:
-                if finish is not None:
+            # What the deliveries recorded in bulk form is written together: one statement per kind of
+            # write for the whole batch rather than a few per delivery.
+            comments: dict[int, int] = {}
+            tickets = []
+            for _entry, finish in done:
+                if isinstance(finish, Recorded):
+                    if finish.then is not None:
+                        finish.then(tx)
+                    comments.update(finish.comments)
+                    if finish.ticket is not None:
+                        tickets.append(finish.ticket)
+                elif finish is not None:
                     finish(tx)
-                tx.complete(entry)
+            tx.set_message_comments(comments)
+            remember_tickets(tx, tickets)
+            tx.complete_all(entry for entry, _ in done)
         for entry, _ in done:
             if self.metrics is not None:
                 self.metrics.count_outbox_delivered(entry.kind)

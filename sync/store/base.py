@@ -19,6 +19,7 @@ from sync.store.facets import (
     CasesTx,
     ConflictsTx,
     ConsoleTx,
+    DeliveryTx,
     FeedTx,
     InboxTx,
     MemoryTx,
@@ -57,12 +58,14 @@ class StoreTx(
     ConflictsTx,
     ConsoleTx,
     OperatorsTx,
+    DeliveryTx,
     ABC,
 ):
     """One transaction.  Reads see its own writes; nothing is visible to others before commit.
 
     It is every facet of :mod:`sync.store.facets` at once; each facet holds the verbs of one kind of thing
-    stored (people, cases, messages, ticket links, outbox, inbox, memory, feed, conflicts, console, operators).
+    stored (people, cases, messages, ticket links, outbox, inbox, memory, feed, conflicts, console, operators,
+    and the outbox worker's bulk reads and writes).
     """
 
     now: datetime  # the clock's time when the transaction began: one timestamp for all its writes

@@ -32,11 +32,12 @@ entry / family             key                                         value
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from sync.store.facets.delivery import DeliveryTx
 from sync.store.facets.memory import MemoryTx
 from sync.store.kv_values import (
     BackfillCheckpoint,
@@ -123,6 +124,17 @@ class Family(Generic[K, V]):
 
     def put(self, tx: MemoryTx, of: K, value: V) -> None:
         tx.kv_set(self.key(of), self.codec.dump(value))
+
+    def get_many(self, tx: DeliveryTx, of: Iterable[K]) -> dict[K, V]:
+        """The readable values stored for those of ``of`` that have one, in one read."""
+        keys = {self.key(k): k for k in of}
+        found = tx.kv_get_many(keys)
+        loaded = {keys[key]: self.codec.load(value) for key, value in found.items()}
+        return {k: v for k, v in loaded.items() if v is not None}
+
+    def put_many(self, tx: DeliveryTx, values: Mapping[K, V]) -> None:
+        """:meth:`put` each ``of`` → value, in one write."""
+        tx.kv_set_many({self.key(k): self.codec.dump(v) for k, v in values.items()})
 
     def clear(self, tx: MemoryTx, of: K) -> None:
         tx.kv_set(self.key(of), None)

@@ -31,6 +31,7 @@ from sync.store.locks import PgAdvisoryLocks
 from sync.store.migrations import read_status, upgrade
 from sync.store.sql_browse import BrowseMixin
 from sync.store.sql_console_writes import ConsoleWritesMixin
+from sync.store.sql_delivery import DeliveryMixin
 from sync.store.sql_entities import EntitiesMixin
 from sync.store.sql_erasure import ErasureMixin
 from sync.store.sql_idempotency import IdempotencyMixin
@@ -56,6 +57,7 @@ def _libpq_url(engine: Engine) -> str:
 
 class SqlTx(
     ConsoleWritesMixin,
+    DeliveryMixin,
     ErasureMixin, BrowseMixin, IdempotencyMixin, PeopleMixin, EntitiesMixin, QueuesMixin, StateMixin, RedactionMixin
 ):
     """A transaction on the SQL store (see :class:`sync.store.base.StoreTx`)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sync.store.facets.cases import CasesTx
 from sync.store.facets.conflicts import ConflictsTx
 from sync.store.facets.console import ConsoleTx
+from sync.store.facets.delivery import DeliveryTx
 from sync.store.facets.feed import FeedTx
 from sync.store.facets.inbox import InboxTx
 from sync.store.facets.memory import MemoryTx
@@ -22,6 +23,7 @@ __all__ = [
     "CasesTx",
     "ConflictsTx",
     "ConsoleTx",
+    "DeliveryTx",
     "FeedTx",
     "InboxTx",
     "MemoryTx",
