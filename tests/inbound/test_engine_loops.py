@@ -64,7 +64,7 @@ def _hold(run_once: Callable[..., SyncReport]) -> tuple[Callable[..., SyncReport
 @pytest.mark.timeout(120)
 def test_a_stored_hint_reaches_the_feed_while_the_delivery_loop_is_busy(zd: Sandbox, engine: SyncEngine) -> None:
     support, case_id, ticket_id = _linked_case(engine)
-    Staff(zd).reply(ticket_id, "Try the other tray")
+    Staff.create(zd).reply(ticket_id, "Try the other tray")
     seq = max((c.seq for c in support.changes()), default=0)
     engine.outbox.run_once, entered, release = _hold(engine.outbox.run_once)  # type: ignore[method-assign]
     stop = threading.Event()
@@ -86,7 +86,7 @@ def test_a_stored_hint_reaches_the_feed_while_the_delivery_loop_is_busy(zd: Sand
 @pytest.mark.timeout(120)
 def test_hints_stored_while_the_engine_is_stopped_are_applied_when_it_starts(zd: Sandbox, engine: SyncEngine) -> None:
     support, _case, ticket_id = _linked_case(engine)
-    Staff(zd).reply(ticket_id, "Try the other tray")
+    Staff.create(zd).reply(ticket_id, "Try the other tray")
     seq = max((c.seq for c in support.changes()), default=0)
     assert engine.webhook_sink(WebhookHint(ticket_id=ticket_id, event_id="e-1"))  # nobody running: no wake-up
     stop = threading.Event()

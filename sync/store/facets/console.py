@@ -22,16 +22,6 @@ class ConsoleTx(ABC):
         """One page of an account's cases (see :mod:`sync.store.sql_browse` for order and stability)."""
 
     @abstractmethod
-    def claim_idempotency_key(
-        self, account_id: str, key: str, operation: str, fingerprint: str
-    ) -> IdempotencyRecord | None:
-        """Claim ``key`` for this transaction's call (None), or return the record an earlier call stored."""
-
-    @abstractmethod
-    def save_idempotency_result(self, account_id: str, key: str, result: dict[str, Any]) -> None:
-        """Store what the call that claimed ``key`` returns (in its transaction)."""
-
-    @abstractmethod
     def console_write_context(
         self, account_id: str, user_id: str, *, case_id: int | None = None, key: str | None = None
     ) -> WriteContext:
