@@ -63,7 +63,11 @@ def test_a_holder_whose_session_ended_loses_the_lock_and_notices(stores: list[St
     assert a.try_lock(POLLER_LOCK, "host-a", 30)
     with b.engine.connect() as conn:  # type: ignore[attr-defined]
         killed = conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            # Only this database's sessions: other databases of the server belong to other runs.
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
         ).all()
     assert killed
     wait_for(lambda: b.try_lock(POLLER_LOCK, "host-b", 30), 10, "host-b to take the lock over")
