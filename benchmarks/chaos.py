@@ -176,7 +176,7 @@ def settle(zd: SandboxProcess, store: Store, deadline: float, *, progress: bool 
     """Let the worker drain and poll past every change: True once the store stops moving."""
     stable, last = 0, None
     while time.monotonic() < deadline:
-        zd.advance(61)  # the export leaves out Zendesk's last minute, and this frees the export budget
+        zd.advance_clock(61)  # the export leaves out Zendesk's last minute, and this frees the export budget
         time.sleep(1.5)
         counts = store.counts()
         with store.read() as tx:
@@ -259,7 +259,7 @@ def run_chaos(
                 if step % 100 == 0:
                     workload.refresh()
                 if step % 400 == 0:
-                    zd.advance(61)
+                    zd.advance_clock(61)
                 if kill_at and step >= kill_at[0]:
                     kill_at.pop(0)
                     victim = pool[len(kill_at) % len(pool)]
@@ -296,7 +296,7 @@ def run_chaos(
                     notes.append("the store did not settle after the replay")
             elif workload.redacted:
                 # A redaction whose webhook was lost to a killed receiver is caught by the next reconcile.
-                zd.advance(61)
+                zd.advance_clock(61)
                 subprocess.run([sys.executable, "-m", "sync.cli", "reconcile", "--repair"], env={**os.environ, **env},
                                stdout=subprocess.DEVNULL, stderr=log, timeout=120, check=False)
                 if not settle(zd, store, time.monotonic() + settle_s, progress=progress):

@@ -36,7 +36,7 @@ from typing import Any
 
 import requests
 
-from sync.sandbox.staff import Staff as Agent
+from sync.sandbox.staff import Staff
 from sync.testing.processes import SandboxProcess
 
 __all__ = ["DatabaseRestart", "TokenRefusal", "WebhookFlood", "with_spoiled_answers"]
@@ -63,7 +63,7 @@ class TokenRefusal:
     """The API token refused for ``seconds`` (see the module docstring); ``refused`` counts the windows."""
 
     zd: SandboxProcess
-    agent: Agent
+    agent: Staff
     seconds: float
     refused: int = 0
     until: float | None = None

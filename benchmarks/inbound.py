@@ -37,7 +37,7 @@ from sync.api import SupportCases
 from sync.console_webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
-from sync.sandbox.staff import Staff as Agent
+from sync.sandbox.staff import Staff
 from sync.settings import Settings
 from sync.testing.processes import SandboxProcess, free_port
 from sync.web.app import create_app, serve_app
@@ -64,7 +64,7 @@ def _world(zd: SandboxProcess, tmp: str, cases: int, **extra: Any) -> tuple[Sync
 
 def _caught_up(engine: SyncEngine, zd: SandboxProcess) -> None:
     for _ in range(50):
-        zd.advance(61)
+        zd.advance_clock(61)
         engine.gateway.me()  # a response carries Zendesk's new Date
         report = engine.poller.run_once()
         if not report.inbound_applied and engine.poller.caught_up:
@@ -75,7 +75,7 @@ def requests_per_change(tickets: int, changes: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, SandboxProcess(rate_limits=False) as zd:
         engine, support, ticket_ids = _world(zd, tmp, tickets)
         _caught_up(engine, zd)
-        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        agent = Staff(zd.url, zd.agent_email, zd.agent_token)
         for k in range(changes):
             agent.call("PUT", f"tickets/{ticket_ids[k % tickets]}",
                        {"ticket": {"comment": {"body": f"staff reply {k}", "public": True}}})
@@ -190,7 +190,7 @@ class _BareHintReader:
         self.server.server_close()
 
 
-def _floor(zd: SandboxProcess, agent: Agent, tickets: list[int], replies: int, casesync_hook: str) -> list[float]:
+def _floor(zd: SandboxProcess, agent: Staff, tickets: list[int], replies: int, casesync_hook: str) -> list[float]:
     """Staff reply → a bare receiver has read the ticket and its comments, for each of ``replies`` replies."""
     agent.call("PUT", f"webhooks/{casesync_hook}", {"webhook": {"status": "inactive"}})
     samples: list[float] = []
@@ -222,7 +222,7 @@ def latency(replies: int, rpm: int = 1_000_000) -> dict[str, Any]:
         SandboxProcess(rate_limits=False, requests_per_minute=rpm) as zd,
         _ConsoleReceiver("console-webhook-secret") as console,
     ):
-        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        agent = Staff(zd.url, zd.agent_email, zd.agent_token)
         port = free_port()
         hook = agent.call("POST", "webhooks", {"webhook": {
             "name": "casesync", "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk", "status": "active",

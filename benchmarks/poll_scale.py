@@ -23,7 +23,7 @@ from typing import Any
 from sync.api import SupportCases
 from sync.engine import SyncEngine
 from sync.logging import configure_logging
-from sync.sandbox.staff import Staff as Agent
+from sync.sandbox.staff import Staff
 from sync.settings import Settings
 from sync.testing.processes import SandboxProcess
 
@@ -45,7 +45,7 @@ def _seed(engine: SyncEngine, filler: int) -> None:
 
 def _poll(engine: SyncEngine, zd: SandboxProcess) -> None:
     for _ in range(20):
-        zd.advance(61)
+        zd.advance_clock(61)
         engine.gateway.me()
         if not engine.poller.run_once().inbound_applied and engine.poller.caught_up:
             return
@@ -67,11 +67,11 @@ def measure(size: int, changed: int) -> dict[str, Any]:
                 break
         _seed(engine, size - changed)
         _poll(engine, zd)
-        agent = Agent(zd.url, zd.agent_email, zd.agent_token)
+        agent = Staff(zd.url, zd.agent_email, zd.agent_token)
         for case_id in real:
             ticket = support.get("acme", case_id).ticket_id
             agent.call("PUT", f"tickets/{ticket}", {"ticket": {"comment": {"body": "news", "public": True}}})
-        zd.advance(61)
+        zd.advance_clock(61)
         engine.gateway.me()
         tracemalloc.start()
         started = time.perf_counter()
@@ -81,7 +81,7 @@ def measure(size: int, changed: int) -> dict[str, Any]:
             applied += report.inbound_applied
             if applied >= changed and engine.poller.caught_up:
                 break
-            zd.advance(61)
+            zd.advance_clock(61)
             engine.gateway.me()
         seconds = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()

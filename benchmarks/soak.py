@@ -89,7 +89,7 @@ def run_soak(
                     if step % 25 == 0:
                         workload.refresh()
                     if step % 100 == 0:
-                        zd.advance(61)  # the exports leave out Zendesk's last minute
+                        zd.advance_clock(61)  # the exports leave out Zendesk's last minute
                     if step % 8 == 0:
                         workload.cases_target += 1
                     workload.step()

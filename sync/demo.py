@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.table import Table
 
 from mappings.models import Attachment, Case, CaseStatus, ChangeKind
+from sync.hints import WebhookHint
 from sync.logging import configure_logging
 from sync.sandbox import Sandbox
 from sync.sandbox.staff import Staff
 from sync.testing.world import World
-from sync.web.webhooks import WebhookHint
 
 __all__ = ["run_demo"]
 

@@ -212,10 +212,6 @@ class SandboxProcess:
         now = self.control("POST", "clock/advance", {"seconds": seconds})["now"]
         return datetime.fromisoformat(str(now).replace("Z", "+00:00"))
 
-    def advance(self, seconds: float) -> None:
-        """:meth:`advance_clock`, for callers that do not need the new time."""
-        self.advance_clock(seconds)
-
     def stats(self) -> dict[str, Any]:
         return dict(self.control("GET", "stats"))
 
