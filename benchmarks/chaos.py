@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,13 +157,16 @@ def webhook(agent: Staff, port: int) -> str:
     return str(secret["signing_secret"]["secret"])
 
 
-def _backpressure(store: Store, deadline: float, *, high: int = 150) -> None:
+def _backpressure(store: Store, deadline: float, *, high: int = 150, tick: Callable[[], None] = lambda: None) -> None:
     """Wait while the worker is far behind: a console does not outrun its worker by thousands of entries for
     long, and a bounded backlog keeps the run's duration proportional to its size.
 
     Entries held behind a dead letter (replies to a case whose ticket staff deleted) wait for an operator, not
-    for the worker: they do not count, or the run would stall once enough of them piled up."""
+    for the worker: they do not count, or the run would stall once enough of them piled up.  ``tick`` runs
+    on every round: a fault window (a refused token) must end while the run waits, or the worker, paused by
+    the fault, never catches up."""
     while time.monotonic() < deadline:
+        tick()
         counts = store.counts()
         if counts.inbox_pending < 2 * high and (
             counts.outbox_pending < high or counts.outbox_pending - blocked_entries(store) < high
@@ -269,7 +272,7 @@ def run_chaos(
                 workload.step()
                 step += 1
                 if step % 50 == 0:
-                    _backpressure(store, deadline)
+                    _backpressure(store, deadline, tick=token.tick)
             if token.refused:  # the refusal lasts its whole time, workload over or not
                 time.sleep(max(0.0, (token.until or 0.0) - time.monotonic()))
                 token.stop()
