@@ -35,6 +35,7 @@ import platform
 import re
 import time
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import (
@@ -105,6 +106,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         r = self.registry
+        # Templates are few (ids are templated away), so these stay small.
+        self._request_children: dict[tuple[str, str], Any] = {}
+        self._duration_children: dict[str, Any] = {}
         self._requests = Counter(
             "casesync_zendesk_requests_total", "Zendesk API requests by endpoint template and HTTP status.",
             ["endpoint", "status"], registry=r,
@@ -168,8 +172,18 @@ class Metrics:
         ``status`` is the HTTP status, or ``None`` when no answer came (counted as ``"network_error"``)."""
         template = endpoint_template(endpoint)
         label = "network_error" if status is None else str(status)
-        self._requests.labels(endpoint=template, status=label).inc()
-        self._request_seconds.labels(endpoint=template).observe(max(0.0, seconds))
+        # The labelled children, looked up once per (template, status): ``labels()`` takes a lock and
+        # validates its arguments on every call, and every Zendesk request passes here.
+        counted = self._request_children.get((template, label))
+        if counted is None:
+            counted = self._request_children.setdefault(
+                (template, label), self._requests.labels(endpoint=template, status=label)
+            )
+        timed = self._duration_children.get(template)
+        if timed is None:
+            timed = self._duration_children.setdefault(template, self._request_seconds.labels(endpoint=template))
+        counted.inc()
+        timed.observe(max(0.0, seconds))
 
     def count_retry(self, reason: str) -> None:
         """Count one retry; ``reason`` is a short fixed word such as ``429``, ``5xx``, ``network``, ``conflict``."""

@@ -79,10 +79,18 @@ class DateHeaderClock:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._seen: ZendeskClock | None = None
+        # The last header read and its value: responses within the same second carry the same text, and
+        # parsing an HTTP date costs more than the rest of this method.
+        self._last: tuple[str | None, datetime | None] = (None, None)
 
     def observe(self, date_header: str | None) -> datetime | None:
         """Record a ``Date`` header; return it parsed (``None`` when absent or unreadable)."""
-        when = parse_http_date(date_header)
+        last_header, last_when = self._last
+        if date_header is not None and date_header == last_header:
+            when = last_when
+        else:
+            when = parse_http_date(date_header)
+            self._last = (date_header, when)
         if when is not None:
             with self._lock:
                 # Both values are already what the model holds (an aware datetime, a float): no validation

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -178,9 +179,11 @@ class OutboxWorker:
             tx.set_message_comments(comments)
             remember_tickets(tx, tickets)
             tx.complete_all(entry for entry, _ in done)
+        if self.metrics is not None:
+            # One increment per kind for the batch, not one per entry.
+            for kind, n in Counter(entry.kind for entry, _ in done).items():
+                self.metrics.count_outbox_delivered(kind, n)
         for entry, _ in done:
-            if self.metrics is not None:
-                self.metrics.count_outbox_delivered(entry.kind)
             log.info(
                 "outbox_delivered",
                 entry_id=entry.id,
