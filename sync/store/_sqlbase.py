@@ -202,24 +202,26 @@ class TxBase(StoreTx):
         )
 
     @staticmethod
-    def _outbox(row: Row[Any]) -> OutboxEntry:
+    def _outbox(row: Row[Any], prefix: str = "") -> OutboxEntry:
+        """An outbox row; ``prefix``: its columns' label prefix in a joined select (``o_`` …)."""
         m = row._mapping
+        p = prefix
         return OutboxEntry(
-            id=m["id"],
-            ordering_key=m["ordering_key"],
-            kind=m["kind"],
-            payload=dict(m["payload"]),
-            account_id=m["account_id"],
-            case_id=m["case_id"],
-            status=m["status"],
-            attempts=m["attempts"],
-            next_attempt_at=m["next_attempt_at"],
-            first_attempt_at=m["first_attempt_at"],
-            last_error=m["last_error"],
-            lease_owner=m["lease_owner"],
-            lease_until=m["lease_until"],
-            created_at=m["created_at"],
-            delivered_at=m["delivered_at"],
+            id=m[p + "id"],
+            ordering_key=m[p + "ordering_key"],
+            kind=m[p + "kind"],
+            payload=dict(m[p + "payload"]),
+            account_id=m[p + "account_id"],
+            case_id=m[p + "case_id"],
+            status=m[p + "status"],
+            attempts=m[p + "attempts"],
+            next_attempt_at=m[p + "next_attempt_at"],
+            first_attempt_at=m[p + "first_attempt_at"],
+            last_error=m[p + "last_error"],
+            lease_owner=m[p + "lease_owner"],
+            lease_until=m[p + "lease_until"],
+            created_at=m[p + "created_at"],
+            delivered_at=m[p + "delivered_at"],
         )
 
     @staticmethod

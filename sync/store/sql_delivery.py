@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, select
+from sqlalchemy import Integer, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.store import schema as s
@@ -77,27 +77,6 @@ _CASE_AND_MESSAGE = (
 _KV_MANY = select(s.kv.c.key, s.kv.c.value).where(s.kv.c.key.in_(bindparam("b_keys", expanding=True)))
 
 
-def _labelled_outbox(row: Row[Any]) -> OutboxEntry:
-    m = row._mapping
-    return OutboxEntry(
-        id=m["o_id"],
-        ordering_key=m["o_ordering_key"],
-        kind=m["o_kind"],
-        payload=dict(m["o_payload"]),
-        account_id=m["o_account_id"],
-        case_id=m["o_case_id"],
-        status=m["o_status"],
-        attempts=m["o_attempts"],
-        next_attempt_at=m["o_next_attempt_at"],
-        first_attempt_at=m["o_first_attempt_at"],
-        last_error=m["o_last_error"],
-        lease_owner=m["o_lease_owner"],
-        lease_until=m["o_lease_until"],
-        created_at=m["o_created_at"],
-        delivered_at=m["o_delivered_at"],
-    )
-
-
 class DeliveryMixin(EntitiesMixin):
     def user_dependencies(
         self, account_id: str, user_id: str, *, ordering_key: str, before_id: int
@@ -119,7 +98,7 @@ class DeliveryMixin(EntitiesMixin):
             # What get_user and is_staff_email would read again in this snapshot.
             self.read_memo[("user", account_id, user_id)] = user
             self.read_memo[("staff_email", email_key(user.email))] = staff
-        return user, staff, [_labelled_outbox(r) for r in rows if r._mapping["o_id"] is not None]
+        return user, staff, [self._outbox(r, "o_") for r in rows if r._mapping["o_id"] is not None]
 
     def case_and_message(self, case_id: int, message_id: int) -> tuple[CaseRecord | None, MessageRecord | None]:
         rows = self.conn.execute(_CASE_AND_MESSAGE, {"b_case_id": case_id, "b_message_id": message_id}).all()
