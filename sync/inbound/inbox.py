@@ -13,6 +13,7 @@ is transient whatever its type: the hint waits, is never dead-lettered for it, a
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from sync.store.kv_keys import CARRIED
 if TYPE_CHECKING:
     from sync.connection import ConnectionGuard
 
-__all__ = ["InboxWorker", "hint_dedupe_key", "webhook_sink"]
+__all__ = ["HintNotStored", "InboxWorker", "hint_dedupe_key", "webhook_sink"]
 
 log = get_logger(__name__)
 
@@ -57,18 +58,98 @@ def hint_dedupe_key(hint: WebhookHint, received_at: datetime) -> str:
     return f"webhook:{hint.ticket_id}:{hint.event_type or '-'}:{when}"
 
 
-def webhook_sink(store: Store, *, clock: Callable[[], datetime] = utc_now) -> Callable[[WebhookHint], bool]:
-    """The receiver's sink: stores the hint durably; ``False`` for a duplicate delivery."""
+def webhook_sink(
+    store: Store, *, clock: Callable[[], datetime] = utc_now, max_group: int = 256
+) -> Callable[[WebhookHint], bool]:
+    """The receiver's sink: stores the hint durably; ``False`` for a duplicate delivery.
 
-    def sink(hint: WebhookHint) -> bool:
-        payload = {
-            "event_type": hint.event_type,
-            "occurred_at": hint.occurred_at.isoformat() if hint.occurred_at else None,
-        }
-        with store.transaction() as tx:
-            return tx.add_inbox(hint.ticket_id, "webhook", hint_dedupe_key(hint, clock()), payload)
+    Safe to call from many threads at once, and built for it (group commit): the hints of concurrent callers
+    are written by one of them in a single transaction (at most ``max_group``), so a burst of deliveries costs
+    one commit instead of one each.  Every call returns only once its own hint is committed; if the commit
+    fails, every call of that group raises and none of its hints is stored.  Duplicates are absorbed by the
+    inbox's dedupe key exactly as one transaction per hint would, within a group as across groups.
+    """
+    return _GroupCommit(store, clock, max_group)
 
-    return sink
+
+class HintNotStored(RuntimeError):
+    """The transaction that was to store this hint (and the rest of its group) failed."""
+
+
+class _Waiter:
+    __slots__ = ("dedupe_key", "error", "finished", "fresh", "hint", "lead", "wake")
+
+    def __init__(self, hint: WebhookHint, dedupe_key: str) -> None:
+        self.hint = hint
+        self.dedupe_key = dedupe_key
+        self.wake = threading.Event()
+        self.lead = False  # this caller writes the next group
+        self.finished = False
+        self.fresh = False
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Leader/follower group commit: whoever finds no writer at work becomes it, writes every hint waiting
+    (its own among them), answers them all, and hands the writer's role to the first hint that arrived
+    meanwhile.  The writer thus only ever waits for its own group, and no thread sits idle as a writer."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], max_group: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._max_group = max_group
+        self._lock = threading.Lock()
+        self._pending: list[_Waiter] = []
+        self._writing = False
+
+    def __call__(self, hint: WebhookHint) -> bool:
+        # Keyed at arrival, as before: a trigger-style payload's key is its arrival time.
+        waiter = _Waiter(hint, hint_dedupe_key(hint, self._clock()))
+        with self._lock:
+            self._pending.append(waiter)
+            if not self._writing:
+                self._writing = True
+                waiter.lead = True
+        if not waiter.lead:
+            waiter.wake.wait()  # answered, or made the writer of the next group
+        if not waiter.finished:
+            self._write_group()
+        if waiter.error is not None:
+            raise HintNotStored(f"the inbox could not store the hint: {waiter.error}") from waiter.error
+        return waiter.fresh
+
+    def _write_group(self) -> None:
+        with self._lock:
+            group, self._pending = self._pending[: self._max_group], self._pending[self._max_group :]
+        try:
+            with self._store.transaction() as tx:
+                fresh = [
+                    tx.add_inbox(w.hint.ticket_id, "webhook", w.dedupe_key, _hint_payload(w.hint)) for w in group
+                ]
+        except BaseException as exc:  # every waiter must be answered, whatever went wrong
+            for w in group:
+                w.error = exc
+        else:
+            for w, stored in zip(group, fresh, strict=True):
+                w.fresh = stored
+        with self._lock:
+            successor = self._pending[0] if self._pending else None
+            if successor is not None:
+                successor.lead = True
+            else:
+                self._writing = False
+        for w in group:
+            w.finished = True
+            w.wake.set()
+        if successor is not None:
+            successor.wake.set()
+
+
+def _hint_payload(hint: WebhookHint) -> dict[str, str | None]:
+    return {
+        "event_type": hint.event_type,
+        "occurred_at": hint.occurred_at.isoformat() if hint.occurred_at else None,
+    }
 
 
 class InboxWorker:
