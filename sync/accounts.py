@@ -11,6 +11,7 @@ from mappings.models import Account, User
 from mappings.recipients import MAX_CCS, ensure_within_limit, same_email
 from sync.errors import InvalidInput
 from sync.store import Store, StoreTx, account_key, user_key
+from sync.store.kv_keys import FORMER_RECIPIENTS
 from sync.store.outbox_payloads import (
     RecipientsChangedPayload,
     UpsertAccountPayload,
@@ -131,6 +132,14 @@ def _queue_list_change(tx: StoreTx, account_id: str, old: list[str], new: list[s
     old_keys, new_keys = {a.lower() for a in old}, {a.lower() for a in new}
     added = [a for a in new if a.lower() not in old_keys]
     removed = [a for a in old if a.lower() not in new_keys]
+    if removed or added:
+        # Remember what left the list (casesync's on tickets it cannot update now: closed ones); an address
+        # back on the list is the list's again.
+        former = FORMER_RECIPIENTS.get(tx, account_id) or ()
+        kept = [a for a in former if a not in {x.lower() for x in added}]
+        kept += [a.lower() for a in removed if a.lower() not in kept]
+        if tuple(kept) != former:
+            FORMER_RECIPIENTS.put(tx, account_id, tuple(kept))
     if added or removed:
         enqueue(
             tx,

@@ -11,6 +11,7 @@ from mappings.models import CaseStatus, ChangeKind
 from mappings.rich_text import imported_attachment_id
 from sync.errors import RetriableError
 from sync.store import StoreTx, account_key
+from sync.store.kv_keys import FORMER_RECIPIENTS
 from sync.store.outbox_payloads import RepairCcsPayload, enqueue
 
 __all__ = ["change_status", "create_follow_up_case", "import_message", "withdraw_comment"]
@@ -51,13 +52,17 @@ def create_follow_up_case(tx: StoreTx, action: CreateFollowUpCase) -> int:
     # Zendesk made the ticket (an email to a closed ticket): it carries the parent's CCs, not the account's
     # list as it is now, so the outbox brings them in line.  What casesync put on the parent counts as its
     # own: the parent case's ``cc`` and, because that may lag behind the ticket, every address of the
-    # account's console users — all but the colleagues CC'd for replying on the parent, who stay CC'd as on
-    # any ticket they wrote on.  The closed case's ``cc`` holds the addresses staff CC'd by hand on the closed
-    # ticket too: they go as well, because a registered address that left the list looks no different.
+    # account's console users and every address that left its list — all but the colleagues CC'd for
+    # replying on the parent, who stay CC'd as on any ticket they wrote on.  The closed case's ``cc`` holds
+    # the addresses staff CC'd by hand on the closed ticket too: they go as well.
     previously_managed: tuple[str, ...] = ()
     if source_case is not None:
         repliers = _writers(tx, source_case.account_id, source_case.id)
-        ours = [*source_case.cc, *(u.email for u in tx.users(source_case.account_id))]
+        ours = [
+            *source_case.cc,
+            *(u.email for u in tx.users(source_case.account_id)),
+            *(FORMER_RECIPIENTS.get(tx, source_case.account_id) or ()),
+        ]
         previously_managed = tuple(dict.fromkeys(a.lower() for a in ours if a and a.lower() not in repliers))
     enqueue(
         tx,

@@ -27,6 +27,7 @@ entry / family             key                                         value
 ``PRIVATE_COMMENTS``       ``inbound.private.<ticket id>``             comment ids made private, never imported
 ``SUSPENDED``              ``inbound.suspended``                       suspended id → the notice surfaced
 ``SUSPENDED_CHECKED_AT``   ``inbound.suspended_checked_at``            when the suspended list was last read
+``FORMER_RECIPIENTS``      ``recipients:former:<account id>``          addresses that left the account's list
 =========================  ==========================================  =======================================
 """
 
@@ -56,6 +57,7 @@ __all__ = [
     "CONNECTION_PAUSE",
     "EXPORT_REQUESTS",
     "FIRST_START_TIME",
+    "FORMER_RECIPIENTS",
     "INSTALLATION_ID",
     "PRIVATE_COMMENTS",
     "RECONCILE_LAST",
@@ -163,6 +165,10 @@ def _load_ints(value: Any) -> tuple[int, ...] | None:
     return tuple(int(x) for x in value) if isinstance(value, list) else None
 
 
+def _load_strs(value: Any) -> tuple[str, ...] | None:
+    return tuple(str(x) for x in value) if isinstance(value, list) else None
+
+
 def _load_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
@@ -232,6 +238,11 @@ SUSPENDED: Entry[dict[str, dict[str, Any]]] = Entry("inbound.suspended", Codec(_
 SUSPENDED_CHECKED_AT: Entry[datetime] = Entry(
     "inbound.suspended_checked_at", Codec(_load_datetime, datetime.isoformat)
 )
+
+#: The addresses (lower-cased) that were on an account's recipient list and left it: casesync put them on the
+#: account's tickets, so a ticket that still carries one (a follow-up Zendesk made of a closed ticket) is
+#: rid of it.  An erasure of a user deletes the entry if it names their address (a few addresses forgotten).
+FORMER_RECIPIENTS: Family[str, tuple[str, ...]] = Family("recipients:former:", Codec(_load_strs, list))
 
 #: The families of a ticket whose values may hold its comments' text: a redaction scrubs them too.
 TICKET_TEXT_FAMILIES: tuple[Family[int, Any], ...] = (CARRIED, COMMENT_GAP, PRIVATE_COMMENTS)

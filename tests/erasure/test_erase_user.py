@@ -10,6 +10,7 @@ import pytest
 from mappings.models import Attachment, CaseStatus
 from sync.errors import UnknownUser
 from sync.sandbox import Sandbox
+from sync.store.kv_keys import FORMER_RECIPIENTS
 from tests.support.zendesk import Console
 
 EMAIL = "bob.erasable@acme.test"
@@ -123,3 +124,13 @@ def test_the_zendesk_deletion_is_retried_until_it_is_done(world: Console, zd: Sa
     assert entry is not None and entry.status == "done"
     [gone] = [u for u in world.staff.get("deleted_users")["deleted_users"] if u["id"] == carol.zendesk_user_id]
     assert gone["name"] == "Permanently Deleted User"
+
+
+def test_an_erased_admins_address_is_not_remembered_as_a_former_recipient(world: Console) -> None:
+    world.api.upsert_user("acme", "eve", "eve@acme.test", "Eve Admin", admin=True)
+    world.api.upsert_user("acme", "eve", "eve@acme.test", "Eve Admin", admin=False)  # off the list
+    with world.store.read() as tx:
+        assert FORMER_RECIPIENTS.get(tx, "acme") == ("eve@acme.test",)
+    world.api.erase_user("acme", "eve")
+    with world.store.read() as tx:
+        assert "eve@acme.test" not in (FORMER_RECIPIENTS.get(tx, "acme") or ())

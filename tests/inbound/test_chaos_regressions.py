@@ -149,3 +149,37 @@ def test_a_follow_up_keeps_the_colleague_who_wrote_on_the_closed_case_but_not_th
     world.sync()
     # The partner was CC'd by hand on another ticket: the follow-up is the console's list and its writers.
     assert world.staff.cc_emails(followup["id"]) == {"carol@acme.test"}
+
+
+def test_a_follow_up_drops_a_registered_address_that_left_the_list_while_the_closed_case_lagged(
+    world: World,
+) -> None:
+    world.api.add_recipient("acme", "it-desk@acme.test")
+    case_id, ticket_id = world.submit("acme", "alice")
+    world.sync()
+    assert world.staff.cc_emails(ticket_id) == {"it-desk@acme.test"}
+    world.staff.status(ticket_id, "closed")
+    world.sync()
+    with world.store.transaction() as tx:
+        tx.set_case_cc(case_id, [])  # the closed case's ``cc`` lags behind its ticket
+    world.api.remove_recipient("acme", "it-desk@acme.test")  # no closed ticket is updated
+    world.sync()
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    assert "it-desk@acme.test" in world.staff.cc_emails(followup["id"])
+    world.sync()
+    world.sync()
+    assert world.staff.cc_emails(followup["id"]) == set()
+
+
+def test_an_address_back_on_the_list_is_the_lists_again_on_a_follow_up(world: World) -> None:
+    world.api.add_recipient("acme", "it-desk@acme.test")
+    world.api.remove_recipient("acme", "it-desk@acme.test")
+    world.api.add_recipient("acme", "it-desk@acme.test")
+    _case_id, ticket_id = world.submit("acme", "alice")
+    world.sync()
+    world.staff.status(ticket_id, "closed")
+    world.sync()
+    followup = world.staff.email_reply(ticket_id, "alice@acme.test", "It broke again")
+    world.sync()
+    world.sync()
+    assert world.staff.cc_emails(followup["id"]) == {"it-desk@acme.test"}

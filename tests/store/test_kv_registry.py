@@ -56,7 +56,7 @@ def _strings(path: Path) -> list[str]:
 
 def test_the_registry_declares_every_family_once() -> None:
     names = [e.key for e in ENTRIES] + [f.prefix for f in FAMILIES]
-    assert len(names) == len(set(names)) == 14
+    assert len(names) == len(set(names)) == 15
     # No other key starts with a family's prefix: a stored key belongs to one family only.
     assert [(f.prefix, n) for f in FAMILIES for n in names if n != f.prefix and n.startswith(f.prefix)] == []
 
@@ -91,6 +91,7 @@ ROUND_TRIPS: list[tuple[k.Entry[Any] | k.Family[Any, Any], Any, Any]] = [
     (k.PRIVATE_COMMENTS, 7, (70, 71)),
     (k.SUSPENDED, None, {"12": {"account_id": "acme", "case_id": 1, "user_id": "bob", "cause": "spam"}}),
     (k.SUSPENDED_CHECKED_AT, None, WHEN),
+    (k.FORMER_RECIPIENTS, "acme", ("old@acme.test", "gone@acme.test")),
 ]
 
 
@@ -142,6 +143,8 @@ PREVIOUS_RELEASE: list[tuple[str, Any, Any, Any, Any]] = [
     ("inbound.suspended", {"12": {"account_id": "acme", "case_id": 1, "user_id": "bob", "cause": "spam"}},
      k.SUSPENDED, None, {"12": {"account_id": "acme", "case_id": 1, "user_id": "bob", "cause": "spam"}}),
     ("inbound.suspended_checked_at", WHEN.isoformat(), k.SUSPENDED_CHECKED_AT, None, WHEN),
+    # New in this release: the form it stores, which later releases must read.
+    ("recipients:former:acme", ["old@acme.test"], k.FORMER_RECIPIENTS, "acme", ("old@acme.test",)),
 ]
 
 
