@@ -11,7 +11,8 @@ So each step here is one statement where the backend can make it one:
 * PostgreSQL adds a reply (message, document, touch, status) and closes a case by one statement that also
   answers with the changed case and its visible messages (the case's CTE ``RETURNING`` joined to them; a
   reply's new message comes from its own CTE, since a statement does not see its CTEs' rows);
-* the outbox entry and the idempotency key with its result are one statement on PostgreSQL.
+* the outbox entry and the idempotency key with its result are one statement on PostgreSQL
+  (:mod:`sync.store.sql_idempotency`).
 
 SQLite, which has no data-modifying CTEs, runs the same steps as separate statements; its writers take
 turns (``BEGIN IMMEDIATE``), so the checks it read still hold when it writes.
@@ -37,7 +38,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from mappings.models import Actor, Case, CaseStatus
@@ -212,30 +213,6 @@ _SQLITE_NEW_CASE = s.cases.insert()
 _SQLITE_NEW_DOCUMENT = text("INSERT INTO case_search(rowid, subject, body) VALUES (:id, :s, :b)")
 _NEW_FILE = s.attachments.insert()
 
-# -- the outbox entry and the idempotency key ------------------------------------------------------------
-
-_ENTRY_COLUMNS = ["ordering_key", "kind", "payload", "account_id", "case_id", "status", "attempts",
-                  "next_attempt_at", "created_at"]
-_KEY_COLUMN_NAMES = ["account_id", "key", "operation", "fingerprint", "result", "created_at"]
-_KEY_INSERT = {
-    pg: (postgresql.insert if pg else sqlite.insert)(s.idempotency_keys)
-    .values({n: bindparam(f"k_{n}", type_=_k[n].type) for n in _KEY_COLUMN_NAMES})
-    .on_conflict_do_nothing()
-    .returning(_k.key)
-    for pg in (False, True)
-}
-_o = s.outbox.c
-_ENQUEUE = s.outbox.insert().values({n: bindparam(f"q_{n}", type_=_o[n].type) for n in _ENTRY_COLUMNS}).returning(
-    _o.id
-)
-_PG_ENTRY = _ENQUEUE.cte("entry")
-_PG_KEY = _KEY_INSERT[True].cte("claimed")
-_PG_ENQUEUE_KEYED = select(
-    select(_PG_ENTRY.c.id).scalar_subquery().label("entry_id"),
-    select(func.count()).select_from(_PG_KEY).scalar_subquery().label("claimed"),
-)
-
-
 class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
     """The console API's checks, its three writes and their outbox entry with the idempotency key."""
 
@@ -275,16 +252,7 @@ class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
         files: Sequence[NewFile] = (),
     ) -> Case:
         self._check_writable()
-        message_params = {
-            "m_author": "user",
-            "m_author_name": author_name,
-            "m_body": body,
-            "m_html": None,
-            "m_created_at": self.now,
-            "m_origin": "console",
-            "m_zendesk_comment_id": None,
-            "m_user_id": user_id,
-        }
+        message_params = self._user_message(author_name, body, user_id)
         if self.is_pg:
             row = self.conn.execute(
                 _PG_OPEN_CASE,
@@ -356,15 +324,8 @@ class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
             return message.id, answer
         params = {
             "m_case_id": case.id,
-            "m_author": "user",
-            "m_author_name": author_name,
-            "m_body": body,
-            "m_html": None,
-            "m_created_at": self.now,
-            "m_origin": "console",
-            "m_zendesk_comment_id": None,
+            **self._user_message(author_name, body, user_id),
             "m_acknowledges_solution": acknowledges_solution,
-            "m_user_id": user_id,
             "b_case_id": case.id,
             "b_body": body,
             **self._touch_params(),
@@ -396,6 +357,11 @@ class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
             raise KeyError(f"case {case_id} does not exist")
         return self._answer_of(rows)
 
+    def _user_message(self, author_name: str, body: str, user_id: str) -> dict[str, Any]:
+        """The parameters of a console user's new message (``m_…``, as :data:`ADD_MESSAGE` names them)."""
+        return {"m_author": "user", "m_author_name": author_name, "m_body": body, "m_html": None,
+                "m_created_at": self.now, "m_origin": "console", "m_zendesk_comment_id": None, "m_user_id": user_id}
+
     def _answer_of(self, rows: list[Row[Any]]) -> Case:
         record = self._case(rows[0], rows[0]._mapping["ticket_id"])
         return self._build([record], {record.id: self._fold_messages(rows, "m_")})[0]
@@ -424,33 +390,3 @@ class ConsoleWritesMixin(EntitiesMixin, QueuesMixin):
         # Read back, a case's files come by filename (see EntitiesMixin.case): the answer keeps that order.
         message.attachments.extend(sorted(records, key=lambda r: r.filename))
         return message
-
-    def enqueue_keyed(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        ordering_key: str,
-        account_id: str,
-        case_id: int,
-        key: IdempotencyRecord | None,
-    ) -> int | None:
-        self._check_writable()
-        entry = {
-            "q_ordering_key": ordering_key, "q_kind": kind, "q_payload": payload, "q_account_id": account_id,
-            "q_case_id": case_id, "q_status": "pending", "q_attempts": 0, "q_next_attempt_at": self.now,
-            "q_created_at": self.now,
-        }
-        if key is None:
-            return int(self.conn.execute(_ENQUEUE, entry).scalar_one())
-        claim = {
-            "k_account_id": key.account_id, "k_key": key.key, "k_operation": key.operation,
-            "k_fingerprint": key.fingerprint, "k_result": key.result, "k_created_at": key.created_at,
-        }
-        if self.is_pg:
-            row = self.conn.execute(_PG_ENQUEUE_KEYED, {**entry, **claim}).one()
-            return int(row.entry_id) if row.claimed else None
-        entry_id = int(self.conn.execute(_ENQUEUE, entry).scalar_one())
-        claimed = self.conn.execute(_KEY_INSERT[False], claim).first()
-        return entry_id if claimed is not None else None
-

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from mappings.models import Attachment, Case, CaseStatus
+from mappings.models import Attachment, CaseStatus
 from sync.api import SupportCases
 from sync.errors import CaseClosed, InvalidInput, UnknownUser
 from sync.idempotency import KEY_TTL, prune_keys
-from sync.store import open_store
+from tests.support.races import race
 
 
 def test_a_retried_submit_returns_the_first_case_and_writes_nothing(
@@ -107,29 +106,10 @@ def test_keys_are_kept_a_day_then_pruned(world: SupportCases, clock: Any) -> Non
 
 def test_simultaneous_calls_with_one_key_make_one_case(world: SupportCases, store_url: str, clock: Any) -> None:
     """Eight threads, each with its own store (its own connections), submit with the same key at once."""
-    stores = [open_store(store_url, clock=clock) for _ in range(8)]
-    results: list[Case] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(stores))
-
-    def call(support: SupportCases) -> None:
-        start.wait()
-        try:
-            results.append(support.submit("acme", "bob", "Printer", "It jams", idempotency_key="race"))
-        except BaseException as exc:  # collected: a failure in a thread must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=call, args=(SupportCases(store=s),)) for s in stores]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        for s in stores:
-            s.close()
-    assert errors == []
-    assert len(results) == 8 and len({c.id for c in results}) == 1
+    results = race(
+        store_url, clock, lambda support: support.submit("acme", "bob", "Printer", "It jams", idempotency_key="race")
+    )
+    assert len({c.id for c in results}) == 1
     assert [c.id for c in world.list("acme")] == [results[0].id]
     with world.store.read() as tx:
         assert len(tx.outbox_entries(ordering_key=f"case:{results[0].id}")) == 1

@@ -8,16 +8,14 @@ and all but one roll it back: every caller gets the first result and the store h
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from mappings.models import Attachment, Case, CaseStatus
+from mappings.models import Attachment, CaseStatus
 from sync.api import SupportCases
 from sync.errors import CaseNotFound, InvalidInput
-from sync.store import open_store
+from tests.support.races import race
 
 
 def _file(name: str, data: bytes) -> Attachment:
@@ -86,37 +84,9 @@ def test_a_key_used_for_a_submit_is_refused_for_a_reply_to_a_missing_case(world:
         world.reply("acme", 999_999, "bob", "Hello?", idempotency_key="k-2")
 
 
-def _race(store_url: str, clock: Any, call: Callable[[SupportCases], Case]) -> list[Case]:
-    """``call`` in eight threads at once, each with its own store (its own connections)."""
-    stores = [open_store(store_url, clock=clock) for _ in range(8)]
-    results: list[Case] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(stores))
-
-    def run(support: SupportCases) -> None:
-        start.wait()
-        try:
-            results.append(call(support))
-        except BaseException as exc:  # collected: a failure in a thread must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(SupportCases(store=s),)) for s in stores]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        for s in stores:
-            s.close()
-    assert errors == []
-    assert len(results) == 8
-    return results
-
-
 def test_simultaneous_replies_with_one_key_add_one_message(world: SupportCases, store_url: str, clock: Any) -> None:
     case = world.submit("acme", "bob", "Printer", "It jams.")
-    results = _race(store_url, clock, lambda api: api.reply("acme", case.id, "bob", "Any news?", idempotency_key="r"))
+    results = race(store_url, clock, lambda api: api.reply("acme", case.id, "bob", "Any news?", idempotency_key="r"))
     assert all(r == results[0] for r in results)
     assert [m.body for m in world.get("acme", case.id).messages] == ["It jams.", "Any news?"]
     with world.store.read() as tx:
@@ -129,7 +99,7 @@ def test_simultaneous_closes_with_one_key_all_answer_the_first_close(
     """The calls that waited for the first one's lock find the case Closed: they answer its result, not
     ``CaseClosed``."""
     case = world.submit("acme", "bob", "Printer", "It jams.")
-    results = _race(store_url, clock, lambda api: api.close("acme", case.id, "bob", idempotency_key="c"))
+    results = race(store_url, clock, lambda api: api.close("acme", case.id, "bob", idempotency_key="c"))
     assert all(r == results[0] for r in results) and results[0].status == CaseStatus.CLOSED
     with world.store.read() as tx:
         assert [e.kind for e in tx.outbox_entries(ordering_key=f"case:{case.id}")] == ["submit", "close"]
