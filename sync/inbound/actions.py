@@ -6,7 +6,15 @@ events (``sync.inbound.settle``) withdraws comments with :func:`withdraw_comment
 
 from __future__ import annotations
 
-from mappings.inbound import ChangeStatus, CreateFollowUpCase, ImportMessage
+from mappings.inbound import (
+    ChangeStatus,
+    CreateFollowUpCase,
+    ImportMessage,
+    InboundPlan,
+    RecordConflict,
+    SetCc,
+    WithdrawMessage,
+)
 from mappings.models import CaseStatus, ChangeKind
 from mappings.rich_text import imported_attachment_id
 from sync.errors import RetriableError
@@ -14,7 +22,7 @@ from sync.store import StoreTx, account_key
 from sync.store.kv_keys import FORMER_RECIPIENTS
 from sync.store.outbox_payloads import RepairCcsPayload, enqueue
 
-__all__ = ["change_status", "create_follow_up_case", "import_message", "withdraw_comment"]
+__all__ = ["apply_changes", "change_status", "create_follow_up_case", "import_message", "withdraw_comment"]
 
 
 def withdraw_comment(tx: StoreTx, comment_id: int, *, case_id: int | None = None, ticket_id: int | None = None) -> bool:
@@ -128,3 +136,25 @@ def change_status(tx: StoreTx, case_id: int, account_id: str, action: ChangeStat
     if action.merged_into is not None:
         detail += f" (merged into case #{action.merged_into})"
     tx.append_change(account_id, case_id, action.feed_kind, detail)
+
+
+def apply_changes(
+    tx: StoreTx, plan: InboundPlan, case_id: int, account_id: str, downloads: dict[int, bytes], conflicts: list[str]
+) -> None:
+    """Apply the plan's changes, in order, to ``case_id`` (the linked case, or the follow-up just created);
+    ``conflicts``: the reasons recorded for the ticket already, extended with those recorded now."""
+    for action in plan.changes:
+        if isinstance(action, ImportMessage):
+            import_message(tx, case_id, account_id, action, downloads)
+        elif isinstance(action, WithdrawMessage):
+            withdraw_comment(tx, action.comment_id, case_id=case_id)
+        elif isinstance(action, ChangeStatus):
+            change_status(tx, case_id, account_id, action)
+        elif isinstance(action, SetCc):
+            tx.set_case_cc(case_id, list(action.emails))
+        elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
+            # Once per ticket and reason: a ticket that stays moved must not flood the feed.
+            conflicts.append(action.reason.value)
+            tx.record_conflict(
+                action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=plan.ticket_id
+            )

@@ -27,7 +27,6 @@ from mappings.inbound import (
     ImportMessage,
     InboundContext,
     InboundPlan,
-    RecordConflict,
     SetCc,
     StaffNames,
     StaffNameStyle,
@@ -41,7 +40,7 @@ from mappings.references import find_ticket_references
 from mappings.zendesk import ZComment, ZTicket, ZUser
 from sync.clock import utc_now
 from sync.gateway import ZendeskGateway
-from sync.inbound.actions import change_status, create_follow_up_case, import_message, withdraw_comment
+from sync.inbound.actions import apply_changes, create_follow_up_case, withdraw_comment
 from sync.inbound.redactions import apply_redactions
 from sync.inbound.ticket_details import TicketDetails
 from sync.metrics import Metrics
@@ -333,7 +332,7 @@ class TicketApplier:
         if plan.follow_up is not None:
             case_id, account_id = create_follow_up_case(tx, plan.follow_up), plan.follow_up.account_id
         if case_id is not None:
-            self._apply_changes(tx, plan, case_id, account_id, downloads, conflicts)
+            apply_changes(tx, plan, case_id, account_id, downloads, conflicts)
         extra["conflicts"] = conflicts
         if plan.outcome in (TicketOutcome.IGNORE_UNMANAGED, TicketOutcome.AWAIT_LINK):
             return  # nothing of ours: no state kept for it
@@ -369,27 +368,6 @@ class TicketApplier:
                 ticket_cases=lambda: self._ticket_cases(tx, account_id, ticket, comments, None),
                 zendesk_host=self.zendesk_host,
             )
-
-    @staticmethod
-    def _apply_changes(
-        tx: StoreTx, plan: InboundPlan, case_id: int, account_id: str, downloads: dict[int, bytes], conflicts: list[str]
-    ) -> None:
-        """Apply the plan's changes, in order, to ``case_id`` (the linked case, or the follow-up just created)."""
-        for action in plan.changes:
-            if isinstance(action, ImportMessage):
-                import_message(tx, case_id, account_id, action, downloads)
-            elif isinstance(action, WithdrawMessage):
-                withdraw_comment(tx, action.comment_id, case_id=case_id)
-            elif isinstance(action, ChangeStatus):
-                change_status(tx, case_id, account_id, action)
-            elif isinstance(action, SetCc):
-                tx.set_case_cc(case_id, list(action.emails))
-            elif isinstance(action, RecordConflict) and action.reason.value not in conflicts:
-                # Once per ticket and reason: a ticket that stays moved must not flood the feed.
-                conflicts.append(action.reason.value)
-                tx.record_conflict(
-                    action.reason.value, action.detail, account_id=account_id, case_id=case_id, ticket_id=plan.ticket_id
-                )
 
     def _observe(self, plan: InboundPlan) -> None:
         if self.metrics is None:
